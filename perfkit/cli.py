@@ -1,0 +1,146 @@
+"""The ``perfkit`` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from perfkit.errors import DataError
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None,
+                        help="the DuckDB store (default: $PERFKIT_STORE or data/perfkit.duckdb)")
+
+
+def _cmd_demo_data(args) -> int:
+    from perfkit.datasets import write_demo
+
+    paths = write_demo(args.dir, seed=args.seed)
+    print(f"wrote {len(paths)} tables to {args.dir}")
+    return 0
+
+
+def _cmd_load(args) -> int:
+    from perfkit.store import Store
+
+    with Store(args.store) as store:
+        counts = store.load(args.dir, encoding=args.encoding)
+        print(f"loaded into {store.path}:")
+        for table, n in counts.items():
+            print(f"  {table:<14} {n:>8,} rows")
+    return 0
+
+
+def _cmd_tables(args) -> int:
+    from perfkit.store import Store
+
+    with Store(args.store, read_only=True) as store:
+        for table in store.tables():
+            n = store.query(f'SELECT count(*) AS n FROM "{table}"')["n"].iloc[0]
+            print(f"{table:<20} {n:>8,}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from perfkit.report import run_report
+
+    store = str(Path(args.store).resolve()) if args.store else None
+    if args.job == "project-overview":
+        if not args.project:
+            raise SystemExit("perfkit report project-overview: --project ID is required")
+        report = run_report("project-overview", {"project_id": args.project, "store": store},
+                            output_dir=args.output_dir, lang=args.lang)
+    print(report.html)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from perfkit.demo import run_demo
+
+    reports = run_demo(data_dir=args.data_dir, store_path=args.store or "data/perfkit.duckdb",
+                       output_dir=args.output_dir, seed=args.seed, lang=args.lang)
+    print(f"\n{len(reports)} reports in {Path(args.output_dir).resolve()}:")
+    for report in reports:
+        print(f"  {report.html}")
+    return 0
+
+
+def _cmd_dictionary(args) -> int:
+    from perfkit.dictionary import data_dictionary
+
+    text = data_dictionary()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every perfkit command."""
+    parser = argparse.ArgumentParser(prog="perfkit", description="perfkit: budget performance evaluation "
+                                     "workbench (预算绩效管理). Every command has --help.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="generate the demo city, load it and write its reports (the main job)",
+                       description="Generate the demo city, load it into the store and write its reports.")
+    p.add_argument("--seed", type=int, default=0, help="seed of the demo city (default 0)")
+    p.add_argument("--data-dir", default="data/demo", help="where the demo CSVs go (default data/demo)")
+    p.add_argument("--output-dir", default="reports", help="where reports go (default reports)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("demo-data", help="write the demo city as one CSV per table",
+                       description="Write the deterministic demo city as <table>.csv files (UTF-8 with BOM).")
+    p.add_argument("--dir", default="data/demo", help="output folder (default data/demo)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.set_defaults(func=_cmd_demo_data)
+
+    p = sub.add_parser("load", help="validate a folder of table files and load it, all or nothing",
+                       description="Validate every <table>.csv|.xlsx|.parquet in DIR, then load them into "
+                                   "the store in one transaction: all or nothing.")
+    p.add_argument("dir", help="folder of table files")
+    p.add_argument("--encoding", default=None, help="CSV encoding (default: UTF-8, then GBK/GB18030)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("tables", help="list the store's tables and row counts",
+                       description="List the tables in the store with their row counts.")
+    _add_store(p)
+    p.set_defaults(func=_cmd_tables)
+
+    p = sub.add_parser("report", help="run a report notebook through papermill into HTML",
+                       description="Run a parameterised notebook through papermill and export it to HTML "
+                                   "(code hidden) in the output folder.")
+    p.add_argument("job", choices=["project-overview"], help="the report to produce")
+    p.add_argument("--project", help="project_id (for project-overview)")
+    p.add_argument("--output-dir", default="reports", help="where the report goes (default reports)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
+                       description="Generate the data dictionary from the schemas and the label catalogue.")
+    p.add_argument("--output", default="data/README.md", help="output file, or - for stdout")
+    p.set_defaults(func=_cmd_dictionary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``perfkit`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataError as exc:
+        print(f"perfkit: bad input, nothing was changed:\n{exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, KeyError) as exc:
+        print(f"perfkit: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

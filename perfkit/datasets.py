@@ -1,0 +1,557 @@
+"""The demo city: a deterministic synthetic city at the source programme's scale.
+
+``make_demo(seed)`` builds every table of the data model for a city of 125
+first-level and 491 second-level budget units: an indicator library on the
+21/65/293 taxonomy, four fiscal years of projects in all four budgets
+(2023-2025 closed, 2026 running to the end of August), monthly execution,
+targets and actuals, expert panels, findings, and cost records drawn from a
+known cost function whose parameters are kept apart in ``cost_truth``.
+
+The cost function (per record *i* of direction *d* in year *t*)::
+
+    cost_i = quantity_i × unit_cost_d × coef_region × coef_grade
+             × index_t / index_base × exp(v_i + u_i)
+    v_i ~ N(0, sigma_v²),  u_i ~ |N(0, sigma_u²)|  (inefficiency, ≥ 0)
+
+so the true efficient unit cost of a record's class is
+``unit_cost_d × coef_region × coef_grade`` in base-year prices.
+"""
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from perfkit.rules import evaluation_items
+
+CLOSED_YEARS = (2023, 2024, 2025)
+CURRENT_YEAR = 2026
+AS_OF_MONTH = 8  # the running year's data reach the end of August
+COST_YEARS = (2021, 2022, 2023, 2024, 2025)
+PRICE_INDEX = {2021: 100.0, 2022: 102.0, 2023: 104.3, 2024: 105.9, 2025: 107.5, 2026: 109.2}
+COST_BASE_YEAR = 2025
+DISTRICTS = ("福田", "罗湖", "南山", "盐田", "宝安", "龙岗", "龙华", "坪山", "光明", "大鹏")
+REGIONS = {"福田": "中心城区", "罗湖": "中心城区", "南山": "中心城区", "盐田": "近郊区", "宝安": "近郊区",
+           "龙岗": "近郊区", "龙华": "近郊区", "坪山": "远郊区", "光明": "远郊区", "大鹏": "远郊区"}
+
+# category -> [(subcategory, output object, output unit, field)]: 21 categories, 65 subcategories
+TAXONOMY: dict[str, list[tuple[str, str, str, str]]] = {
+    "一般公共服务": [("政务服务", "政务服务事项", "件", "general"), ("统计调查", "统计调查项目", "项", "general"),
+                 ("财政管理", "财政业务系统", "个", "general")],
+    "公共安全": [("治安防控", "视频监控点位", "个", "public_security"), ("法律援助", "法律援助案件", "件", "public_security"),
+             ("消防救援", "消防站点", "个", "public_security")],
+    "教育": [("学前教育", "普惠性学位", "个", "education"), ("义务教育", "在校学生", "人", "education"),
+           ("高中教育", "高中在校学生", "人", "education"), ("职业教育", "职业培训", "人次", "education")],
+    "科学技术": [("基础研究", "基础研究项目", "项", "science"), ("技术研发", "关键技术攻关项目", "项", "science"),
+             ("科技成果转化", "成果转化项目", "项", "science")],
+    "文化旅游体育与传媒": [("公共文化服务", "公共文化活动", "场", "culture"), ("文物保护", "文物保护单位", "处", "culture"),
+                  ("全民健身", "健身设施", "个", "culture")],
+    "社会保障和就业": [("就业补助", "就业技能培训", "人次", "social_security"), ("养老服务", "养老床位", "张", "social_security"),
+                ("社会救助", "救助对象", "人", "social_security")],
+    "卫生健康": [("公立医院", "门急诊服务", "万人次", "health"), ("基层医疗卫生", "家庭医生签约服务", "人", "health"),
+             ("公共卫生", "疫苗接种", "万剂次", "health"), ("中医药", "中医药服务", "人次", "health")],
+    "节能环保": [("污染防治", "污水处理量", "万吨", "environment"), ("大气治理", "空气质量监测站点", "个", "environment"),
+             ("固体废物处理", "生活垃圾处理量", "万吨", "environment")],
+    "城乡社区": [("市政道路", "道路养护里程", "公里", "urban"), ("园林绿化", "绿化养护面积", "万平方米", "urban"),
+             ("环境卫生", "清扫保洁面积", "万平方米", "urban")],
+    "农林水": [("农业发展", "高标准农田", "亩", "agriculture"), ("林业", "造林绿化面积", "亩", "agriculture"),
+            ("水利", "河道整治长度", "公里", "agriculture")],
+    "交通运输": [("公路水路运输", "公路养护里程", "公里", "transport"), ("公共交通", "公交线路", "条", "transport"),
+             ("轨道交通", "轨道交通线路", "公里", "transport")],
+    "资源勘探工业信息": [("工业发展", "扶持企业", "家", "science"), ("信息化建设", "信息系统", "个", "science"),
+                 ("中小企业发展", "服务中小企业", "家", "economy")],
+    "商业服务业": [("商贸流通", "商贸市场主体", "家", "economy"), ("会展服务", "展会", "场", "economy"),
+              ("外贸发展", "外贸企业", "家", "economy")],
+    "金融": [("金融发展", "金融机构", "家", "economy"), ("普惠金融", "贷款贴息企业", "家", "economy"),
+           ("金融风险防控", "风险排查", "次", "economy")],
+    "援助其他地区": [("对口帮扶", "帮扶项目", "个", "economy"), ("产业协作", "产业协作项目", "个", "economy"),
+               ("劳务协作", "转移就业", "人", "social_security")],
+    "自然资源海洋气象": [("自然资源管理", "不动产登记业务", "件", "general"), ("海洋管理", "海域监测点", "个", "environment"),
+                 ("气象服务", "自动气象站", "个", "general")],
+    "住房保障": [("保障性住房", "保障性住房", "套", "urban"), ("棚户区改造", "棚改户数", "户", "urban"),
+             ("住房租赁补贴", "租赁补贴户数", "户", "urban")],
+    "粮油物资储备": [("粮油储备", "储备粮", "吨", "agriculture"), ("物资储备", "应急储备物资", "批", "public_security"),
+               ("储备设施", "储备仓容", "万吨", "agriculture")],
+    "灾害防治及应急管理": [("应急管理", "应急演练", "次", "public_security"), ("防灾减灾", "应急避难场所", "个", "public_security"),
+                  ("地质灾害防治", "地质灾害隐患点", "处", "public_security")],
+    "国有资本经营": [("国企改革", "改革企业", "家", "economy"), ("国有资本注资", "注资项目", "个", "economy"),
+               ("引导基金", "参股子基金", "支", "economy")],
+    "其他支出": [("机关运行保障", "保障人员", "人", "general"), ("专项债券付息", "专项债券项目", "个", "general"),
+             ("其他专项工作", "专项工作", "项", "general")],
+}
+DIRECTION_SUFFIXES = ("建设", "运行维护", "专项补助", "购买服务", "能力提升")
+N_DIRECTIONS = 293
+
+# The five directions with cost records: subcategory -> (direction name, output unit,
+# unit cost in yuan of COST_BASE_YEAR, grade coefficients, sigma_u, sigma_v, median quantity)
+COST_DIRECTIONS = {
+    "市政道路": ("道路养护", "公里", 450_000.0, {"主干道": 1.30, "次干道": 1.00, "支路": 0.80}, 0.25, 0.10, 80.0),
+    "污染防治": ("污水处理", "万吨", 9_500.0, {"一级A标准": 1.15, "一级B标准": 1.00}, 0.20, 0.08, 2_000.0),
+    "义务教育": ("生均公用经费", "人", 3_200.0, {"小学": 1.00, "初中": 1.25}, 0.15, 0.08, 1_500.0),
+    "园林绿化": ("绿化养护", "万平方米", 85_000.0, {"一级养护": 1.20, "二级养护": 1.00, "三级养护": 0.85}, 0.30, 0.12, 150.0),
+    "环境卫生": ("清扫保洁", "万平方米", 42_000.0, {"一级": 1.25, "二级": 1.00, "三级": 0.80}, 0.22, 0.10, 300.0),
+}
+REGION_COEFFICIENTS = {"中心城区": 1.00, "近郊区": 0.93, "远郊区": 0.86}
+
+# Indicator templates: (level1, level2, name, unit of measure, polarity, value type, target kind).
+# "{obj}" is the subcategory's output object, "{u}" its output unit. The first six
+# cover the dimensions every project needs, so a small library is still complete.
+INDICATOR_TEMPLATES = [
+    ("产出", "数量", "{obj}数量", "{u}", "positive", "quantitative", "count"),
+    ("产出", "质量", "{obj}验收合格率", "%", "positive", "quantitative", "pct100"),
+    ("产出", "时效", "{obj}按时完成率", "%", "positive", "quantitative", "pct100"),
+    ("产出", "成本", "{obj}单位成本", "元/{u}", "reverse", "quantitative", "unit_cost"),
+    ("效益", "社会效益", "{obj}服务水平", "", "positive", "qualitative", "text"),
+    ("满意度", "服务对象满意度", "服务对象满意度", "%", "positive", "quantitative", "pct90"),
+    ("产出", "数量", "{obj}计划完成率", "%", "positive", "quantitative", "pct100"),
+    ("效益", "经济效益", "带动社会投资", "万元", "positive", "quantitative", "money"),
+    ("产出", "质量", "{obj}达标率", "%", "positive", "quantitative", "pct95"),
+    ("效益", "可持续影响", "{obj}长效管理机制", "", "positive", "qualitative", "text"),
+    ("效益", "生态效益", "{obj}生态环境改善", "", "positive", "qualitative", "text"),
+    ("产出", "时效", "资金支付及时率", "%", "positive", "quantitative", "pct100"),
+    ("效益", "社会效益", "受益群众人数", "人", "positive", "quantitative", "people"),
+    ("产出", "成本", "{obj}成本控制率", "%", "reverse", "quantitative", "pct100"),
+    ("产出", "数量", "新增{obj}", "{u}", "positive", "quantitative", "count"),
+    ("产出", "质量", "{obj}投诉率", "%", "reverse", "quantitative", "pct2"),
+    ("效益", "社会效益", "公众知晓率", "%", "positive", "quantitative", "pct90"),
+    ("效益", "经济效益", "{obj}直接经济效益", "万元", "positive", "quantitative", "money"),
+    ("满意度", "服务对象满意度", "{obj}使用者满意度", "%", "positive", "quantitative", "pct90"),
+    ("产出", "数量", "{obj}覆盖率", "%", "positive", "quantitative", "pct95"),
+    ("产出", "质量", "{obj}问题整改率", "%", "positive", "quantitative", "pct100"),
+    ("产出", "时效", "{obj}平均办理时长", "天", "reverse", "quantitative", "days"),
+    ("效益", "生态效益", "节能减排量", "吨标准煤", "positive", "quantitative", "count"),
+    ("效益", "可持续影响", "设施持续运行年限", "年", "positive", "quantitative", "years"),
+    ("产出", "数量", "{obj}服务点位数", "个", "positive", "quantitative", "count"),
+    ("产出", "质量", "{obj}差错率", "%", "reverse", "quantitative", "pct1"),
+    ("效益", "社会效益", "{obj}社会影响", "", "positive", "qualitative", "text"),
+    ("效益", "经济效益", "节约财政资金", "万元", "positive", "quantitative", "money"),
+    ("产出", "成本", "预算成本节约率", "%", "positive", "quantitative", "pct3"),
+    ("产出", "数量", "{obj}目标人群覆盖率", "%", "equal", "quantitative", "pct100"),
+]
+FULL_LIBRARY = 7_750
+
+# First-level units by field: the departments, then directly affiliated institutions.
+LEVEL1_UNITS: dict[str, list[str]] = {
+    "general": ["市人民政府办公厅", "市发展和改革委员会", "市财政局", "市统计局", "市审计局", "市政务服务和数据管理局",
+                "市机关事务管理局", "市档案馆", "市地方志办公室", "市信访局", "市规划和自然资源局", "市气象局",
+                "市财政评审中心", "市政府采购中心", "市国库支付中心", "市不动产登记中心", "市信息中心", "市政府研究室"],
+    "education": ["市教育局", "市教育科学研究院", "市招生考试办公室", "市学生资助管理中心", "市教育装备中心", "市电化教育馆",
+                  "市第一高级中学", "市实验学校", "市外国语学校", "市第二高级中学", "市第三高级中学", "市职业技术学院",
+                  "市技师学院", "市开放大学"],
+    "health": ["市卫生健康委员会", "市人民医院", "市第二人民医院", "市中医院", "市儿童医院", "市妇幼保健院",
+               "市疾病预防控制中心", "市急救中心", "市血液中心", "市慢性病防治中心", "市康宁医院", "市眼科医院",
+               "市医疗保障局", "市卫生健康能力建设和继续教育中心"],
+    "transport": ["市交通运输局", "市公路局", "市港务管理局", "市轨道交通建设指挥部", "市交通综合行政执法支队",
+                  "市公共交通管理中心", "市交通运输工程质量监督站", "市道路运输事务中心", "市智慧交通中心", "市交通规划设计研究中心"],
+    "environment": ["市生态环境局", "市水务局", "市环境监测中心站", "市环境科学研究院", "市节能监察中心",
+                    "市排水管理处", "市水资源管理中心", "市海洋综合执法支队", "市固体废物管理中心"],
+    "urban": ["市城市管理和综合执法局", "市住房和建设局", "市园林绿化管理中心", "市环境卫生管理处", "市市政设施管理中心",
+              "市公园管理中心", "市住房保障署", "市建设工程质量安全监督总站", "市城市照明管理中心", "市燃气安全管理中心",
+              "市棚户区改造事务中心", "市物业管理服务中心"],
+    "social_security": ["市人力资源和社会保障局", "市民政局", "市社会保险基金管理局", "市退役军人事务局", "市残疾人联合会",
+                        "市就业服务中心", "市养老服务指导中心", "市社会福利中心", "市救助管理站"],
+    "public_security": ["市公安局", "市司法局", "市应急管理局", "市消防救援支队", "市法律援助中心", "市公证处",
+                        "市应急物资储备中心", "市地质灾害防治中心", "市交通警察支队"],
+    "culture": ["市文化广电旅游体育局", "市图书馆", "市博物馆", "市美术馆", "市文化馆", "市体育中心", "市群众艺术馆",
+                "市文物考古鉴定所", "市广播电视监测中心"],
+    "science": ["市科技创新局", "市工业和信息化局", "市科技信息研究所", "市中小企业服务局", "市知识产权保护中心",
+                "市产业技术研究院", "市工业设计中心"],
+    "agriculture": ["市农业农村局", "市林业局", "市粮食和物资储备局", "市农业科技促进中心", "市动物疫病预防控制中心",
+                    "市河道管理中心"],
+    "economy": ["市商务局", "市地方金融监督管理局", "市国有资产监督管理委员会", "市投资推广署", "市会展中心管理处",
+                "市对口帮扶办公室", "市引导基金管理中心", "市市场监督管理局"],
+}
+LEVEL2_SUFFIXES = ("信息中心", "机关服务中心", "执法支队", "技术服务中心", "事务中心", "研究所", "监测站", "管理处",
+                   "培训中心", "发展中心", "宣传中心", "档案室")
+CATEGORY_WEIGHTS = {"regular": 0.80, "purchased_service": 0.10, "special_bond": 0.05,
+                    "ppp": 0.03, "guidance_fund": 0.02}
+# Monthly spending weights of a normal project: Q4-heavy, December the largest.
+MONTHLY_PROFILE = np.array([2, 3, 5, 6, 7, 7, 8, 8, 9, 10, 12, 23], dtype=float)
+PROBLEMS = [  # (problem type, evaluation item, deduction, description, recommendation)
+    ("绩效目标设置不够明确", "绩效指标明确性", 1.0, "部分绩效指标未细化量化，难以考核", "细化量化绩效指标，做到可衡量、可考核"),
+    ("预算编制不够精准", "预算编制科学性", 1.0, "预算编制依据不充分，年中调整幅度较大", "依据支出标准和历史成本科学编制预算"),
+    ("预算执行进度滞后", "预算执行率", 0.0, "预算执行进度明显慢于时间进度", "加快项目实施和资金支付进度"),
+    ("资金使用不规范", "资金使用合规性", 2.0, "存在超范围列支费用的情况", "严格按规定用途使用资金，清理不合规支出"),
+    ("内部管理制度不健全", "管理制度健全性", 1.0, "项目管理和资金管理制度缺失", "建立健全项目和资金管理制度"),
+    ("制度执行不到位", "制度执行有效性", 1.5, "采购、验收等环节未严格执行制度", "严格执行政府采购和验收制度"),
+    ("项目验收不及时", "完成及时性", 1.0, "项目完工后未及时组织验收", "按合同约定及时组织验收"),
+    ("满意度调查缺失", "服务对象满意度", 1.0, "未开展服务对象满意度调查", "规范开展第三方满意度调查"),
+    ("成本控制不力", "成本节约率", 1.0, "单位产出成本高于同类项目平均水平", "开展成本分析，压减不合理支出"),
+]
+
+
+def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, pd.DataFrame]:
+    """Generate the demo city.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        The same seed always gives the same city.
+    n_indicators : int, default 7,750
+        Size of the indicator library (at least 6 per direction, at most 30).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        One frame per table of the data model, keyed by table name.
+    """
+    rng = np.random.default_rng(seed)
+    directions = make_directions()
+    indicators = make_indicator_library(directions, n_indicators)
+    units = _units(rng)
+    projects = _projects(rng, units, directions)
+    budgets = _budgets(rng, projects)
+    execution = _execution(rng, projects, budgets)
+    targets, actuals = _targets_and_actuals(rng, projects, budgets, indicators, directions)
+    expert_scores, evaluated = _expert_scores(rng, projects, budgets)
+    findings = _findings(rng, projects, evaluated, budgets, execution)
+    cost_records, cost_truth = _cost_records(rng, units, directions)
+    price_index = pd.DataFrame({"year": list(PRICE_INDEX), "index": list(PRICE_INDEX.values())})
+    return {
+        "units": units, "directions": directions, "indicators": indicators, "projects": projects,
+        "budgets": budgets, "execution": execution, "targets": targets, "actuals": actuals,
+        "expert_scores": expert_scores, "findings": findings, "cost_records": cost_records,
+        "cost_truth": cost_truth, "price_index": price_index,
+    }
+
+
+def write_demo(directory: str | PathLike, seed: int = 0, **kwargs) -> dict[str, Path]:
+    """Write the demo city as one ``<table>.csv`` per table (UTF-8 with BOM, for Excel).
+
+    Returns the path of each file, keyed by table name.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in make_demo(seed, **kwargs).items():
+        paths[name] = directory / f"{name}.csv"
+        write_csv(frame, paths[name])
+    return paths
+
+
+def write_csv(frame: pd.DataFrame, path: str | PathLike) -> None:
+    """Write ``frame`` as CSV that Excel opens correctly (UTF-8 with BOM, ISO dates)."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].map({True: "true", False: "false"})
+    tmp = Path(path).with_suffix(".csv.tmp")
+    out.to_csv(tmp, index=False, encoding="utf-8-sig")
+    tmp.replace(path)
+
+
+# --- taxonomy and indicator library ----------------------------------------
+
+def make_directions() -> pd.DataFrame:
+    """The 21 categories, 65 subcategories and 293 expenditure directions."""
+    subcategories = [(cat, *sub) for cat, subs in TAXONOMY.items() for sub in subs]
+    extra = N_DIRECTIONS - 4 * len(subcategories)  # this many subcategories get a fifth direction
+    rows = []
+    for i, (category, sub, obj, unit, _field) in enumerate(subcategories):
+        n = 5 if i < extra else 4
+        names = [sub + suffix for suffix in DIRECTION_SUFFIXES[:n]]
+        output_units = [unit] * n
+        if sub in COST_DIRECTIONS:  # a direction with cost records replaces the generic first one
+            names[0], output_units[0] = COST_DIRECTIONS[sub][0], COST_DIRECTIONS[sub][1]
+        for name, output_unit in zip(names, output_units):
+            rows.append((f"D{len(rows) + 1:03d}", category, sub, name, output_unit))
+    return pd.DataFrame(rows, columns=["direction_id", "category", "subcategory", "name", "output_unit"])
+
+
+def make_indicator_library(directions: pd.DataFrame, n_indicators: int = FULL_LIBRARY) -> pd.DataFrame:
+    """An indicator library of ``n_indicators`` spread evenly over the directions."""
+    n_dir = len(directions)
+    lo, hi = 6 * n_dir, len(INDICATOR_TEMPLATES) * n_dir
+    if not lo <= n_indicators <= hi:
+        raise ValueError(f"n_indicators must be between {lo} and {hi} for {n_dir} directions")
+    objects = {sub: (obj, unit) for subs in TAXONOMY.values() for sub, obj, unit, _ in subs}
+    per_direction = np.full(n_dir, n_indicators // n_dir)
+    per_direction[: n_indicators % n_dir] += 1
+    rows = []
+    for (direction_id, sub, output_unit), k in zip(
+            directions[["direction_id", "subcategory", "output_unit"]].itertuples(index=False), per_direction):
+        obj = objects[sub][0]
+        for level1, level2, name, measure, polarity, value_type, _kind in INDICATOR_TEMPLATES[:k]:
+            rows.append((f"I{len(rows) + 1:05d}", direction_id, level1, level2,
+                         name.format(obj=obj), measure.format(u=output_unit) or None, polarity, value_type))
+    return pd.DataFrame(rows, columns=["indicator_id", "direction", "level1", "level2", "name",
+                                       "measure_unit", "polarity", "value_type"])
+
+
+# --- units and projects ----------------------------------------------------
+
+def _units(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for field, names in LEVEL1_UNITS.items():
+        for name in names:
+            rows.append((f"U{len(rows) + 1:03d}", name, 1, None, field))
+    level1 = pd.DataFrame(rows, columns=["unit_id", "name", "level", "parent_id", "field"])
+    # Schools and hospitals make education and health the largest families of level-2 units.
+    weight = level1["field"].map({"education": 2.5, "health": 2.0}).fillna(1.0).to_numpy()
+    counts = np.ones(len(level1), dtype=int) + rng.multinomial(491 - len(level1), weight / weight.sum())
+    numbered = {"education": ["市第{n}中学", "市第{n}小学", "市{d}实验学校"],
+                "health": ["市第{n}人民医院", "市{d}妇幼保健院", "市{d}社区健康服务中心"]}
+    serial = {"education": 3, "health": 2}
+    rows = []
+    for (parent_id, parent_name, field), count in zip(
+            level1[["unit_id", "name", "field"]].itertuples(index=False), counts):
+        for j in range(count):
+            if field in numbered and j % 2 == 0:
+                serial[field] += 1
+                pattern = numbered[field][serial[field] % len(numbered[field])]
+                name = pattern.format(n=_chinese_number(serial[field]), d=DISTRICTS[serial[field] % len(DISTRICTS)])
+                if pattern.count("{d}"):
+                    name += f"{serial[field] // len(DISTRICTS) + 1}部" if serial[field] >= len(DISTRICTS) * 3 else ""
+            else:
+                name = parent_name + LEVEL2_SUFFIXES[j % len(LEVEL2_SUFFIXES)]
+                if j >= len(LEVEL2_SUFFIXES):
+                    name += f"（{DISTRICTS[j % len(DISTRICTS)]}分部）"
+            rows.append((f"U{len(level1) + len(rows) + 1:03d}", name, 2, parent_id, field))
+    level2 = pd.DataFrame(rows, columns=level1.columns)
+    units = pd.concat([level1, level2], ignore_index=True)
+    dup = units["name"].duplicated(keep=False)
+    units.loc[dup, "name"] = units.loc[dup, "name"] + "（" + units.loc[dup, "unit_id"] + "）"
+    return units
+
+
+def _chinese_number(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return (digits[tens] if tens > 1 else "") + "十" + (digits[ones] if ones else "")
+
+
+def _projects(rng: np.random.Generator, units: pd.DataFrame, directions: pd.DataFrame) -> pd.DataFrame:
+    field_of_sub = {sub: f for subs in TAXONOMY.values() for sub, _o, _u, f in subs}
+    directions = directions.assign(field=directions["subcategory"].map(field_of_sub))
+    by_field = {f: d for f, d in directions.groupby("field")}
+    years = (*CLOSED_YEARS, CURRENT_YEAR)
+    categories, cat_p = list(CATEGORY_WEIGHTS), np.array(list(CATEGORY_WEIGHTS.values()))
+    rows = []
+    for unit_id, level, field in units[["unit_id", "level", "field"]].itertuples(index=False):
+        n_programs = rng.poisson(3.2 if level == 1 else 2.4) + 1
+        pool = by_field[field]
+        for _ in range(n_programs):
+            start = int(rng.integers(years[0] - 2, years[-1] + 1))
+            length = int(rng.choice([1, 2, 3, 4, 5], p=[0.25, 0.2, 0.2, 0.15, 0.2]))
+            active = [y for y in years if start <= y < start + length]
+            if not active:
+                continue
+            direction = pool.iloc[int(rng.integers(len(pool)))]
+            category = categories[int(rng.choice(len(categories), p=cat_p))]
+            program_id = f"G{len(rows) + 1:05d}"
+            district = DISTRICTS[int(rng.integers(len(DISTRICTS)))]
+            name = {
+                "regular": f"{direction['name']}项目",
+                "purchased_service": f"{direction['name'].removesuffix('购买服务')}政府购买服务项目",
+                "special_bond": f"{district}区{direction['name']}专项债券项目",
+                "ppp": f"{district}区{direction['name']}PPP项目",
+                "guidance_fund": f"{direction['subcategory']}产业引导基金",
+            }[category]
+            budget_type = {"special_bond": "fund", "guidance_fund": "state_capital"}.get(category, "general")
+            if category == "regular" and field == "social_security" and rng.random() < 0.3:
+                budget_type = "social_insurance"
+            elif category == "regular" and rng.random() < 0.06:
+                budget_type = "fund"
+            late_start = rng.random() < 0.1
+            for year in active:
+                start_date = pd.Timestamp(year, int(rng.integers(3, 7)) if late_start and year == start else 1, 1)
+                rows.append(dict(program_id=program_id, unit_id=unit_id, name=name, year=year,
+                                 budget_type=budget_type, direction=direction["direction_id"], category=category,
+                                 is_new=year == start, start_date=start_date, end_date=pd.Timestamp(year, 12, 31)))
+    projects = pd.DataFrame(rows).sort_values(["year", "program_id"], kind="stable").reset_index(drop=True)
+    projects.insert(0, "project_id", [f"P{y}{i:05d}" for y, i in zip(
+        projects["year"], projects.groupby("year").cumcount() + 1)])
+    return projects
+
+
+def _budgets(rng: np.random.Generator, projects: pd.DataFrame) -> pd.DataFrame:
+    scale = projects["category"].map({"special_bond": 12.0, "guidance_fund": 25.0, "ppp": 8.0}).fillna(1.0)
+    # one size per program, a little drift from year to year
+    program_size = {p: rng.lognormal(np.log(2.5e6), 1.0) for p in projects["program_id"].unique()}
+    base = projects["program_id"].map(program_size) * scale
+    amount = np.round(base * rng.lognormal(0, 0.1, len(projects)), -3)
+    adjusted = np.where(rng.random(len(projects)) < 0.15,
+                        np.round(amount * rng.uniform(0.75, 1.25, len(projects)), -3), np.nan)
+    return pd.DataFrame({"project_id": projects["project_id"], "year": projects["year"],
+                         "amount": amount, "adjusted_amount": adjusted})
+
+
+def _execution(rng: np.random.Generator, projects: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
+    budget = budgets["adjusted_amount"].fillna(budgets["amount"]).to_numpy()
+    month_ends = {y: pd.date_range(f"{y}-01-01", periods=12, freq="ME") for y in projects["year"].unique()}
+    ids, months, amounts = [], [], []
+    for i, (project_id, year, start) in enumerate(projects[["project_id", "year", "start_date"]].itertuples(index=False)):
+        kind = ("normal", "late", "stalled", "none")[int(rng.choice(4, p=[0.845, 0.12, 0.03, 0.005]))]
+        if kind == "none":
+            continue  # a project with no execution records at all
+        weights = MONTHLY_PROFILE.copy()
+        weights[: start.month - 1] = 0
+        if kind == "late":
+            weights[:9] *= 0.35
+        shares = rng.dirichlet(weights * 20 + 1e-9)
+        final_rate = {"normal": rng.beta(30, 2), "late": rng.beta(6, 4), "stalled": rng.beta(2, 6)}[kind]
+        cumulative = np.cumsum(shares) * final_rate
+        if kind == "stalled":
+            stop = int(rng.integers(3, 8))
+            cumulative[stop:] = cumulative[stop - 1]
+        last_month = 12 if year < CURRENT_YEAR else AS_OF_MONTH
+        spent = np.round(cumulative[:last_month] * budget[i], 2)
+        keep = np.ones(last_month, dtype=bool)
+        roll = rng.random()
+        if roll < 0.015:  # missing monthly reports
+            keep[rng.choice(last_month - 1, size=int(rng.integers(1, 3)), replace=False)] = False
+        elif roll < 0.022 and last_month > 3:  # a reversal: cumulative spending falls one month
+            m = int(rng.integers(2, last_month))
+            spent[m] = round(spent[m - 1] * 0.9, 2)
+        ids += [project_id] * int(keep.sum())
+        months.append(month_ends[year][:last_month][keep])
+        amounts.append(spent[keep])
+    return pd.DataFrame({"project_id": ids, "month": np.concatenate([m.to_numpy() for m in months]),
+                         "spent_cumulative": np.concatenate(amounts)})
+
+
+def _target_value(kind: str, rng: np.random.Generator, budget: float) -> float:
+    size = (budget / 1e6) ** 0.8
+    return {
+        "count": lambda: float(max(1, round(rng.lognormal(np.log(40 * size), 0.5)))),
+        "people": lambda: float(round(rng.lognormal(np.log(2_000 * size), 0.6), -1)),
+        "money": lambda: float(round(rng.lognormal(np.log(50 * size), 0.6), 1)),
+        "unit_cost": lambda: float(round(rng.lognormal(np.log(5_000), 0.8), 0)),
+        "days": lambda: float(rng.integers(5, 30)),
+        "years": lambda: float(rng.integers(3, 15)),
+        "pct100": lambda: 100.0, "pct95": lambda: 95.0, "pct90": lambda: 90.0,
+        "pct3": lambda: 3.0, "pct2": lambda: 2.0, "pct1": lambda: 1.0,
+    }[kind]()
+
+
+def _targets_and_actuals(rng, projects, budgets, indicators, directions):
+    # each indicator's template kind follows from its position within its direction
+    position = indicators.groupby("direction").cumcount().to_numpy()
+    library = indicators.assign(kind=[INDICATOR_TEMPLATES[p][6] for p in position])
+    by_direction = {d: list(frame[["indicator_id", "polarity", "value_type", "kind"]].itertuples(index=False))
+                    for d, frame in library.groupby("direction")}
+    budget_of = dict(zip(budgets["project_id"], budgets["amount"]))
+    targets, actuals = [], []
+    for project_id, direction, year in projects[["project_id", "direction", "year"]].itertuples(index=False):
+        pool = by_direction[direction]
+        n_more = min(int(rng.integers(0, 4)), len(pool) - 6)
+        extra = rng.choice(np.arange(6, len(pool)), size=n_more, replace=False) if n_more > 0 else []
+        chosen = pool[:6] + [pool[k] for k in sorted(extra)]  # the six core dimensions, then extras
+        quality = rng.beta(8, 2)  # the project's latent performance
+        closed = year < CURRENT_YEAR
+        as_of = pd.Timestamp(year, 12, 31) if closed else pd.Timestamp(year, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0)
+        progress = 1.0 if closed else AS_OF_MONTH / 12
+        for indicator_id, polarity, value_type, kind in chosen:
+            if value_type == "qualitative":
+                targets.append((project_id, indicator_id, np.nan, ("有效提升", "明显改善", "逐步建立")[int(rng.integers(3))]))
+                grade = "met" if rng.random() < quality else ("partial" if rng.random() < 0.7 else "unmet")
+                actuals.append((project_id, indicator_id, np.nan, grade if closed else None, as_of))
+                continue
+            target = _target_value(kind, rng, budget_of[project_id])
+            ratio = rng.normal(0.85 + 0.2 * quality, 0.06)
+            if polarity == "reverse":
+                actual = target * rng.lognormal(np.log(1.1 - 0.25 * quality), 0.15)
+            elif kind.startswith("pct") and polarity == "positive":
+                actual = min(100.0, target * ratio)
+            elif polarity == "equal":
+                actual = min(100.0, target * rng.normal(0.99, 0.02))
+            else:
+                actual = target * ratio * (progress if kind in ("count", "people", "money") else 1.0)
+            if rng.random() < 0.02:
+                actual = np.nan  # not reported
+            targets.append((project_id, indicator_id, target, None))
+            actuals.append((project_id, indicator_id, round(float(actual), 2), None, as_of))
+    targets = pd.DataFrame(targets, columns=["project_id", "indicator_id", "target_value", "target_text"])
+    actuals = pd.DataFrame(actuals, columns=["project_id", "indicator_id", "actual_value", "grade", "as_of"])
+    return targets, actuals
+
+
+def _expert_scores(rng, projects, budgets):
+    closed = projects[projects["year"].isin(CLOSED_YEARS)].merge(budgets[["project_id", "amount"]], on="project_id")
+    big = closed[closed["amount"] >= 5e6]
+    evaluated = big.sample(n=min(60, len(big)), random_state=int(rng.integers(2**31)))
+    items = [i["item"] for i in evaluation_items("default") if i["rule"] == "expert"]
+    rows = []
+    for project_id in sorted(evaluated["project_id"]):
+        n_experts = int(rng.choice([3, 5, 5, 7]))
+        level = rng.uniform(65, 95)
+        for e in range(n_experts):
+            leniency = rng.normal(0, 4)
+            for item in items:
+                score = float(np.clip(rng.normal(level + leniency, 6), 0, 100))
+                rows.append((project_id, f"E{int(rng.integers(1, 40)):03d}-{e}", item, round(score, 1)))
+    frame = pd.DataFrame(rows, columns=["project_id", "expert_id", "item", "score"])
+    frame["expert_id"] = frame.groupby("project_id")["expert_id"].transform(
+        lambda s: [f"E{k + 1:02d}" for k in pd.factorize(s)[0]])
+    return frame, sorted(evaluated["project_id"])
+
+
+def _findings(rng, projects, evaluated, budgets, execution):
+    budget_of = dict(zip(budgets["project_id"], budgets["amount"]))
+    year_end = execution[execution["month"].dt.month == 12]
+    rate = year_end.set_index("project_id")["spent_cumulative"] / pd.Series(budget_of)
+    lagging = rate[rate < 0.6].index
+    rows = []
+    def add(project_id, stage, problem):
+        kind, item, deduction, description, recommendation = problem
+        amount = round(budget_of[project_id] * rng.uniform(0.02, 0.3), -2) if kind in ("资金使用不规范", "预算执行进度滞后") else None
+        rows.append((f"F{len(rows) + 1:05d}", project_id, stage, item, kind, description,
+                     deduction, amount, recommendation))
+    for project_id in evaluated:
+        for k in rng.choice(len(PROBLEMS), size=int(rng.integers(1, 4)), replace=False):
+            add(project_id, "key_evaluation", PROBLEMS[k])
+    for project_id in sorted(set(lagging) - set(evaluated)):
+        if rng.random() < 0.5:
+            add(project_id, "monitoring", PROBLEMS[2])
+    others = projects.loc[projects["year"].isin(CLOSED_YEARS), "project_id"]
+    for project_id in others.sample(frac=0.04, random_state=int(rng.integers(2**31))):
+        add(project_id, rng.choice(["self_evaluation", "audit"]), PROBLEMS[int(rng.integers(len(PROBLEMS)))])
+    return pd.DataFrame(rows, columns=["finding_id", "project_id", "stage", "item", "problem_type",
+                                       "description", "deduction", "amount", "recommendation"])
+
+
+# --- cost records ----------------------------------------------------------
+
+def _cost_records(rng, units, directions):
+    records, truth = [], []
+    field_units = {"市政道路": "urban", "污染防治": "environment", "义务教育": "education",
+                   "园林绿化": "urban", "环境卫生": "urban"}
+    for sub, (name, output_unit, unit_cost, grades, sigma_u, sigma_v, median_q) in COST_DIRECTIONS.items():
+        direction_id = directions.loc[(directions["subcategory"] == sub) & (directions["name"] == name),
+                                      "direction_id"].iloc[0]
+        truth += [(direction_id, "unit_cost", None, None, unit_cost),
+                  (direction_id, "base_year", None, None, float(COST_BASE_YEAR)),
+                  (direction_id, "sigma_u", None, None, sigma_u),
+                  (direction_id, "sigma_v", None, None, sigma_v),
+                  (direction_id, "scale_elasticity", None, None, 1.0)]
+        truth += [(direction_id, "coefficient", "region", r, c) for r, c in REGION_COEFFICIENTS.items()]
+        truth += [(direction_id, "coefficient", "grade", g, c) for g, c in grades.items()]
+        pool = units[units["field"] == field_units[sub]]["unit_id"].to_numpy()
+        # each spending site: a unit with a fixed region, grade and size, seen every year
+        n_sites = 90
+        sites = pd.DataFrame({
+            "unit_id": rng.choice(pool, n_sites),
+            "region": rng.choice(list(REGION_COEFFICIENTS), n_sites, p=[0.4, 0.35, 0.25]),
+            "grade": rng.choice(list(grades), n_sites),
+            "size": rng.lognormal(np.log(median_q), 0.6, n_sites),
+        })
+        for year in COST_YEARS:
+            present = rng.random(n_sites) < 0.9
+            s = sites[present]
+            quantity = np.round(s["size"].to_numpy() * rng.lognormal(0, 0.05, len(s)), 1)
+            v = rng.normal(0, sigma_v, len(s))
+            u = np.abs(rng.normal(0, sigma_u, len(s)))
+            coef = s["region"].map(REGION_COEFFICIENTS).to_numpy() * s["grade"].map(grades).to_numpy()
+            cost = quantity * unit_cost * coef * PRICE_INDEX[year] / PRICE_INDEX[COST_BASE_YEAR] * np.exp(v + u)
+            for unit_id, region, grade, q, c in zip(s["unit_id"], s["region"], s["grade"], quantity, cost):
+                records.append((direction_id, unit_id, year, region, grade, float(q), round(float(c), 2)))
+    cost_records = pd.DataFrame(records, columns=["direction", "unit_id", "year", "region", "grade", "quantity", "cost"])
+    cost_records.insert(0, "record_id", [f"C{i + 1:05d}" for i in range(len(cost_records))])
+    cost_truth = pd.DataFrame(truth, columns=["direction", "parameter", "factor", "level", "value"])
+    return cost_records, cost_truth

@@ -1,0 +1,354 @@
+"""Reading tables from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), Excel and Parquet.
+
+Every problem is reported as a :class:`perfkit.DataError` naming the file, the
+row a person sees in a spreadsheet, the column and what is wrong.
+"""
+from __future__ import annotations
+
+import io
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from perfkit.errors import DataError, Problem
+from perfkit.labels import LANGUAGES, catalogue, code_lookup
+from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, TABLES, TableSpec, spec
+
+CSV_SUFFIXES = (".csv", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUFFIXES = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+# Tried in order when the caller names no encoding: UTF-8 (with or without a
+# BOM) is what perfkit writes; GB18030 is the superset of GBK that Chinese
+# finance systems and Excel on a Chinese Windows export.
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+_TRUE = {"true", "1", "yes", "y", "t", "是", "真"}
+_FALSE = {"false", "0", "no", "n", "f", "否", "假"}
+
+#: Column attribute of a frame returned by read_table: the spreadsheet row of each record.
+ROW_ATTR = "perfkit_rows"
+SOURCE_ATTR = "perfkit_source"
+
+
+def read_table(path: str | PathLike, table: str, *, encoding: str | None = None,
+               sheet: str | int | None = None) -> pd.DataFrame:
+    """Read and validate one table of the data model from a file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv``/``.txt`` (UTF-8, UTF-8 with BOM or GBK/GB18030), ``.xlsx`` or
+        ``.parquet`` file.
+    table : str
+        Name of the table in the data model (``units``, ``projects``, ...).
+    encoding : str, optional
+        Encoding of a CSV file; by default UTF-8 is tried, then GB18030.
+    sheet : str or int, optional
+        Excel sheet; by default the sheet named like the table, else the first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table's columns in schema order with their schema types. Column
+        headers may be the English names or the zh/en display labels.
+
+    Raises
+    ------
+    perfkit.DataError
+        For every problem: unreadable file, missing column, wrong type,
+        unparsable date, negative amount, value not allowed, duplicate key.
+    """
+    table_spec = spec(table)
+    path = Path(path)
+    raw, first_row = _read_raw(path, encoding=encoding, sheet=sheet, table=table)
+    return validate_frame(raw, table_spec, source=path.name, first_row=first_row)
+
+
+def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
+                   first_row: int = 2) -> pd.DataFrame:
+    """Coerce and validate a raw frame of ``table_spec``; see :func:`read_table`.
+
+    ``first_row`` is the row number a person sees for the first record (2 in a
+    spreadsheet whose row 1 is the header).
+    """
+    raw = raw.rename(columns=_header_map(table_spec, raw.columns))
+    missing = [c for c in table_spec.columns if c not in raw.columns]
+    if missing:
+        raise DataError([Problem(source, f"missing column '{c}' (expected columns: "
+                                          f"{', '.join(table_spec.columns)})", column=c)
+                         for c in missing])
+    rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)
+    problems: list[Problem] = []
+    frame = pd.DataFrame(index=raw.index)
+    for column in table_spec.columns:
+        values, bad = _coerce(raw[column], table_spec.dtype(column), table_spec.enums.get(column))
+        frame[column] = values
+        for idx, why in bad.items():
+            problems.append(Problem(source, why, row=int(rows[idx]), column=column))
+    problems += _check_schema(frame, table_spec, rows, source, skip=problems)
+    problems += _check_key(frame, table_spec, rows, source)
+    if problems:
+        raise DataError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    frame = frame.reset_index(drop=True)
+    frame.attrs[ROW_ATTR] = rows.to_numpy()
+    frame.attrs[SOURCE_ATTR] = source
+    return frame
+
+
+def find_table_files(directory: str | PathLike) -> dict[str, Path]:
+    """Map each table name to its file in ``directory`` (``<table>.csv|.xlsx|.parquet``).
+
+    Raises
+    ------
+    perfkit.DataError
+        When a table has files in more than one format, or ``directory`` does not exist.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(Problem(str(directory), "is not a directory"))
+    found: dict[str, Path] = {}
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() in SUFFIXES and path.stem in TABLES:
+            if path.stem in found:
+                raise DataError(Problem(path.name, f"table '{path.stem}' is given twice "
+                                                   f"({found[path.stem].name} and {path.name})"))
+            found[path.stem] = path
+    return {name: found[name] for name in TABLES if name in found}
+
+
+def check_references(frames: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Problems where a table refers to a unit, project, indicator... that does not exist.
+
+    ``frames`` maps table names to validated frames; a reference to a table
+    absent from ``frames`` is itself a problem.
+    """
+    problems: list[Problem] = []
+    for name, frame in frames.items():
+        table_spec = TABLES[name]
+        source = frame.attrs.get(SOURCE_ATTR, name)
+        rows = frame.attrs.get(ROW_ATTR, np.arange(2, 2 + len(frame)))
+        for fk in table_spec.foreign_keys:
+            present = frame[list(fk.columns)].notna().all(axis=1).to_numpy()
+            if not present.any():
+                continue
+            if fk.ref_table not in frames:
+                problems.append(Problem(source, f"refers to table '{fk.ref_table}', which is "
+                                                f"neither given nor in the store", column=fk.columns[0]))
+                continue
+            ref = frames[fk.ref_table][list(fk.ref_columns)]
+            known = pd.MultiIndex.from_frame(ref.astype(object))
+            mine = pd.MultiIndex.from_frame(frame[list(fk.columns)].astype(object))
+            unknown = present & ~mine.isin(known)
+            for pos in np.flatnonzero(unknown):
+                value = frame[fk.columns[0]].iloc[pos]
+                problems.append(Problem(source, f"unknown {fk.ref_columns[0]} '{value}' "
+                                                f"(not in {fk.ref_table})",
+                                        row=int(rows[pos]), column=fk.columns[0]))
+    if "units" in frames:
+        problems += _check_unit_levels(frames["units"])
+    return problems
+
+
+# --- reading ---------------------------------------------------------------
+
+def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]:
+    if not path.exists():
+        raise DataError(Problem(str(path), "file not found"))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in CSV_SUFFIXES:
+            text = _decode(path, encoding)
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                               skipinitialspace=True), 2
+        if suffix in EXCEL_SUFFIXES:
+            if sheet is None:
+                names = pd.ExcelFile(path, engine="openpyxl").sheet_names
+                sheet = table if table in names else 0
+            return pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl"), 2
+        if suffix in PARQUET_SUFFIXES:
+            return pd.read_parquet(path), 1
+    except DataError:
+        raise
+    except Exception as exc:  # a parser's own message, attached to the file it concerns
+        raise DataError(Problem(path.name, f"cannot be read as {suffix[1:]}: {exc}")) from exc
+    raise DataError(Problem(path.name, f"unsupported file type '{suffix}' "
+                                       f"(use {', '.join(SUFFIXES)})"))
+
+
+def _decode(path: Path, encoding: str | None) -> str:
+    data = path.read_bytes()
+    tried = (encoding,) if encoding else ENCODINGS
+    error: UnicodeDecodeError | None = None
+    for candidate in tried:
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError as exc:
+            error = exc
+    line = data[: error.start].count(b"\n") + 1
+    raise DataError(Problem(path.name, f"cannot be decoded as {' or '.join(tried)}: "
+                                       f"byte 0x{data[error.start]:02x} at line {line}", row=line))
+
+
+def _header_map(table_spec: TableSpec, headers) -> dict:
+    """Accept the English column names and the catalogue's zh/en labels as headers."""
+    labels = catalogue()["tables"].get(table_spec.name, {}).get("columns", {})
+    lookup = {}
+    for column in table_spec.columns:
+        lookup[column.lower()] = column
+        for lang in LANGUAGES:
+            if column in labels:
+                lookup[labels[column][lang].strip().lower()] = column
+    return {h: lookup.get(str(h).strip().lower(), str(h).strip()) for h in headers}
+
+
+# --- coercion --------------------------------------------------------------
+
+def _blank(series: pd.Series) -> pd.Series:
+    """True where a cell is empty: missing, NaN or only white space."""
+    return pd.Series([v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+                      or (isinstance(v, str) and v.strip() == "") for v in series.astype(object)],
+                     index=series.index, dtype=bool)
+
+
+def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series, dict]:
+    """Return the column in ``dtype`` and {index: problem} for values that cannot be."""
+    blank = _blank(series)
+    if dtype in (INTEGER, FLOAT):
+        text = series.astype(object).map(lambda v: v.replace(",", "").strip() if isinstance(v, str) else v)
+        numbers = pd.to_numeric(text.where(~blank, np.nan), errors="coerce")
+        bad = ~blank & numbers.isna()
+        if dtype == INTEGER:
+            fractional = numbers.notna() & (numbers != np.round(numbers))
+            bad |= fractional
+            numbers = numbers.where(~bad).round().astype(INTEGER)
+            what = "a whole number"
+        else:
+            numbers = numbers.astype(FLOAT)
+            what = "a number"
+        return numbers, {i: f"wrong type: {series[i]!r} is not {what}" for i in series.index[bad]}
+    if dtype == DATE:
+        dates = _to_dates(series.astype(object).where(~blank, None))
+        bad = ~blank & dates.isna()
+        return dates, {i: f"unparsable date {series[i]!r} (use YYYY-MM-DD)" for i in series.index[bad]}
+    if dtype == BOOLEAN:
+        def as_bool(v):
+            if isinstance(v, (bool, np.bool_)):
+                return bool(v)
+            key = str(v).strip().lower()
+            if isinstance(v, float) and v in (0.0, 1.0):
+                return bool(v)
+            return True if key in _TRUE else False if key in _FALSE else None
+        flags = series.astype(object).where(~blank, None).map(lambda v: None if v is None else as_bool(v))
+        bad = ~blank & flags.isna()
+        return flags.astype(BOOLEAN), {i: f"wrong type: {series[i]!r} is not true/false (是/否)"
+                                       for i in series.index[bad]}
+    # text: numbers read from Excel (1001.0) become their plain spelling ("1001")
+    def as_text(v):
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).strip()
+    values = [None if is_blank else as_text(v) for v, is_blank in zip(series.astype(object), blank)]
+    if enum:
+        lookup = code_lookup(enum)
+        values = [None if v is None else lookup.get(v, lookup.get(v.lower(), v)) for v in values]
+    return pd.Series(values, index=series.index, dtype="string"), {}
+
+
+def _to_dates(series: pd.Series) -> pd.Series:
+    """Parse dates vectorised, format by format: ISO first, then the spellings offices use."""
+    values = series.astype(object)
+    stamps = pd.Series(pd.NaT, index=series.index, dtype=DATE)
+    native = values.map(lambda v: hasattr(v, "year"))  # Excel cells and Parquet already hold dates
+    if native.any():
+        stamps[native] = pd.to_datetime(values[native])
+    text = values[~native & values.notna()].astype(str).str.strip().str.replace(r"[/.]", "-", regex=True)
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m"):
+        if text.empty:
+            break
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        ok = parsed.notna()
+        stamps[ok[ok].index] = parsed[ok]
+        text = text[~ok]
+    return stamps
+
+
+# --- checks ----------------------------------------------------------------
+
+def _describe_check(check: str, value) -> str:
+    if check.startswith("greater_than_or_equal_to"):
+        return f"negative amount {value} (must be ≥ 0)"
+    if check.startswith("greater_than"):
+        return f"value {value} must be > 0"
+    if check.startswith("in_range"):
+        return f"value {value} is out of range {check[len('in_range'):]}"
+    if check.startswith("isin"):
+        allowed = check[len("isin("):-1]
+        return f"value {value!r} is not allowed (allowed: {allowed})"
+    if check == "field_uniqueness":
+        return f"duplicate id {value!r}"
+    if check == "not_nullable":
+        return "missing value"
+    if check.startswith("str_length"):
+        return "empty value"
+    return f"check {check} failed for {value!r}"
+
+
+def _check_schema(frame, table_spec, rows, source, skip) -> list[Problem]:
+    try:
+        table_spec.schema.validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    already = {(p.row, p.column) for p in skip}
+    problems = []
+    for case in cases.itertuples(index=False):
+        if case.index is None or pd.isna(case.index):
+            if str(case.check).startswith("dtype") or "TypeError" in str(case.failure_case):
+                continue  # a consequence of a value already reported as the wrong type
+            problems.append(Problem(source, _describe_check(str(case.check), case.failure_case),
+                                    column=case.column))
+            continue
+        row = int(rows[case.index])
+        if (row, case.column) in already:
+            continue
+        problems.append(Problem(source, _describe_check(str(case.check), case.failure_case),
+                                row=row, column=case.column))
+    return problems
+
+
+def _check_key(frame, table_spec, rows, source) -> list[Problem]:
+    if len(table_spec.key) < 2:
+        return []  # a one-column key is checked by the schema's uniqueness
+    keyed = frame[list(table_spec.key)].astype(object).where(frame[list(table_spec.key)].notna(), "")
+    dup = keyed.duplicated(keep="first")
+    problems = []
+    first = {}
+    for idx, values in zip(keyed.index, map(tuple, keyed.to_numpy())):
+        if values not in first:
+            first[values] = idx
+        elif dup[idx]:
+            shown = ", ".join(f"{c}={v}" for c, v in zip(table_spec.key, values))
+            problems.append(Problem(source, f"duplicate key ({shown}), first in row "
+                                            f"{int(rows[first[values]])}",
+                                    row=int(rows[idx]), column=table_spec.key[0]))
+    return problems
+
+
+def _check_unit_levels(units: pd.DataFrame) -> list[Problem]:
+    source = units.attrs.get(SOURCE_ATTR, "units")
+    rows = units.attrs.get(ROW_ATTR, np.arange(2, 2 + len(units)))
+    level_of = dict(zip(units["unit_id"], units["level"]))
+    problems = []
+    for pos, (level, parent) in enumerate(zip(units["level"], units["parent_id"])):
+        if level == 2 and pd.isna(parent):
+            problems.append(Problem(source, "a level-2 unit needs a parent_id", int(rows[pos]), "parent_id"))
+        elif level == 1 and not pd.isna(parent):
+            problems.append(Problem(source, "a level-1 unit has no parent_id", int(rows[pos]), "parent_id"))
+        elif level == 2 and level_of.get(parent) == 2:
+            problems.append(Problem(source, f"parent '{parent}' is itself a level-2 unit",
+                                    int(rows[pos]), "parent_id"))
+    return problems

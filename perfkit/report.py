@@ -1,0 +1,153 @@
+"""Running a parameterised notebook into a report: papermill, then nbconvert to HTML.
+
+A report is written whole or not at all: the notebook runs and exports in a
+temporary folder beside the target, and only a successful export is moved
+into place. A failing run leaves ``<name>.failed.ipynb`` for diagnosis.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+
+import perfkit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: Report jobs and their notebooks (in ``notebooks/``).
+JOBS = {
+    "project-overview": "project_overview.ipynb",
+}
+LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
+
+
+class ReportError(RuntimeError):
+    """A notebook failed to run or export; the message names the cell and the error."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Paths of one finished report."""
+
+    html: Path
+    notebook: Path
+
+
+class DropStderr(Preprocessor):
+    """Remove stderr streams (library warnings) from outputs: readers need the results."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return cell, resources
+
+
+def notebooks_dir() -> Path:
+    """Where the job notebooks are: ``$PERFKIT_NOTEBOOKS`` or the project's ``notebooks/``."""
+    return Path(os.environ.get("PERFKIT_NOTEBOOKS", PROJECT_ROOT / "notebooks"))
+
+
+def templates_dir() -> Path:
+    """Where the report templates are: ``$PERFKIT_TEMPLATES`` or the project's ``templates/``."""
+    return Path(os.environ.get("PERFKIT_TEMPLATES", PROJECT_ROOT / "templates"))
+
+
+def notebook_for(job: str | PathLike) -> Path:
+    """The notebook of a job name (``project-overview``) or a notebook path."""
+    if str(job) in JOBS:
+        path = notebooks_dir() / JOBS[str(job)]
+    else:
+        path = Path(job)
+    if not path.exists():
+        raise ReportError(f"no notebook for {job!r} at {path} (jobs: {', '.join(JOBS)})")
+    return path
+
+
+def safe_name(text: str) -> str:
+    """A file name made from ``text``: keeps CJK, letters, digits, '-', '_' and '.'."""
+    return re.sub(r"[^\w.\-]+", "_", text, flags=re.UNICODE).strip("_") or "report"
+
+
+def export_html(notebook: nbformat.NotebookNode, *, lang: str = "zh", title: str = "perfkit") -> str:
+    """Export an executed notebook to HTML with code hidden, in perfkit's template."""
+    exporter = HTMLExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            language_code=LANGUAGE_CODES.get(lang, lang))
+    exporter.register_preprocessor(DropStderr(), enabled=True)
+    resources = {"metadata": {"name": title},
+                 "perfkit_version": perfkit.__version__,
+                 "perfkit_generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M")}
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    return body
+
+
+def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: str | PathLike = "reports",
+               name: str | None = None, lang: str = "zh", kernel_name: str = "python3",
+               title: str | None = None) -> Report:
+    """Run a job's notebook with ``parameters`` and export it to ``output_dir/name.html``.
+
+    Parameters
+    ----------
+    job : str or path-like
+        A job name from :data:`JOBS` or the path of a parameterised notebook.
+    parameters : dict
+        Values for the notebook's ``parameters`` cell (``lang`` is added).
+    output_dir : path-like, default "reports"
+    name : str, optional
+        File name without suffix; by default the job name and parameter values.
+    lang : {"zh", "en"}
+    title : str, optional
+        The HTML page title; by default ``name``.
+
+    Returns
+    -------
+    Report
+        Paths of the HTML report and the executed notebook.
+
+    Raises
+    ------
+    ReportError
+        When a cell fails; no HTML is written.
+    """
+    source = notebook_for(job)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {**parameters, "lang": lang}
+    if name is None:
+        name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
+                                               if k not in ("store", "lang") and v is not None)])
+    name = safe_name(name)
+    work = Path(tempfile.mkdtemp(prefix=".perfkit-", dir=output_dir))
+    try:
+        executed_path = work / f"{name}.ipynb"
+        try:
+            papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
+                                       kernel_name=kernel_name, cwd=str(source.parent),
+                                       progress_bar=False, log_output=False)
+        except papermill.PapermillExecutionError as exc:
+            failed = output_dir / f"{name}.failed.ipynb"
+            if executed_path.exists():
+                shutil.copyfile(executed_path, failed)
+            raise ReportError(f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+                              f"(executed notebook kept at {failed})") from exc
+        executed = nbformat.read(executed_path, as_version=4)
+        html = export_html(executed, lang=lang, title=title or name)
+        (work / f"{name}.html").write_text(html, encoding="utf-8")
+        report = Report(html=output_dir / f"{name}.html", notebook=output_dir / f"{name}.ipynb")
+        os.replace(executed_path, report.notebook)
+        os.replace(work / f"{name}.html", report.html)
+        (output_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
+        return report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

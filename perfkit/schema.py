@@ -1,0 +1,201 @@
+"""The data model: one pandera schema per table, with its keys and references.
+
+The schemas say what a valid table is (columns, types, ranges, allowed codes);
+``perfkit.io`` turns raw files into frames of these types and reports every
+problem with its file, row and column; ``perfkit.store`` derives the DuckDB
+tables from the same schemas.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandera.pandas as pa
+
+from perfkit.labels import codes
+
+STRING = "string"
+INTEGER = "Int64"        # nullable integer
+FLOAT = "float64"
+DATE = "datetime64[ns]"
+BOOLEAN = "boolean"
+
+
+def _id(unique: bool = False) -> pa.Column:
+    return pa.Column(STRING, nullable=False, unique=unique, checks=pa.Check.str_length(min_value=1))
+
+
+def _text(nullable: bool = False) -> pa.Column:
+    return pa.Column(STRING, nullable=nullable)
+
+
+def _code(kind: str, nullable: bool = False) -> pa.Column:
+    return pa.Column(STRING, nullable=nullable, checks=pa.Check.isin(codes(kind)))
+
+
+def _amount(nullable: bool = False, strictly_positive: bool = False) -> pa.Column:
+    check = pa.Check.gt(0) if strictly_positive else pa.Check.ge(0)
+    return pa.Column(FLOAT, nullable=nullable, checks=check)
+
+
+def _year() -> pa.Column:
+    return pa.Column(INTEGER, nullable=False, checks=pa.Check.in_range(1990, 2100))
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``columns`` of this table refer to ``ref_columns`` of ``ref_table``."""
+
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table of the data model."""
+
+    name: str
+    schema: pa.DataFrameSchema
+    key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    enums: dict[str, str] = field(default_factory=dict)  # column -> catalogue value kind
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.columns)
+
+    def dtype(self, column: str) -> str:
+        """The column's type as one of STRING, INTEGER, FLOAT, DATE, BOOLEAN."""
+        declared = str(self.schema.columns[column].dtype)
+        return STRING if declared.startswith("string") else declared
+
+
+def _fk(column: str, table: str, ref: str | None = None) -> ForeignKey:
+    return ForeignKey((column,), table, (ref or column,))
+
+
+def _spec(name, columns, key, fks=(), enums=None) -> TableSpec:
+    schema = pa.DataFrameSchema(columns, name=name, strict=False, ordered=False)
+    return TableSpec(name, schema, tuple(key), tuple(fks), dict(enums or {}))
+
+
+_TABLES = [
+    _spec("units", {
+        "unit_id": _id(unique=True),
+        "name": _text(),
+        "level": pa.Column(INTEGER, checks=pa.Check.isin([1, 2])),
+        "parent_id": _text(nullable=True),
+        "field": _code("field"),
+    }, key=["unit_id"], fks=[_fk("parent_id", "units", "unit_id")], enums={"field": "field"}),
+    _spec("directions", {
+        "direction_id": _id(unique=True),
+        "category": _text(),
+        "subcategory": _text(),
+        "name": _text(),
+        "output_unit": _text(nullable=True),
+    }, key=["direction_id"]),
+    _spec("indicators", {
+        "indicator_id": _id(unique=True),
+        "direction": _id(),
+        "level1": _text(),
+        "level2": _text(),
+        "name": _text(),
+        "measure_unit": _text(nullable=True),
+        "polarity": _code("polarity"),
+        "value_type": _code("value_type"),
+    }, key=["indicator_id"], fks=[_fk("direction", "directions", "direction_id")],
+        enums={"polarity": "polarity", "value_type": "value_type"}),
+    _spec("projects", {
+        "project_id": _id(unique=True),
+        "program_id": _id(),
+        "unit_id": _id(),
+        "name": _text(),
+        "year": _year(),
+        "budget_type": _code("budget_type"),
+        "direction": _id(),
+        "category": _code("category"),
+        "is_new": pa.Column(BOOLEAN),
+        "start_date": pa.Column(DATE),
+        "end_date": pa.Column(DATE),
+    }, key=["project_id"],
+        fks=[_fk("unit_id", "units"), _fk("direction", "directions", "direction_id")],
+        enums={"budget_type": "budget_type", "category": "category"}),
+    _spec("budgets", {
+        "project_id": _id(),
+        "year": _year(),
+        "amount": _amount(),
+        "adjusted_amount": _amount(nullable=True),
+    }, key=["project_id", "year"], fks=[_fk("project_id", "projects")]),
+    _spec("execution", {
+        "project_id": _id(),
+        "month": pa.Column(DATE),
+        "spent_cumulative": _amount(),
+    }, key=["project_id", "month"], fks=[_fk("project_id", "projects")]),
+    _spec("targets", {
+        "project_id": _id(),
+        "indicator_id": _id(),
+        "target_value": pa.Column(FLOAT, nullable=True),
+        "target_text": _text(nullable=True),
+    }, key=["project_id", "indicator_id"],
+        fks=[_fk("project_id", "projects"), _fk("indicator_id", "indicators")]),
+    _spec("actuals", {
+        "project_id": _id(),
+        "indicator_id": _id(),
+        "actual_value": pa.Column(FLOAT, nullable=True),
+        "grade": _code("grade", nullable=True),
+        "as_of": pa.Column(DATE, nullable=True),
+    }, key=["project_id", "indicator_id"],
+        fks=[_fk("project_id", "projects"), _fk("indicator_id", "indicators")],
+        enums={"grade": "grade"}),
+    _spec("expert_scores", {
+        "project_id": _id(),
+        "expert_id": _id(),
+        "item": _text(),
+        "score": pa.Column(FLOAT, checks=pa.Check.in_range(0, 100)),
+    }, key=["project_id", "expert_id", "item"], fks=[_fk("project_id", "projects")]),
+    _spec("findings", {
+        "finding_id": _id(unique=True),
+        "project_id": _id(),
+        "stage": _code("stage"),
+        "item": _text(nullable=True),
+        "problem_type": _text(),
+        "description": _text(),
+        "deduction": _amount(),
+        "amount": _amount(nullable=True),
+        "recommendation": _text(nullable=True),
+    }, key=["finding_id"], fks=[_fk("project_id", "projects")], enums={"stage": "stage"}),
+    _spec("cost_records", {
+        "record_id": _id(unique=True),
+        "direction": _id(),
+        "unit_id": _id(),
+        "year": _year(),
+        "region": _text(),
+        "grade": _text(),
+        "quantity": _amount(strictly_positive=True),
+        "cost": _amount(),
+    }, key=["record_id"],
+        fks=[_fk("direction", "directions", "direction_id"), _fk("unit_id", "units")]),
+    _spec("cost_truth", {
+        "direction": _id(),
+        "parameter": _text(),
+        "factor": _text(nullable=True),
+        "level": _text(nullable=True),
+        "value": pa.Column(FLOAT),
+    }, key=["direction", "parameter", "factor", "level"],
+        fks=[_fk("direction", "directions", "direction_id")]),
+    _spec("price_index", {
+        "year": _year(),
+        "index": _amount(strictly_positive=True),
+    }, key=["year"]),
+]
+
+#: Every table of the data model, in load order (referenced tables first).
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in _TABLES}
+
+
+def spec(table: str) -> TableSpec:
+    """Return the :class:`TableSpec` of ``table``; ``KeyError`` naming the known tables."""
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise KeyError(f"unknown table {table!r}; perfkit knows {', '.join(TABLES)}") from None

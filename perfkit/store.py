@@ -1,0 +1,186 @@
+"""The embedded store: one DuckDB database holding every table of the data model."""
+from __future__ import annotations
+
+import os
+from os import PathLike
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from perfkit.errors import DataError, Problem
+from perfkit.io import check_references, find_table_files, read_table, validate_frame
+from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, TABLES, spec
+
+DEFAULT_STORE = Path("data") / "perfkit.duckdb"
+STORE_ENV = "PERFKIT_STORE"
+_SQL_TYPES = {"string": "VARCHAR", INTEGER: "BIGINT", FLOAT: "DOUBLE", DATE: "DATE", BOOLEAN: "BOOLEAN"}
+
+
+def default_store_path() -> Path:
+    """Where the store is when the caller names none.
+
+    ``$PERFKIT_STORE`` if set; else ``data/perfkit.duckdb`` in the current
+    directory or the nearest parent that has one (so a notebook run from
+    ``notebooks/`` finds the project's store); else ``./data/perfkit.duckdb``.
+    """
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV])
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / DEFAULT_STORE).exists():
+            return folder / DEFAULT_STORE
+    return here / DEFAULT_STORE
+
+
+def _ddl(table: str) -> str:
+    table_spec = spec(table)
+    columns = ", ".join(f'"{c}" {_SQL_TYPES[table_spec.dtype(c)]}' for c in table_spec.columns)
+    return f'CREATE OR REPLACE TABLE "{table}" ({columns})'
+
+
+class Store:
+    """A perfkit store in an embedded DuckDB database.
+
+    Parameters
+    ----------
+    path : path-like or ":memory:", optional
+        The database file (created when absent); ``":memory:"`` for a
+        throw-away store; by default :func:`default_store_path`.
+    read_only : bool, default False
+        Open read-only, so that many notebooks may read one store at once.
+
+    Examples
+    --------
+    >>> store = Store(":memory:")
+    >>> store.load("data/demo")            # doctest: +SKIP
+    >>> store.table("units").head()        # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | PathLike | None = None, *, read_only: bool = False):
+        self.path = str(path) if path is not None else str(default_store_path())
+        if self.path != ":memory:":
+            if read_only and not Path(self.path).exists():
+                raise FileNotFoundError(f"no perfkit store at {self.path}: run `perfkit load DIR` "
+                                        f"or `perfkit demo` first")
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self.con = duckdb.connect(self.path, read_only=read_only)
+
+    # -- context manager -----------------------------------------------------
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (a file store is then free for other writers)."""
+        self.con.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r}, tables={self.tables()})"
+
+    # -- reading -------------------------------------------------------------
+    def tables(self) -> list[str]:
+        """Names of the tables in the store (data-model tables first)."""
+        present = set(self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").df()["table_name"])
+        return [t for t in TABLES if t in present] + sorted(present - set(TABLES))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a whole table; data-model tables come back in their schema types."""
+        if name not in self.tables():
+            raise KeyError(f"table {name!r} is not in the store {self.path} "
+                           f"(it has: {', '.join(self.tables()) or 'nothing yet'})")
+        frame = self.con.execute(f'SELECT * FROM "{name}"').df()
+        if name in TABLES:
+            table_spec = spec(name)
+            frame = frame.astype({c: table_spec.dtype(c) for c in table_spec.columns})
+        return frame
+
+    def query(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run SQL against the store and return the result as a DataFrame."""
+        return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
+
+    # -- writing -------------------------------------------------------------
+    def load(self, directory: str | PathLike, *, encoding: str | None = None) -> dict[str, int]:
+        """Validate every table file in ``directory``, then load them all or nothing.
+
+        Each ``<table>.csv|.xlsx|.parquet`` replaces that table in the store;
+        tables not in ``directory`` are kept and references to them checked.
+        Loading the same files twice leaves the same store.
+
+        Returns
+        -------
+        dict
+            Rows loaded per table.
+
+        Raises
+        ------
+        perfkit.DataError
+            For every problem in every file; the store is then unchanged.
+        """
+        files = find_table_files(directory)
+        if not files:
+            raise DataError(Problem(str(directory), "holds no table file (expected names like "
+                                                    f"units.csv; tables: {', '.join(TABLES)})"))
+        frames, problems = {}, []
+        for name, path in files.items():
+            try:
+                frames[name] = read_table(path, name, encoding=encoding)
+            except DataError as exc:
+                problems += exc.problems
+        if problems:
+            raise DataError(problems)
+        return self._replace(frames)
+
+    def load_frames(self, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+        """Validate and load in-memory tables (e.g. :func:`perfkit.datasets.make_demo`), all or nothing."""
+        validated, problems = {}, []
+        for name, frame in frames.items():
+            try:
+                validated[name] = validate_frame(frame, spec(name), source=f"{name} (DataFrame)")
+            except DataError as exc:
+                problems += exc.problems
+        if problems:
+            raise DataError(problems)
+        return self._replace(validated)
+
+    def save(self, name: str, frame: pd.DataFrame) -> None:
+        """Store a derived table (standards, scores...) under ``name``, replacing it.
+
+        Data-model tables are refused: they enter only through validated loads.
+        """
+        if name in TABLES:
+            raise ValueError(f"{name!r} is a data-model table; load it with Store.load")
+        self.con.register("_perfkit_frame", frame)
+        try:
+            self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _perfkit_frame')
+        finally:
+            self.con.unregister("_perfkit_frame")
+
+    def _replace(self, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+        everything = {name: self.table(name) for name in self.tables()
+                      if name in TABLES and name not in frames}
+        everything.update(frames)
+        problems = check_references(everything)
+        if problems:
+            raise DataError(problems)
+        loaded = {}
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for name in TABLES:
+                if name not in frames:
+                    continue
+                frame = frames[name][spec(name).columns]
+                self.con.execute(_ddl(name))
+                self.con.register("_perfkit_frame", frame)
+                self.con.execute(f'INSERT INTO "{name}" SELECT * FROM _perfkit_frame')
+                self.con.unregister("_perfkit_frame")
+                loaded[name] = len(frame)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        return loaded

@@ -1,0 +1,80 @@
+"""Shared fixtures: a tiny valid city for bad-input tests and the demo city in a real store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import perfkit
+from perfkit.datasets import write_csv
+
+TEST_DATA = Path(__file__).parent / "data"
+
+
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """The smallest valid city: two units, one direction, two indicators, one project."""
+    return {
+        "units": pd.DataFrame({"unit_id": ["U1", "U2"], "name": ["市教育局", "市第一中学"], "level": [1, 2],
+                               "parent_id": [None, "U1"], "field": ["education", "education"]}),
+        "directions": pd.DataFrame({"direction_id": ["D1"], "category": ["教育"], "subcategory": ["义务教育"],
+                                    "name": ["生均公用经费"], "output_unit": ["人"]}),
+        "indicators": pd.DataFrame({"indicator_id": ["I1", "I2"], "direction": ["D1", "D1"],
+                                    "level1": ["产出", "满意度"], "level2": ["数量", "服务对象满意度"],
+                                    "name": ["在校学生数量", "服务对象满意度"], "measure_unit": ["人", "%"],
+                                    "polarity": ["positive", "positive"],
+                                    "value_type": ["quantitative", "quantitative"]}),
+        "projects": pd.DataFrame({"project_id": ["P1"], "program_id": ["G1"], "unit_id": ["U2"],
+                                  "name": ["生均公用经费项目"], "year": [2025], "budget_type": ["general"],
+                                  "direction": ["D1"], "category": ["regular"], "is_new": [False],
+                                  "start_date": [pd.Timestamp("2025-01-01")],
+                                  "end_date": [pd.Timestamp("2025-12-31")]}),
+        "budgets": pd.DataFrame({"project_id": ["P1"], "year": [2025], "amount": [1_000_000.0],
+                                 "adjusted_amount": [None]}),
+        "execution": pd.DataFrame({"project_id": ["P1", "P1"],
+                                   "month": [pd.Timestamp("2025-01-31"), pd.Timestamp("2025-02-28")],
+                                   "spent_cumulative": [50_000.0, 120_000.0]}),
+        "targets": pd.DataFrame({"project_id": ["P1", "P1"], "indicator_id": ["I1", "I2"],
+                                 "target_value": [1500.0, 90.0], "target_text": [None, None]}),
+        "actuals": pd.DataFrame({"project_id": ["P1", "P1"], "indicator_id": ["I1", "I2"],
+                                 "actual_value": [1480.0, 93.0], "grade": [None, None],
+                                 "as_of": [pd.Timestamp("2025-12-31")] * 2}),
+    }
+
+
+def write_tables(directory: Path, frames: dict[str, pd.DataFrame]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        write_csv(frame, directory / f"{name}.csv")
+    return directory
+
+
+@pytest.fixture
+def tiny_dir(tmp_path) -> Path:
+    return write_tables(tmp_path / "tiny", tiny_tables())
+
+
+@pytest.fixture(scope="session")
+def demo_frames() -> dict[str, pd.DataFrame]:
+    return perfkit.datasets.make_demo(seed=0)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory, demo_frames) -> Path:
+    directory = tmp_path_factory.mktemp("demo")
+    return write_tables(directory, demo_frames)
+
+
+@pytest.fixture(scope="session")
+def demo_store_path(tmp_path_factory, demo_dir) -> Path:
+    """A file store holding the demo city, loaded through the CSV path a user takes."""
+    path = tmp_path_factory.mktemp("store") / "perfkit.duckdb"
+    with perfkit.Store(path) as store:
+        store.load(demo_dir)
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_store_path):
+    with perfkit.Store(demo_store_path, read_only=True) as store:
+        yield store

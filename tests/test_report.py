@@ -1,0 +1,132 @@
+"""The first notebook-to-report slice: papermill runs and nbconvert HTML exports, for real."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from perfkit.overview import completion, project_overview
+from perfkit.report import JOBS, ReportError, notebooks_dir, run_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _first_project(store, year):
+    return store.query(f"""SELECT p.project_id FROM projects p JOIN execution e USING (project_id)
+                           WHERE p.year = {year} GROUP BY 1 ORDER BY 1 LIMIT 1""")["project_id"].iloc[0]
+
+
+def test_project_overview_report_in_chinese(demo_store, demo_store_path, tmp_path):
+    project_id = _first_project(demo_store, 2025)
+    name = demo_store.query("SELECT name FROM projects WHERE project_id = ?", [project_id])["name"].iloc[0]
+    report = run_report("project-overview", {"project_id": project_id, "store": str(demo_store_path)},
+                        output_dir=tmp_path)
+    html = report.html.read_text(encoding="utf-8")
+    assert '<html lang="zh">' in html
+    assert name in html and "预算执行进度" in html and "绩效目标完成情况" in html
+    assert html.count("jp-RenderedImage jp-OutputArea-output") == 2   # the two charts
+    assert "project_overview(" not in html                     # code is hidden
+    assert "Traceback" not in html
+    assert not list(tmp_path.glob(".perfkit-*"))               # no temporary left behind
+    executed = nbformat.read(report.notebook, as_version=4)
+    assert executed.metadata["papermill"]["parameters"]["project_id"] == project_id
+
+
+def test_project_overview_in_english(demo_store, demo_store_path, tmp_path):
+    project_id = _first_project(demo_store, 2026)
+    report = run_report("project-overview", {"project_id": project_id, "store": str(demo_store_path)},
+                        output_dir=tmp_path, lang="en")
+    html = report.html.read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "Budget execution" in html and "Targets against actuals" in html
+
+
+def test_a_failing_run_writes_no_report(demo_store_path, tmp_path):
+    with pytest.raises(ReportError, match="KeyError.*P000000000"):
+        run_report("project-overview", {"project_id": "P000000000", "store": str(demo_store_path)},
+                   output_dir=tmp_path, name="broken")
+    assert not (tmp_path / "broken.html").exists()
+    assert (tmp_path / "broken.failed.ipynb").exists()
+
+
+def test_plain_papermill_runs_the_notebook(demo_store, demo_store_path, tmp_path):
+    project_id = _first_project(demo_store, 2024)
+    out = tmp_path / "out.ipynb"
+    papermill = Path(sys.executable).parent / "papermill"
+    subprocess.run([str(papermill), str(notebooks_dir() / JOBS["project-overview"]), str(out),
+                    "-p", "project_id", project_id, "-p", "store", str(demo_store_path), "--no-progress-bar"],
+                   check=True, capture_output=True, cwd=tmp_path)
+    executed = nbformat.read(out, as_version=4)
+    images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 2
+
+
+def test_chart_renders_chinese_with_the_bundled_font(demo_store):
+    from PIL import Image
+    import matplotlib
+    matplotlib.use("Agg")
+    view = project_overview(demo_store, _first_project(demo_store, 2025))
+    with _no_missing_glyph_warning():
+        fig = view.plot_execution()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    assert Image.open(buffer).size[0] > 100
+
+
+class _no_missing_glyph_warning:
+    """Fail when matplotlib reports a glyph missing from the font (Chinese shown as boxes)."""
+
+    def __enter__(self):
+        import warnings
+        self._catch = warnings.catch_warnings(record=True)
+        self.caught = self._catch.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+        missing = [str(w.message) for w in self.caught if "missing from" in str(w.message)]
+        assert not missing, missing
+
+
+def test_the_font_is_the_freely_licensed_noto_sans_cjk():
+    from perfkit.plotting import CJK_FONT_NAME, cjk_font_path, use_cjk_font
+    from matplotlib import font_manager
+    assert cjk_font_path().name == "NotoSansCJKsc-Regular.otf"
+    assert use_cjk_font() == CJK_FONT_NAME
+    assert font_manager.FontProperties(family=CJK_FONT_NAME).get_name() == CJK_FONT_NAME
+    assert Path(font_manager.findfont(CJK_FONT_NAME)).name == "NotoSansCJKsc-Regular.otf"
+
+
+@pytest.mark.parametrize("polarity, target, actual, expected", [
+    ("positive", 100, 80, 0.8), ("positive", 100, 120, 1.2), ("positive", 0, 5, float("nan")),
+    ("reverse", 10, 20, 0.5), ("reverse", 10, 0, 1.0), ("equal", 100, 90, 0.9), ("equal", 100, 250, 0.0),
+    ("positive", 100, float("nan"), float("nan")),
+])
+def test_completion_by_polarity(polarity, target, actual, expected):
+    got = completion(polarity, target, actual)
+    assert (got != got and expected != expected) or got == pytest.approx(expected)
+
+
+def test_data_quality_notes_name_the_gaps(demo_store):
+    odd = demo_store.query("""
+        WITH d AS (SELECT project_id, spent_cumulative - lag(spent_cumulative) OVER
+                   (PARTITION BY project_id ORDER BY month) AS diff FROM execution)
+        SELECT min(project_id) AS p FROM d WHERE diff < 0""")["p"].iloc[0]
+    notes = project_overview(demo_store, odd).notes
+    assert any("累计支出下降" in n for n in notes)
+
+
+def test_notebooks_are_committed_clean_and_parameterised():
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), path.name
+        tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, path.name
+        assert "store" in "".join(tagged[0]["source"]) and "lang" in "".join(tagged[0]["source"])
