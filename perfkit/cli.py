@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from perfkit.errors import DataError
+from perfkit.quota.models import METHODS
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +50,12 @@ def _cmd_report(args) -> int:
     if args.job == "project-overview":
         if not args.project:
             raise SystemExit("perfkit report project-overview: --project ID is required")
-        report = run_report("project-overview", {"project_id": args.project, "store": store},
-                            output_dir=args.output_dir, lang=args.lang)
+        parameters = {"project_id": args.project}
+    else:
+        if not args.direction:
+            raise SystemExit("perfkit report quota-standards: --direction ID is required")
+        parameters = {"direction": args.direction, "method": args.method, "base_year": args.base_year}
+    report = run_report(args.job, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
     print(report.html)
     return 0
 
@@ -63,6 +68,19 @@ def _cmd_demo(args) -> int:
     print(f"\n{len(reports)} reports in {Path(args.output_dir).resolve()}:")
     for report in reports:
         print(f"  {report.html}")
+    return 0
+
+
+def _cmd_standards(args) -> int:
+    from perfkit.quota_study import build_all_standards
+    from perfkit.store import Store
+
+    with Store(args.store) as store:
+        table = build_all_standards(store, method=args.method, base_year=args.base_year)
+        table.to_store(store)
+    path = table.to_excel(args.output, lang=args.lang)
+    print(table.quotas[["direction_name", "output_unit", "basic_quota", "n", "validation_mape"]].to_string())
+    print(f"\nsaved in the store (quota_standards) and in {path}")
     return 0
 
 
@@ -115,12 +133,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="run a report notebook through papermill into HTML",
                        description="Run a parameterised notebook through papermill and export it to HTML "
                                    "(code hidden) in the output folder.")
-    p.add_argument("job", choices=["project-overview"], help="the report to produce")
+    p.add_argument("job", choices=["project-overview", "quota-standards"], help="the report to produce")
     p.add_argument("--project", help="project_id (for project-overview)")
+    p.add_argument("--direction", help="direction_id (for quota-standards)")
+    p.add_argument("--method", default="frontier", choices=METHODS, help="quota method (default frontier)")
+    p.add_argument("--base-year", type=int, default=None, help="price base year (default: latest)")
     p.add_argument("--output-dir", default="reports", help="where the report goes (default reports)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     _add_store(p)
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("standards", help="build the quota standards of every direction with cost records",
+                       description="Build the quota standards of every direction with cost records, save them in "
+                                   "the store (table quota_standards) and write a formatted Excel workbook.")
+    p.add_argument("--method", default="frontier", choices=METHODS, help="quota method (default frontier)")
+    p.add_argument("--base-year", type=int, default=None, help="price base year (default: latest)")
+    p.add_argument("--output", default="reports/quota_standards.xlsx", help="the Excel workbook to write")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_standards)
 
     p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
                        description="Generate the data dictionary from the schemas and the label catalogue.")

@@ -5,6 +5,7 @@ from os import PathLike
 from pathlib import Path
 
 from perfkit.datasets import CURRENT_YEAR, write_demo
+from perfkit.quota_study import build_all_standards
 from perfkit.report import Report, run_report
 from perfkit.store import Store
 
@@ -42,11 +43,20 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         counts = store.load(data_dir)
         echo(f"loaded into {store_path}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
         projects = showcase_projects(store)
+        standards = build_all_standards(store)
+        standards.to_store(store)
+    workbook = standards.to_excel(Path(output_dir) / "quota_standards.xlsx", lang=lang)
+    echo(f"quota standards of {len(standards.directions)} directions → {workbook} (and the store)")
     reports = []
     store_abs = str(Path(store_path).resolve())
     for project_id in projects:
         report = run_report("project-overview", {"project_id": project_id, "store": store_abs},
                             output_dir=output_dir, lang=lang)
         echo(f"project overview {project_id} → {report.html}")
+        reports.append(report)
+    for direction in standards.directions:
+        report = run_report("quota-standards", {"direction": direction, "store": store_abs},
+                            output_dir=output_dir, lang=lang)
+        echo(f"quota standards {direction} → {report.html}")
         reports.append(report)
     return reports

@@ -27,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Report jobs and their notebooks (in ``notebooks/``).
 JOBS = {
     "project-overview": "project_overview.ipynb",
+    "quota-standards": "quota_standards.ipynb",
 }
 LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
 

@@ -1,0 +1,239 @@
+"""Cost models behind a quota standard: one fitted form for every method.
+
+Every method ends in the same shape, so that standards, validation and the
+ex-ante assessment treat them alike::
+
+    standard cost = basic quota × quantity × (quantity / q_ref)^(elasticity − 1) × Π coefficient(level)
+
+in base-year prices. ``basic_quota`` is the cost of one unit of output at the
+reference level of every factor and at the reference quantity ``q_ref``.
+
+Methods
+-------
+mean, median, trimmed_mean, percentile, two_stage
+    A statistic of unit costs, after dividing each by the adjustment
+    coefficients of its factor levels (from a log-linear regression with unit
+    elasticity), so that legitimate variation does not pass for inefficiency.
+ols, rlm, quantile
+    Log-linear (Cobb-Douglas) or translog cost function fitted by OLS (mean
+    cost, with Duan's smearing factor), robust M-estimation (Huber) or quantile
+    regression at ``tau``.
+frontier
+    Stochastic cost frontier (:class:`~perfkit.quota.frontier.StochasticFrontier`):
+    the efficient cost, noise and inefficiency separated.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from perfkit.errors import DataError, Problem
+from perfkit.quota.frontier import StochasticFrontier
+from perfkit.quota.unit_cost import screen_mask, unit_cost_standard
+
+STATISTIC_METHODS = ("mean", "median", "trimmed_mean", "percentile", "two_stage")
+REGRESSION_METHODS = ("ols", "rlm", "quantile")
+METHODS = STATISTIC_METHODS + REGRESSION_METHODS + ("frontier",)
+FORMS = ("loglinear", "translog")
+
+
+@dataclass
+class CostModel:
+    """A fitted cost model in the common quota form (see the module docstring)."""
+
+    method: str
+    basic_quota: float
+    elasticity: float
+    q_ref: float
+    coefficients: dict[str, dict[str, float]]
+    reference: dict[str, str]
+    n: int
+    n_screened_out: int = 0
+    form: str = "loglinear"
+    translog_q2: float = 0.0  # coefficient of ½(ln q − ln q_ref)² in the translog form
+    detail: Any = None        # the statsmodels results behind the model, when there is one
+    options: dict = field(default_factory=dict)
+
+    def unit_cost(self, quantity, levels: pd.DataFrame | dict | None = None) -> np.ndarray:
+        """Standard cost per unit of output for each quantity and its factor levels."""
+        quantity = np.asarray(quantity, dtype=float)
+        log_ratio = np.log(quantity / self.q_ref)
+        log_unit = (np.log(self.basic_quota) + (self.elasticity - 1) * log_ratio
+                    + 0.5 * self.translog_q2 * log_ratio**2)
+        return np.exp(log_unit) * self.coefficient_product(levels, len(quantity))
+
+    def cost(self, quantity, levels=None) -> np.ndarray:
+        """Standard cost (base-year prices) for each quantity and its factor levels."""
+        quantity = np.asarray(quantity, dtype=float)
+        return quantity * self.unit_cost(quantity, levels)
+
+    def coefficient_product(self, levels, n: int) -> np.ndarray:
+        """Π of the adjustment coefficients of each row's factor levels."""
+        product = np.ones(n)
+        if not self.coefficients:
+            return product
+        if levels is None:
+            raise DataError(Problem("request", f"factor levels are needed: {', '.join(self.coefficients)}"))
+        levels = pd.DataFrame(levels, index=range(n)) if isinstance(levels, dict) else levels.reset_index(drop=True)
+        for factor, table in self.coefficients.items():
+            if factor not in levels:
+                raise DataError(Problem("request", f"missing factor '{factor}' (levels: {', '.join(table)})",
+                                        column=factor))
+            unknown = sorted(set(levels[factor].astype(str)) - set(table))
+            if unknown:
+                raise DataError(Problem("request", f"unknown {factor} level(s) {', '.join(unknown)} "
+                                                   f"(known: {', '.join(table)})", column=factor))
+            product *= levels[factor].astype(str).map(table).to_numpy(dtype=float)
+        return product
+
+
+def deflate(records: pd.DataFrame, price_index: pd.DataFrame | dict | None, base_year: int | None) -> pd.Series:
+    """Costs in ``base_year`` prices: cost × index(base) / index(year)."""
+    if price_index is None or base_year is None:
+        return records["cost"].astype(float)
+    index = _index_map(price_index)
+    missing = sorted((set(records["year"].astype(int)) | {int(base_year)}) - set(index))
+    if missing:
+        raise DataError(Problem("price_index", f"no price index for year(s) {', '.join(map(str, missing))}",
+                                column="year"))
+    return records["cost"].astype(float) * index[int(base_year)] / records["year"].astype(int).map(index)
+
+
+def _index_map(price_index) -> dict[int, float]:
+    if isinstance(price_index, dict):
+        return {int(k): float(v) for k, v in price_index.items()}
+    return {int(y): float(v) for y, v in zip(price_index["year"], price_index["index"])}
+
+
+def _design(records: pd.DataFrame, factors: list[str], reference: dict[str, str]) -> pd.DataFrame:
+    """Dummies of each factor, the reference level dropped, in a stable column order."""
+    columns = {}
+    for factor in factors:
+        for level in sorted(records[factor].astype(str).unique()):
+            if level != reference[factor]:
+                columns[f"{factor}={level}"] = (records[factor].astype(str) == level).astype(float).to_numpy()
+    return pd.DataFrame(columns, index=records.index)
+
+
+def _references(records, factors, reference) -> dict[str, str]:
+    chosen = {}
+    for factor in factors:
+        counts = records[factor].astype(str).value_counts()
+        if reference and factor in reference:
+            if str(reference[factor]) not in counts.index:
+                raise DataError(Problem("cost_records", f"reference level '{reference[factor]}' of '{factor}' "
+                                                        f"does not occur", column=factor))
+            chosen[factor] = str(reference[factor])
+        else:  # the most common level, ties broken by name
+            chosen[factor] = sorted(counts[counts == counts.max()].index)[0]
+    return chosen
+
+
+def _coefficients(params: pd.Series, records, factors, reference) -> dict[str, dict[str, float]]:
+    table = {}
+    for factor in factors:
+        levels = sorted(records[factor].astype(str).unique())
+        table[factor] = {level: 1.0 if level == reference[factor] else float(np.exp(params[f"{factor}={level}"]))
+                         for level in levels}
+    return table
+
+
+def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=("region", "grade"),
+                   cost: pd.Series | None = None, scale: str = "constant", form: str = "loglinear",
+                   tau: float = 0.5, q: float | None = None, screen: str | None = "iqr",
+                   reference: dict[str, str] | None = None, dist: str = "half-normal") -> CostModel:
+    """Fit one cost model to cost records of one expenditure direction.
+
+    Parameters
+    ----------
+    records : DataFrame
+        Columns ``quantity``, ``cost`` (or give ``cost``) and the factor columns.
+    method : str
+        One of :data:`METHODS`.
+    factors : sequence of str
+        Categorical factors that become adjustment coefficients.
+    cost : Series, optional
+        Costs to use instead of ``records["cost"]`` (e.g. price-indexed ones).
+    scale : {"constant", "estimated"}
+        ``"constant"`` fixes the scale elasticity at 1 (a fixed cost per unit,
+        as quota standards usually are); ``"estimated"`` fits it.
+    form : {"loglinear", "translog"}
+        Functional form in ln quantity (translog adds ½ ln² q; needs
+        ``scale="estimated"``).
+    tau : float
+        Quantile for ``method="quantile"`` (e.g. 0.4 for an "advanced" standard).
+    q : float
+        Quantile for ``method="percentile"``.
+    screen : {None, "iqr", "robust_z"}
+        Outlier screening of log unit costs before fitting.
+    reference : dict, optional
+        Reference level of each factor (coefficient 1); default the most common.
+    dist : str
+        Inefficiency distribution for ``method="frontier"``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, not {form!r}")
+    if form == "translog" and scale != "estimated":
+        raise ValueError("form='translog' needs scale='estimated'")
+    factors = [f for f in factors if f in records]
+    data = records.copy()
+    data["_cost"] = (records["cost"] if cost is None else cost).astype(float)
+    data = data[(data["quantity"] > 0) & (data["_cost"] > 0)]
+    log_unit = np.log(data["_cost"] / data["quantity"])
+    kept = screen_mask(log_unit.to_numpy(), screen)
+    data, log_unit = data[kept], log_unit[kept]
+    n_out = int((~kept).sum())
+    if len(data) < 5:
+        raise DataError(Problem("cost_records", f"only {len(data)} usable record(s); at least 5 are needed"))
+    reference = _references(data, factors, reference)
+    dummies = _design(data, factors, reference)
+    q_ref = float(np.exp(np.log(data["quantity"]).mean()))  # the geometric mean quantity
+    log_q = np.log(data["quantity"] / q_ref)
+    common = dict(method=method, q_ref=q_ref, reference=reference, n=len(data), n_screened_out=n_out, form=form,
+                  options=dict(scale=scale, tau=tau, q=q, screen=screen, dist=dist, factors=list(factors)))
+
+    if method in STATISTIC_METHODS:
+        X = sm.add_constant(dummies, has_constant="add")
+        params = sm.OLS(log_unit, X).fit().params if dummies.shape[1] else pd.Series({"const": 0.0})
+        coefficients = _coefficients(params, data, factors, reference)
+        model = CostModel(basic_quota=1.0, elasticity=1.0, coefficients=coefficients, **common)
+        normalised = data["_cost"] / data["quantity"] / model.coefficient_product(data[factors], len(data))
+        model.basic_quota = unit_cost_standard(normalised.to_numpy(), method=method, q=q, screen=None)
+        return model
+
+    # regressions and the frontier: ln C = a + b·ln(q/q_ref) [+ ½c·ln²] + Σγ, or ln(C/q) = a + Σγ
+    X = dummies.copy()
+    if scale == "estimated":
+        X.insert(0, "log_q", log_q)
+        if form == "translog":
+            X.insert(1, "log_q2", 0.5 * log_q**2)
+        y = np.log(data["_cost"]) - np.log(q_ref)   # so that exp(const) is a unit cost at q_ref
+    else:
+        y = log_unit
+    X = sm.add_constant(X, has_constant="add")
+    if method == "ols":
+        detail = sm.OLS(y, X).fit()
+        level = float(np.log(np.mean(np.exp(detail.resid))))  # Duan's smearing: the mean, not the median
+    elif method == "rlm":
+        detail = sm.RLM(y, X, M=sm.robust.norms.HuberT()).fit()
+        level = 0.0
+    elif method == "quantile":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # QuantReg's iteration notes on small samples
+            detail = sm.QuantReg(y, X).fit(q=tau, max_iter=5000)
+        level = 0.0
+    else:
+        detail = StochasticFrontier(y, X, cost=True, dist=dist).fit()
+        level = 0.0
+    params = pd.Series(np.asarray(detail.params)[: X.shape[1]], index=X.columns)
+    return CostModel(basic_quota=float(np.exp(params["const"] + level)),
+                     elasticity=float(params["log_q"]) if scale == "estimated" else 1.0,
+                     translog_q2=float(params["log_q2"]) if form == "translog" else 0.0,
+                     coefficients=_coefficients(params, data, factors, reference), detail=detail, **common)

@@ -1,0 +1,50 @@
+"""The quota standards notebook and command, run for real on the demo city."""
+from __future__ import annotations
+
+import nbformat
+from openpyxl import load_workbook
+
+from perfkit.cli import main
+from perfkit.quota_study import quota_study
+from perfkit.report import run_report
+
+
+def _road(store):
+    return store.query("SELECT direction_id FROM directions WHERE name = '道路养护'")["direction_id"].iloc[0]
+
+
+def test_quota_notebook_runs_through_papermill(demo_store, demo_store_path, tmp_path):
+    direction = _road(demo_store)
+    excel = tmp_path / "road.xlsx"
+    report = run_report("quota-standards", {"direction": direction, "store": str(demo_store_path),
+                                            "excel": str(excel)}, output_dir=tmp_path)
+    html = report.html.read_text(encoding="utf-8")
+    assert "成本定额标准测算：道路养护" in html and "随机成本前沿" in html and "二次平均法" in html
+    assert "调整系数" in html and "方法说明" in html
+    assert html.count("jp-RenderedImage jp-OutputArea-output") == 2
+    assert load_workbook(excel).sheetnames == ["定额标准", "调整系数"]
+    assert nbformat.read(report.notebook, as_version=4).metadata["papermill"]["parameters"]["direction"] == direction
+
+
+def test_method_comparison_on_the_demo_truth(demo_store):
+    study = quota_study(demo_store, _road(demo_store))
+    table = study.comparison()
+    assert list(table.index) == ["mean", "median", "two_stage", "percentile", "ols", "rlm", "quantile", "frontier"]
+    assert table["truth_error"].idxmin() == "frontier"
+    assert table.loc["frontier", "truth_error"] < table.loc["mean", "truth_error"] / 5
+    assert table["mape"].between(0, 0.5).all()
+    assert (table.loc["two_stage", "basic_quota"] < table.loc["mean", "basic_quota"])
+    assert study.model.detail.efficiency().mean() < 1
+
+
+def test_standards_command_writes_store_and_excel(demo_dir, tmp_path, capsys):
+    store = tmp_path / "s.duckdb"
+    assert main(["load", str(demo_dir), "--store", str(store)]) == 0
+    workbook = tmp_path / "standards.xlsx"
+    assert main(["standards", "--store", str(store), "--output", str(workbook), "--method", "two_stage"]) == 0
+    assert "道路养护" in capsys.readouterr().out
+    sheet = load_workbook(workbook)["定额标准"]
+    assert sheet.max_row == 6 and sheet.cell(row=2, column=4).value == "二次平均法"
+    import perfkit
+    with perfkit.Store(store, read_only=True) as s:
+        assert "quota_standards" in s.tables()
