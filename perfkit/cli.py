@@ -7,6 +7,7 @@ from pathlib import Path
 
 from perfkit.errors import DataError
 from perfkit.quota.models import METHODS
+from perfkit.report import JOBS
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -47,14 +48,19 @@ def _cmd_report(args) -> int:
     from perfkit.report import run_report
 
     store = str(Path(args.store).resolve()) if args.store else None
-    if args.job == "project-overview":
-        if not args.project:
-            raise SystemExit("perfkit report project-overview: --project ID is required")
-        parameters = {"project_id": args.project}
-    else:
-        if not args.direction:
-            raise SystemExit("perfkit report quota-standards: --direction ID is required")
-        parameters = {"direction": args.direction, "method": args.method, "base_year": args.base_year}
+    required = {"project-overview": ["project"], "key-evaluation": ["project"], "quota-standards": ["direction"],
+                "self-evaluation": ["unit", "year"]}[args.job]
+    missing = [f"--{name}" for name in required if getattr(args, name) is None]
+    if missing:
+        raise SystemExit(f"perfkit report {args.job}: {' and '.join(missing)} required")
+    # a preset file is named relative to where the user is; the notebook runs in notebooks/
+    preset = str(Path(args.preset).resolve()) if args.preset.endswith((".yaml", ".yml")) else args.preset
+    parameters = {
+        "project-overview": {"project_id": args.project},
+        "key-evaluation": {"project_id": args.project, "preset": preset},
+        "self-evaluation": {"unit_id": args.unit, "year": args.year, "preset": preset},
+        "quota-standards": {"direction": args.direction, "method": args.method, "base_year": args.base_year},
+    }[args.job]
     report = run_report(args.job, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
     print(report.html)
     return 0
@@ -81,6 +87,24 @@ def _cmd_standards(args) -> int:
     path = table.to_excel(args.output, lang=args.lang)
     print(table.quotas[["direction_name", "output_unit", "basic_quota", "n", "validation_mape"]].to_string())
     print(f"\nsaved in the store (quota_standards) and in {path}")
+    return 0
+
+
+def _cmd_results_application(args) -> int:
+    from perfkit.evaluation import apply_results, results_summary
+    from perfkit.evaluation_report import key_evaluations, results_application_workbook
+    from perfkit.store import Store
+
+    with Store(args.store, read_only=True) as store:
+        evaluated = key_evaluations(store, args.year, args.preset)
+    if evaluated.empty:
+        print(f"no project of {args.year} has an expert panel: nothing to apply", file=sys.stderr)
+        return 2
+    applied = apply_results(evaluated, args.preset)
+    path = results_application_workbook(applied, args.output or f"reports/results_application_{args.year}.xlsx",
+                                        args.lang)
+    print(results_summary(applied).to_string())
+    print(f"\nwritten to {path}")
     return 0
 
 
@@ -133,8 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="run a report notebook through papermill into HTML",
                        description="Run a parameterised notebook through papermill and export it to HTML "
                                    "(code hidden) in the output folder.")
-    p.add_argument("job", choices=["project-overview", "quota-standards"], help="the report to produce")
-    p.add_argument("--project", help="project_id (for project-overview)")
+    p.add_argument("job", choices=list(JOBS), help="the report to produce")
+    p.add_argument("--project", help="project_id (for project-overview and key-evaluation)")
+    p.add_argument("--unit", help="unit_id (for self-evaluation)")
+    p.add_argument("--year", type=int, help="fiscal year (for self-evaluation)")
+    p.add_argument("--preset", default="default", help="rule preset: built-in name or .yaml path (default default)")
     p.add_argument("--direction", help="direction_id (for quota-standards)")
     p.add_argument("--method", default="frontier", choices=METHODS, help="quota method (default frontier)")
     p.add_argument("--base-year", type=int, default=None, help="price base year (default: latest)")
@@ -152,6 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
     p.set_defaults(func=_cmd_standards)
+
+    p = sub.add_parser("results-application",
+                       help="key-evaluate a year's panel projects and turn their ratings into next year's budgets",
+                       description="Evaluate every project of YEAR with an expert panel, apply the preset's results "
+                                   "application (中 → budget cut 10%%, 差 → no budget) and write a workbook.")
+    p.add_argument("--year", type=int, required=True, help="fiscal year evaluated")
+    p.add_argument("--preset", default="default", help="rule preset (default default)")
+    p.add_argument("--output", default=None, help="workbook path (default reports/results_application_YEAR.xlsx)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_results_application)
 
     p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
                        description="Generate the data dictionary from the schemas and the label catalogue.")

@@ -481,14 +481,15 @@ def _expert_scores(rng, projects, budgets):
     for project_id in sorted(evaluated["project_id"]):
         n_experts = int(rng.choice([3, 5, 5, 7]))
         level = rng.uniform(65, 95)
-        for e in range(n_experts):
+        # each panel draws its experts from a pool of 40; an item's merit is shared by the panel
+        experts = rng.choice(40, size=n_experts, replace=False) + 1
+        merit = {item: rng.normal(0, 5) for item in items}
+        for expert in experts:
             leniency = rng.normal(0, 4)
             for item in items:
-                score = float(np.clip(rng.normal(level + leniency, 6), 0, 100))
-                rows.append((project_id, f"E{int(rng.integers(1, 40)):03d}-{e}", item, round(score, 1)))
+                score = float(np.clip(rng.normal(level + merit[item] + leniency, 5), 0, 100))
+                rows.append((project_id, f"E{expert:03d}", item, round(score, 1)))
     frame = pd.DataFrame(rows, columns=["project_id", "expert_id", "item", "score"])
-    frame["expert_id"] = frame.groupby("project_id")["expert_id"].transform(
-        lambda s: [f"E{k + 1:02d}" for k in pd.factorize(s)[0]])
     return frame, sorted(evaluated["project_id"])
 
 

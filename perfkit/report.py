@@ -28,6 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 JOBS = {
     "project-overview": "project_overview.ipynb",
     "quota-standards": "quota_standards.ipynb",
+    "key-evaluation": "key_evaluation.ipynb",
+    "self-evaluation": "self_evaluation.ipynb",
 }
 LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
 
@@ -152,3 +154,36 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def run_batch(jobs: list[tuple[str, dict[str, Any]]], *, output_dir: str | PathLike = "reports", lang: str = "zh",
+              max_workers: int | None = None, on_done=None) -> list[Report | ReportError]:
+    """Run many reports, ``max_workers`` kernels at a time (default: the number of cores).
+
+    Parameters
+    ----------
+    jobs : list of (job, parameters)
+    on_done : callable, optional
+        Called with (job, parameters, Report or ReportError) as each report finishes.
+
+    Returns
+    -------
+    list
+        One Report or ReportError per job, in the order given: one failing report
+        does not stop the batch.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(job_and_parameters):
+        job, parameters = job_and_parameters
+        try:
+            outcome = run_report(job, parameters, output_dir=output_dir, lang=lang)
+        except ReportError as exc:
+            outcome = exc
+        if on_done is not None:
+            on_done(job, parameters, outcome)
+        return outcome
+
+    # each report is a separate kernel process, so threads suffice to keep every core busy
+    with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 1) as pool:
+        return list(pool.map(one, jobs))

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit.errors import DataError, Problem
+from perfkit.excel import write_workbook
 from perfkit.quota.models import CostModel, _index_map, deflate, fit_cost_model
 from perfkit.quota.validation import cross_validate
 
@@ -148,41 +149,19 @@ class StandardsTable:
         return table.rename(columns=LABELS[lang])
 
     def to_excel(self, path: str | PathLike, lang: str = "zh") -> Path:
-        """A formatted workbook: the standards, the coefficients, and a note on the method."""
-        from openpyxl.styles import Alignment, Font, PatternFill
-        from openpyxl.utils import get_column_letter
-
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """A formatted workbook: the standards and their adjustment coefficients."""
         labels = LABELS[lang]
-        quotas = self.quotas.reset_index()
+        quotas = self.quotas.reset_index().drop(columns=["translog_q2"])
         if lang == "zh":
             quotas["method"] = quotas["method"].map(METHOD_LABELS).fillna(quotas["method"])
         coefficients = self.coefficients.merge(quotas[["direction", "direction_name"]], on="direction")
-        sheets = {("定额标准" if lang == "zh" else "Standards"): quotas.rename(columns=labels),
-                  ("调整系数" if lang == "zh" else "Coefficients"):
-                      coefficients[["direction", "direction_name", "factor", "level", "coefficient"]].rename(columns=labels)}
-        tmp = path.with_name(f".{path.name}.tmp")
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, frame in sheets.items():
-                frame.to_excel(writer, sheet_name=name, index=False)
-                sheet = writer.sheets[name]
-                for cell in sheet[1]:
-                    cell.font = Font(bold=True, color="FFFFFF")
-                    cell.fill = PatternFill("solid", fgColor="4472C4")
-                    cell.alignment = Alignment(horizontal="center", wrap_text=True)
-                for i, column in enumerate(frame.columns, start=1):
-                    width = max([len(str(column)) * 2] + [len(str(v)) for v in frame[column].head(200)]) + 2
-                    sheet.column_dimensions[get_column_letter(i)].width = min(max(width, 10), 40)
-                    fmt = {"basic_quota": "#,##0.00", "coefficient": "0.000", "validation_mape": "0.0%",
-                           "share_above": "0.0%", "scale_elasticity": "0.000", "reference_quantity": "#,##0.0"}
-                    original = next((c for c, l in labels.items() if l == column), None)
-                    if original in fmt:
-                        for cell in sheet[get_column_letter(i)][1:]:
-                            cell.number_format = fmt[original]
-                sheet.freeze_panes = "A2"
-        tmp.replace(path)
-        return path
+        coefficients = coefficients[["direction", "direction_name", "factor", "level", "coefficient"]]
+        formats = {"basic_quota": "#,##0.00", "coefficient": "0.000", "validation_mape": "0.0%",
+                   "share_above": "0.0%", "scale_elasticity": "0.000", "reference_quantity": "#,##0.0"}
+        return write_workbook(path, {("定额标准" if lang == "zh" else "Standards"): quotas.rename(columns=labels),
+                                     ("调整系数" if lang == "zh" else "Coefficients"):
+                                         coefficients.rename(columns=labels)},
+                              {labels[c]: f for c, f in formats.items()})
 
     def to_store(self, store, name: str = "quota_standards") -> None:
         """Save the table in the store (replacing a table of that name)."""
