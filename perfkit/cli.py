@@ -49,8 +49,8 @@ def _cmd_report(args) -> int:
 
     store = str(Path(args.store).resolve()) if args.store else None
     required = {"project-overview": ["project"], "key-evaluation": ["project"], "quota-standards": ["direction"],
-                "self-evaluation": ["unit", "year"]}[args.job]
-    missing = [f"--{name}" for name in required if getattr(args, name) is None]
+                "self-evaluation": ["unit", "year"], "ex-ante": ["request"], "monitoring": ["as_of"]}[args.job]
+    missing = [f"--{name.replace('_', '-')}" for name in required if getattr(args, name) is None]
     if missing:
         raise SystemExit(f"perfkit report {args.job}: {' and '.join(missing)} required")
     # a preset file is named relative to where the user is; the notebook runs in notebooks/
@@ -60,6 +60,8 @@ def _cmd_report(args) -> int:
         "key-evaluation": {"project_id": args.project, "preset": preset},
         "self-evaluation": {"unit_id": args.unit, "year": args.year, "preset": preset},
         "quota-standards": {"direction": args.direction, "method": args.method, "base_year": args.base_year},
+        "ex-ante": {"request_id": args.request, "preset": preset},
+        "monitoring": {"as_of": args.as_of, "unit": args.unit or "all", "preset": preset},
     }[args.job]
     report = run_report(args.job, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
     print(report.html)
@@ -104,6 +106,45 @@ def _cmd_results_application(args) -> int:
     path = results_application_workbook(applied, args.output or f"reports/results_application_{args.year}.xlsx",
                                         args.lang)
     print(results_summary(applied).to_string())
+    print(f"\nwritten to {path}")
+    return 0
+
+
+def _cmd_exante(args) -> int:
+    from perfkit.cycle_report import exante_portfolio
+    from perfkit.exante import exante_summary
+    from perfkit.excel import write_workbook
+    from perfkit.store import Store
+
+    with Store(args.store, read_only=True) as store:
+        assessed = exante_portfolio(store, args.year, args.preset)
+    if assessed.empty:
+        print("no requests to assess", file=sys.stderr)
+        return 2
+    summary = exante_summary(assessed)
+    money = {c: "#,##0.00" for c in ("requested", "standard_cost", "suggested", "approved")}
+    path = write_workbook(args.output, {"assessments": assessed, "by conclusion": summary.reset_index(),
+                                        "by unit": exante_summary(assessed, "unit_name").reset_index()},
+                          {**money, "cut_rate": "0.0%"})
+    print(summary.to_string())
+    print(f"\nwritten to {path}")
+    return 0
+
+
+def _cmd_monitor(args) -> int:
+    from perfkit.excel import write_workbook
+    from perfkit.monitoring import monitor, monitoring_summary
+    from perfkit.store import Store
+
+    with Store(args.store, read_only=True) as store:
+        monitored = monitor(store, args.as_of, args.preset, unit=args.unit)
+    summary = monitoring_summary(monitored)
+    path = write_workbook(args.output or f"reports/monitoring_{args.as_of}.xlsx",
+                          {"projects": monitored, "by action": summary.reset_index()},
+                          {"budget": "#,##0.00", "spent": "#,##0.00", "execution_rate": "0.0%",
+                           "expected_rate": "0.0%", "forecast_rate": "0.0%"})
+    print(summary.to_string())
+    print(summary.attrs["headline"])
     print(f"\nwritten to {path}")
     return 0
 
@@ -159,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(code hidden) in the output folder.")
     p.add_argument("job", choices=list(JOBS), help="the report to produce")
     p.add_argument("--project", help="project_id (for project-overview and key-evaluation)")
-    p.add_argument("--unit", help="unit_id (for self-evaluation)")
+    p.add_argument("--unit", help="unit_id (for self-evaluation; for monitoring, one unit instead of all)")
+    p.add_argument("--request", help="request_id (for ex-ante)")
+    p.add_argument("--as-of", help="monitoring date, YYYY-MM-DD (for monitoring)")
     p.add_argument("--year", type=int, help="fiscal year (for self-evaluation)")
     p.add_argument("--preset", default="default", help="rule preset: built-in name or .yaml path (default default)")
     p.add_argument("--direction", help="direction_id (for quota-standards)")
@@ -190,6 +233,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
     p.set_defaults(func=_cmd_results_application)
+
+    p = sub.add_parser("ex-ante", help="assess every new project request and write the portfolio workbook",
+                       description="Assess every request in the store against its quota standards (run "
+                                   "`perfkit standards` first) and write the portfolio: requested, approved, cut rate.")
+    p.add_argument("--year", type=int, default=None, help="budget year of the requests (default: all)")
+    p.add_argument("--preset", default="default", help="rule preset (default default)")
+    p.add_argument("--output", default="reports/ex_ante_assessments.xlsx", help="workbook path")
+    _add_store(p)
+    p.set_defaults(func=_cmd_exante)
+
+    p = sub.add_parser("monitor", help="monitor every project as of a date and write the workbook",
+                       description="Double monitoring as of a date: execution against the city's typical path, "
+                                   "forecasts, lights and actions, for every project of that year.")
+    p.add_argument("--as-of", required=True, help="monitoring date, YYYY-MM-DD")
+    p.add_argument("--unit", default=None, help="one unit_id (default: the whole city)")
+    p.add_argument("--preset", default="default", help="rule preset (default default)")
+    p.add_argument("--output", default=None, help="workbook path (default reports/monitoring_DATE.xlsx)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_monitor)
 
     p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
                        description="Generate the data dictionary from the schemas and the label catalogue.")

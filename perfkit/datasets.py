@@ -30,7 +30,10 @@ CLOSED_YEARS = (2023, 2024, 2025)
 CURRENT_YEAR = 2026
 AS_OF_MONTH = 8  # the running year's data reach the end of August
 COST_YEARS = (2021, 2022, 2023, 2024, 2025)
-PRICE_INDEX = {2021: 100.0, 2022: 102.0, 2023: 104.3, 2024: 105.9, 2025: 107.5, 2026: 109.2}
+PRICE_INDEX = {2021: 100.0, 2022: 102.0, 2023: 104.3, 2024: 105.9, 2025: 107.5, 2026: 109.2,
+               2027: 110.9}  # 2027: the budget year of the requests, a forecast
+N_REQUESTS = 40
+FINANCING_SOURCES = ("一般公共预算", "政府性基金", "专项债券", "单位自筹")
 COST_BASE_YEAR = 2025
 DISTRICTS = ("福田", "罗湖", "南山", "盐田", "宝安", "龙岗", "龙华", "坪山", "光明", "大鹏")
 REGIONS = {"福田": "中心城区", "罗湖": "中心城区", "南山": "中心城区", "盐田": "近郊区", "宝安": "近郊区",
@@ -209,11 +212,14 @@ def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, p
     findings = _findings(rng, projects, evaluated, budgets, execution)
     cost_records, cost_truth = _cost_records(rng, units, directions)
     price_index = pd.DataFrame({"year": list(PRICE_INDEX), "index": list(PRICE_INDEX.values())})
+    requests, request_targets, request_scores = _requests(rng, units, directions, indicators, cost_records,
+                                                          cost_truth, targets, actuals, projects)
     return {
         "units": units, "directions": directions, "indicators": indicators, "projects": projects,
         "budgets": budgets, "execution": execution, "targets": targets, "actuals": actuals,
         "expert_scores": expert_scores, "findings": findings, "cost_records": cost_records,
-        "cost_truth": cost_truth, "price_index": price_index,
+        "cost_truth": cost_truth, "requests": requests, "request_targets": request_targets,
+        "request_scores": request_scores, "price_index": price_index,
     }
 
 
@@ -556,3 +562,62 @@ def _cost_records(rng, units, directions):
     cost_records.insert(0, "record_id", [f"C{i + 1:05d}" for i in range(len(cost_records))])
     cost_truth = pd.DataFrame(truth, columns=["direction", "parameter", "factor", "level", "value"])
     return cost_records, cost_truth
+
+
+# --- new project requests (ex-ante assessment) -----------------------------
+
+def _requests(rng, units, directions, indicators, cost_records, cost_truth, targets, actuals, projects):
+    """New requests for the next budget year: most in directions with quota standards, some padded
+    beyond the standard cost, some with weak targets; expert scores for the judged dimensions."""
+    year = CURRENT_YEAR + 1
+    cost_directions = sorted(cost_records["direction"].unique())
+    other = directions.loc[~directions["direction_id"].isin(cost_directions), "direction_id"].to_numpy()
+    library = indicators.assign(position=indicators.groupby("direction").cumcount())
+    requests, request_targets, request_scores = [], [], []
+    for k in range(N_REQUESTS):
+        request_id = f"R{year}{k + 1:03d}"
+        with_standard = k < 28
+        if with_standard:
+            direction = cost_directions[k % len(cost_directions)]
+            sample = cost_records[cost_records["direction"] == direction].iloc[int(rng.integers(100))]
+            unit_id, region, grade = sample["unit_id"], sample["region"], sample["grade"]
+            truth = cost_truth[cost_truth["direction"] == direction]
+            coef = truth[truth["parameter"] == "coefficient"].set_index("level")["value"]
+            efficient = truth.loc[truth["parameter"] == "unit_cost", "value"].item() * coef[region] * coef[grade]
+            quantity = round(float(sample["quantity"]) * rng.uniform(0.8, 1.3), 1)
+            padding = rng.choice([1.0, 1.1, 1.3, 1.6, 2.0], p=[0.3, 0.25, 0.2, 0.15, 0.1])
+            amount = round(quantity * efficient * PRICE_INDEX[year] / PRICE_INDEX[COST_BASE_YEAR]
+                           * rng.lognormal(np.log(1.15), 0.05) * padding, -3)
+        else:
+            direction = other[int(rng.integers(len(other)))]
+            unit_id = units["unit_id"].iloc[int(rng.integers(len(units)))]
+            quantity, region, grade = None, None, None
+            amount = round(rng.lognormal(np.log(3e6), 0.8), -3)
+        name = directions.set_index("direction_id").loc[direction, "name"]
+        requests.append((request_id, unit_id, f"{year}年{name}新增项目", year, direction, float(amount), quantity,
+                         region, grade, FINANCING_SOURCES[int(rng.choice(4, p=[0.7, 0.1, 0.1, 0.1]))]))
+        pool = library[library["direction"] == direction]
+        picks = pool[pool["position"] < 6]
+        if rng.random() < 0.15:  # a weak request: no benefit targets
+            picks = picks[picks["level1"] != "效益"]
+        for row in picks.itertuples(index=False):
+            value = None
+            if row.value_type == "quantitative":
+                value = {"%": 95.0}.get(row.measure_unit, float(max(1, round(rng.lognormal(np.log(50), 0.5)))))
+                if row.polarity == "reverse" and row.measure_unit != "%":
+                    value = float(round(rng.lognormal(np.log(5000), 0.5)))
+            unit = row.measure_unit
+            if unit and unit != "%" and rng.random() < 0.08:
+                unit = "项"  # a unit of measure that differs from the library's
+            request_targets.append((request_id, row.indicator_id, value, unit))
+        for dimension in ("necessity", "feasibility", "financing"):
+            merit = rng.normal(78, 10)
+            for expert in rng.choice(40, size=3, replace=False) + 1:
+                request_scores.append((request_id, f"E{expert:03d}", dimension,
+                                       float(np.clip(round(rng.normal(merit, 5), 1), 0, 100))))
+    requests = pd.DataFrame(requests, columns=["request_id", "unit_id", "name", "year", "direction", "amount",
+                                               "quantity", "region", "grade", "financing_source"])
+    request_targets = pd.DataFrame(request_targets, columns=["request_id", "indicator_id", "target_value",
+                                                             "measure_unit"])
+    request_scores = pd.DataFrame(request_scores, columns=["request_id", "expert_id", "dimension", "score"])
+    return requests, request_targets, request_scores

@@ -4,14 +4,21 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-from perfkit.datasets import CURRENT_YEAR, write_demo
+import pandas as pd
+
+from perfkit.cycle_report import exante_portfolio
+from perfkit.datasets import AS_OF_MONTH, CURRENT_YEAR, write_demo
 from perfkit.evaluation import apply_results, results_summary
 from perfkit.evaluation_report import key_evaluations, results_application_workbook
+from perfkit.excel import write_workbook
+from perfkit.exante import exante_summary
+from perfkit.monitoring import monitor, monitoring_summary
 from perfkit.quota_study import build_all_standards
 from perfkit.report import Report, ReportError, run_batch
 from perfkit.store import Store
 
 CLOSED_YEAR = CURRENT_YEAR - 1
+AS_OF = (pd.Timestamp(CURRENT_YEAR, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%d")
 
 
 def showcase_projects(store: Store) -> list[str]:
@@ -65,10 +72,17 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         standards = build_all_standards(store)
         standards.to_store(store)
         evaluated = key_evaluations(store, CLOSED_YEAR)
+        assessed = exante_portfolio(store)
+        monitored = monitor(store, AS_OF)
+        # one ex-ante report for each conclusion reached, the largest request first
+        showcase_requests = (assessed.sort_values("requested", ascending=False)
+                             .drop_duplicates("conclusion")["request_id"].tolist())
         jobs = ([("project-overview", {"project_id": p}) for p in showcase_projects(store)]
                 + [("key-evaluation", {"project_id": p}) for p in evaluation_projects(store)]
                 + [("self-evaluation", {"unit_id": u, "year": CLOSED_YEAR}) for u in self_evaluation_units(store)]
-                + [("quota-standards", {"direction": d}) for d in standards.directions])
+                + [("quota-standards", {"direction": d}) for d in standards.directions]
+                + [("ex-ante", {"request_id": r}) for r in showcase_requests]
+                + [("monitoring", {"as_of": AS_OF, "unit": "all"})])
     echo(f"quota standards of {len(standards.directions)} directions → "
          f"{standards.to_excel(output_dir / 'quota_standards.xlsx', lang=lang)} (and the store)")
     applied = apply_results(evaluated)
@@ -76,6 +90,19 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
     workbook = results_application_workbook(applied, output_dir / f"results_application_{CLOSED_YEAR}.xlsx", lang)
     echo(f"results application of {len(applied)} key evaluations ({CLOSED_YEAR}): next-year budget cut "
          f"{summary.loc['合计', 'cut'] / 1e4:,.2f} 万元 ({summary.loc['合计', 'cut_rate']:.1%}) → {workbook}")
+    exante = exante_summary(assessed)
+    workbook = write_workbook(output_dir / "ex_ante_assessments.xlsx",
+                              {"评估结果": assessed, "按结论汇总": exante.reset_index()},
+                              {"requested": "#,##0.00", "approved": "#,##0.00", "cut_rate": "0.0%"})
+    echo(f"ex-ante assessments of {len(assessed)} requests: {exante.loc['合计', 'requested'] / 1e4:,.2f} 万元 "
+         f"requested, {exante.loc['合计', 'approved'] / 1e4:,.2f} 万元 supported, overall cut "
+         f"{exante.loc['合计', 'cut_rate']:.1%} → {workbook}")
+    headline = monitoring_summary(monitored).attrs["headline"]
+    workbook = write_workbook(output_dir / f"monitoring_{AS_OF}.xlsx", {"监控结果": monitored},
+                              {"budget": "#,##0.00", "execution_rate": "0.0%"})
+    echo(f"monitoring as of {AS_OF}: {headline['rectify_projects']} projects of {headline['rectify_units']} units "
+         f"to rectify ({headline['rectify_money'] / 1e8:,.2f} 亿元), {headline['terminate_projects']} to terminate "
+         f"({headline['terminate_money'] / 1e4:,.2f} 万元) → {workbook}")
     store_abs = str(Path(store_path).resolve())
     jobs = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
 

@@ -30,6 +30,8 @@ JOBS = {
     "quota-standards": "quota_standards.ipynb",
     "key-evaluation": "key_evaluation.ipynb",
     "self-evaluation": "self_evaluation.ipynb",
+    "ex-ante": "ex_ante_assessment.ipynb",
+    "monitoring": "monitoring.ipynb",
 }
 LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
 
@@ -123,8 +125,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     ReportError
         When a cell fails; no HTML is written.
     """
-    source = notebook_for(job)
-    output_dir = Path(output_dir)
+    source = notebook_for(job).resolve()
+    output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     parameters = {**parameters, "lang": lang}
     if name is None:
@@ -135,9 +137,10 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     try:
         executed_path = work / f"{name}.ipynb"
         try:
+            # no cwd=: papermill would chdir the whole process, which breaks concurrent runs (run_batch);
+            # the kernel starts in the caller's directory, where a relative store path is meant
             papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
-                                       kernel_name=kernel_name, cwd=str(source.parent),
-                                       progress_bar=False, log_output=False)
+                                       kernel_name=kernel_name, progress_bar=False, log_output=False)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():

@@ -12,8 +12,8 @@ from perfkit.dictionary import data_dictionary
 from conftest import tiny_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["demo", "demo-data", "load", "tables", "report", "standards", "results-application",
-            "data-dictionary"]
+COMMANDS = ["demo", "demo-data", "load", "tables", "report", "standards", "results-application", "ex-ante",
+            "monitor", "data-dictionary"]
 
 
 def test_every_command_has_help(capsys):

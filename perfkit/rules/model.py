@@ -106,6 +106,83 @@ class Sensitivity(_Strict):
     seed: int = 0
 
 
+class Lights(_Strict):
+    green: float = Field(le=0)
+    yellow: float = Field(le=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.yellow < self.green:
+            raise ValueError(f"the yellow threshold ({self.yellow}) must lie below the green one ({self.green})")
+        return self
+
+
+class Monitoring(_Strict):
+    lights: Lights
+    key_project_budget: float = Field(ge=0)
+    key_project_month: int = Field(ge=1, le=12)
+    key_project_max_rate: float = Field(ge=0, le=1)
+    stall_months: int = Field(ge=1, le=11)
+    year_end_spike: float = Field(gt=0, le=1)
+    pause_forecast: float = Field(ge=0, le=1.5)
+    terminate_forecast: float = Field(ge=0, le=1.5)
+    completion_target: float = Field(gt=0, le=1.5)
+    prediction_level: float = Field(gt=0, lt=1)
+    target_completion_min: float = Field(gt=0, le=1.5)
+
+    @model_validator(mode="after")
+    def _terminate_below_pause(self):
+        if self.terminate_forecast > self.pause_forecast:
+            raise ValueError("terminate_forecast must not exceed pause_forecast (termination is the stronger action)")
+        return self
+
+
+class Dimension(_Strict):
+    points: PositiveFloat
+    name: str
+
+
+class Conclusion(_Strict):
+    conclusion: str
+    min_score: float = Field(ge=0, le=100)
+    max_cut_rate: float = Field(ge=0, le=1)
+
+
+class TargetDeductions(_Strict):
+    no_output_target: float = Field(ge=0, le=1)
+    no_benefit_target: float = Field(ge=0, le=1)
+    low_quantitative_share: float = Field(ge=0, le=1)
+    target_below_history: float = Field(ge=0, le=1)
+    unit_mismatch: float = Field(ge=0, le=1)
+
+
+class ExAnte(_Strict):
+    dimensions: dict[Literal["necessity", "economy", "targets", "feasibility", "financing"], Dimension]
+    tolerance: float = Field(ge=0, lt=1)
+    economy_zero_cut: float = Field(gt=0, le=1)
+    target_deductions: TargetDeductions
+    min_quantitative_share: float = Field(ge=0, le=1)
+    conclusions: list[Conclusion]
+
+    @field_validator("dimensions")
+    @classmethod
+    def _five_dimensions_100(cls, dimensions):
+        missing = {"necessity", "economy", "targets", "feasibility", "financing"} - set(dimensions)
+        if missing:
+            raise ValueError(f"ex-ante dimensions missing: {', '.join(sorted(missing))}")
+        total = sum(d.points for d in dimensions.values())
+        if abs(total - 100) > 1e-6:
+            raise ValueError(f"ex-ante dimension points sum to {total:g}, not 100")
+        return dimensions
+
+    @field_validator("conclusions")
+    @classmethod
+    def _last_catches_all(cls, conclusions):
+        if not conclusions or conclusions[-1].min_score > 0 or conclusions[-1].max_cut_rate < 1:
+            raise ValueError("the last conclusion must catch every case (min_score 0, max_cut_rate 1)")
+        return conclusions
+
+
 class Preset(_Strict):
     name: str
     description: str = ""
@@ -117,6 +194,8 @@ class Preset(_Strict):
     results_application: dict[str, Application]
     weights: Weights
     sensitivity: Sensitivity
+    monitoring: Monitoring
+    exante: ExAnte
 
     @field_validator("evaluation_tree")
     @classmethod
