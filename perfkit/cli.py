@@ -49,7 +49,9 @@ def _cmd_report(args) -> int:
 
     store = str(Path(args.store).resolve()) if args.store else None
     required = {"project-overview": ["project"], "key-evaluation": ["project"], "quota-standards": ["direction"],
-                "self-evaluation": ["unit", "year"], "ex-ante": ["request"], "monitoring": ["as_of"]}[args.job]
+                "self-evaluation": ["unit", "year"], "ex-ante": [] if args.request_file else ["request"],
+                "monitoring": ["as_of"]}[args.job]
+    request_file = str(Path(args.request_file).resolve()) if args.request_file else None
     missing = [f"--{name.replace('_', '-')}" for name in required if getattr(args, name) is None]
     if missing:
         raise SystemExit(f"perfkit report {args.job}: {' and '.join(missing)} required")
@@ -60,7 +62,7 @@ def _cmd_report(args) -> int:
         "key-evaluation": {"project_id": args.project, "preset": preset},
         "self-evaluation": {"unit_id": args.unit, "year": args.year, "preset": preset},
         "quota-standards": {"direction": args.direction, "method": args.method, "base_year": args.base_year},
-        "ex-ante": {"request_id": args.request, "preset": preset},
+        "ex-ante": {"request_id": args.request, "request_file": request_file, "preset": preset},
         "monitoring": {"as_of": args.as_of, "unit": args.unit or "all", "preset": preset},
     }[args.job]
     report = run_report(args.job, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
@@ -124,7 +126,8 @@ def _cmd_exante(args) -> int:
     summary = exante_summary(assessed)
     money = {c: "#,##0.00" for c in ("requested", "standard_cost", "suggested", "approved")}
     path = write_workbook(args.output, {"assessments": assessed, "by conclusion": summary.reset_index(),
-                                        "by unit": exante_summary(assessed, "unit_name").reset_index()},
+                                        "by unit": exante_summary(assessed, "unit_name").reset_index(),
+                                        "by direction": exante_summary(assessed, "direction_name").reset_index()},
                           {**money, "cut_rate": "0.0%"})
     print(summary.to_string())
     print(f"\nwritten to {path}")
@@ -202,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", help="project_id (for project-overview and key-evaluation)")
     p.add_argument("--unit", help="unit_id (for self-evaluation; for monitoring, one unit instead of all)")
     p.add_argument("--request", help="request_id (for ex-ante)")
+    p.add_argument("--request-file", help="a YAML request file instead of --request (for ex-ante)")
     p.add_argument("--as-of", help="monitoring date, YYYY-MM-DD (for monitoring)")
     p.add_argument("--year", type=int, help="fiscal year (for self-evaluation)")
     p.add_argument("--preset", default="default", help="rule preset: built-in name or .yaml path (default default)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -46,12 +47,54 @@ class ExAnteView:
                    "library_unit": "指标库计量单位", "history": "本单位以往实际"}
         if self.lang == "en":
             columns = {k: k for k in columns}
-        return targets[list(columns)].rename(columns=columns)
+        return targets.reindex(columns=list(columns)).rename(columns=columns)  # a hand-written file may omit some
 
 
-def exante_assessment(store: Store, request_id: str, preset="default", lang: str = "zh") -> ExAnteView:
-    """Assess a stored request against the store's quota standards and wrap it for the report."""
-    request, answers = request_from_store(store, request_id)
+def read_request_file(path) -> tuple[dict, dict]:
+    """A request written by hand as YAML (or JSON): its fields, ``targets`` and ``answers``.
+
+    Example::
+
+        request_id: R-2027-临时01
+        name: 道路养护增量项目
+        amount: 92000000
+        direction: D131
+        quantity: 120
+        region: 中心城区
+        grade: 主干道
+        year: 2027
+        targets:
+          - {name: 道路养护里程数量, level1: 产出, value_type: quantitative, polarity: positive,
+             target_value: 120, measure_unit: 公里, library_unit: 公里}
+        answers: {necessity: [80, 85, 90], feasibility: 75, financing: {资金来源合规: true}}
+    """
+    import yaml
+
+    from perfkit.errors import DataError, Problem
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(Problem(path.name, f"cannot be read as a request: {exc}")) from exc
+    if not isinstance(raw, dict):
+        raise DataError(Problem(path.name, "a request file must be a mapping of fields"))
+    answers = raw.pop("answers", {}) or {}
+    request = {"request_id": path.stem, "name": path.stem, "unit_name": "", "direction_name": raw.get("direction"),
+               "output_unit": "", "financing_source": "", "quantity": None, "region": None, "grade": None,
+               "year": None, "targets": [], **raw}
+    return request, answers
+
+
+def exante_assessment(store: Store, request_id: str | None = None, preset="default", lang: str = "zh",
+                      request_file=None) -> ExAnteView:
+    """Assess a stored request (or one written in ``request_file``) against the store's quota standards."""
+    if request_file:
+        request, answers = read_request_file(request_file)
+    elif request_id:
+        request, answers = request_from_store(store, request_id)
+    else:
+        raise ValueError("give a request_id or a request_file")
     return ExAnteView(assess(request, _standards(store), answers, preset), lang=lang)
 
 
@@ -120,14 +163,16 @@ class MonitoringView:
         return f[list(columns)].rename(columns=columns).reset_index(drop=True)
 
     def plot_deviation(self):
-        """Execution rate against the city's expected rate, one dot per project, coloured by light."""
+        """Execution rate against time progress, one dot per project, coloured by its light (which judges it
+        against the city's typical path, not the calendar)."""
         import matplotlib.pyplot as plt
         from perfkit.plotting import use_cjk_font
 
         use_cjk_font()
         f = self.frame.dropna(subset=["execution_rate"])
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        for light, group in f.groupby("light"):
+        for light in _LIGHT_COLOURS:  # green, yellow, red: the legend reads in order of urgency
+            group = f[f["light"] == light]
             ax.scatter(group["time_progress"] * 100, group["execution_rate"] * 100, s=10, alpha=0.6,
                        color=_LIGHT_COLOURS[light], label=value_label("light", light, self.lang))
         ax.set_xlabel("时间进度 (%)" if self.lang == "zh" else "Time progress (%)")

@@ -92,7 +92,9 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
          f"{summary.loc['合计', 'cut'] / 1e4:,.2f} 万元 ({summary.loc['合计', 'cut_rate']:.1%}) → {workbook}")
     exante = exante_summary(assessed)
     workbook = write_workbook(output_dir / "ex_ante_assessments.xlsx",
-                              {"评估结果": assessed, "按结论汇总": exante.reset_index()},
+                              {"评估结果": assessed, "按结论汇总": exante.reset_index(),
+                               "按单位汇总": exante_summary(assessed, "unit_name").reset_index(),
+                               "按支出方向汇总": exante_summary(assessed, "direction_name").reset_index()},
                               {"requested": "#,##0.00", "approved": "#,##0.00", "cut_rate": "0.0%"})
     echo(f"ex-ante assessments of {len(assessed)} requests: {exante.loc['合计', 'requested'] / 1e4:,.2f} 万元 "
          f"requested, {exante.loc['合计', 'approved'] / 1e4:,.2f} 万元 supported, overall cut "

@@ -23,7 +23,7 @@ _TEXT = {
             "其前沿即“先进合理”的有效成本。交叉验证误差衡量标准对新数据的预测准确度；超标准比例是实际成本高于标准的记录占比，"
             "反映标准的先进程度；年度稳定性是逐年测算定额的变异系数。"),
         "screening": ["记录数", "剔除异常值", "参与测算", "年度范围", "基期年度"],
-        "comparison": {"method": "方法", "basic_quota": "基本定额（元/单位）", "mape": "交叉验证误差",
+        "comparison": {"method": "方法", "basic_quota": "基本定额（元/单位）", "ci": "95%置信区间", "mape": "交叉验证误差",
                        "share_above": "超标准比例", "stability": "年度稳定性（变异系数）", "truth_error": "与真值误差"},
         "drivers": "单位成本与产出规模", "efficiency": "成本效率分布（Battese-Coelli）", "quantity": "产出量",
         "unit_cost": "单位成本（元，基期价格）", "count": "记录数", "mean": "均值",
@@ -41,7 +41,7 @@ _TEXT = {
             "cross-validated error says how well a standard predicts new records; the share above is how many "
             "records cost more than the standard; year stability is the variation of the quota set year by year."),
         "screening": ["records", "screened out", "used", "years", "base year"],
-        "comparison": {"method": "Method", "basic_quota": "Basic quota (yuan/unit)", "mape": "CV error",
+        "comparison": {"method": "Method", "basic_quota": "Basic quota (yuan/unit)", "ci": "95% CI", "mape": "CV error",
                        "share_above": "Share above", "stability": "Year stability (CV)",
                        "truth_error": "Error vs truth"},
         "drivers": "Unit cost and scale", "efficiency": "Cost efficiency (Battese-Coelli)", "quantity": "Quantity",
@@ -98,6 +98,12 @@ class QuotaStudy:
                    "basic_quota": model.basic_quota, "mape": checked["mape"],
                    "share_above": checked["share_above"],
                    "stability": quota.year_stability(self.records, method, cost=self.cost, **options)}
+            if method in quota.models.STATISTIC_METHODS:
+                # 95% bootstrap interval of the statistic on coefficient-normalised unit costs
+                normalised = (self.cost / self.records["quantity"]
+                              / model.coefficient_product(self.records[list(model.coefficients)], len(self.records)))
+                row["ci_low"], row["ci_high"] = quota.bootstrap_interval(
+                    normalised.to_numpy(), method, q=options.get("q"), screen="iqr", n_resamples=1000)
             if self.truth is not None:
                 row["truth_error"] = quota.error_against_truth(model, self.records, self.truth)
             rows.append(row)
@@ -107,10 +113,14 @@ class QuotaStudy:
         """:meth:`comparison` formatted for reading: money with separators, ratios in percent."""
         frame = self.comparison()
         frame["basic_quota"] = frame["basic_quota"].map("{:,.2f}".format)
+        frame["ci"] = [("—" if pd.isna(low) else f"{low:,.0f} – {high:,.0f}")
+                       for low, high in zip(frame.pop("ci_low"), frame.pop("ci_high"))]
         for column in ("mape", "share_above", "stability", "truth_error"):
             if column in frame:
                 frame[column] = frame[column].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
-        return frame.rename(columns=self.text["comparison"]).set_index(self.text["comparison"]["method"])
+        order = [c for c in ("method", "basic_quota", "ci", "mape", "share_above", "stability", "truth_error")
+                 if c in frame]
+        return frame[order].rename(columns=self.text["comparison"]).set_index(self.text["comparison"]["method"])
 
     def plot_drivers(self):
         """Log unit cost against log quantity, one colour per region."""

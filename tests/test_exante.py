@@ -125,3 +125,40 @@ def test_demo_portfolio(demo_store_path, tmp_path):
     assert main(["ex-ante", "--store", str(demo_store_path), "--output", str(tmp_path / "e.xlsx")]) == 0
     assert main(["monitor", "--store", str(demo_store_path), "--as-of", "2026-08-31",
                  "--output", str(tmp_path / "m.xlsx")]) == 0
+
+
+def test_request_file_through_the_notebook(demo_store_path, tmp_path):
+    import perfkit
+    from perfkit.cli import main
+    with perfkit.Store(demo_store_path) as store:
+        if "quota_standards" not in store.tables():
+            from perfkit.quota_study import build_all_standards
+            build_all_standards(store).to_store(store)
+        road = store.query("SELECT direction_id FROM directions WHERE name = '道路养护'")["direction_id"].iloc[0]
+    path = tmp_path / "道路申报.yaml"
+    path.write_text(f"""
+name: 道路养护增量项目
+amount: 90000000
+direction: {road}
+quantity: 120
+region: 中心城区
+grade: 主干道
+year: 2027
+targets:
+  - {{name: 道路养护里程数量, level1: 产出, value_type: quantitative, polarity: positive, target_value: 120,
+     measure_unit: 公里, library_unit: 公里}}
+answers: {{necessity: [80, 85, 90], feasibility: 75, financing: {{资金来源合规: true}}}}
+""", encoding="utf-8")
+    report = run_report("ex-ante", {"request_id": None, "request_file": str(path), "store": str(demo_store_path)},
+                        output_dir=tmp_path, name="from_file")
+    html = report.html.read_text(encoding="utf-8")
+    assert "道路养护增量项目事前绩效评估报告" in html and "按定额标准测算的标准成本" in html
+    assert "未设置效益指标" in html
+
+
+def test_bad_request_file(tmp_path):
+    from perfkit.cycle_report import read_request_file
+    path = tmp_path / "bad.yaml"
+    path.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.yaml: a request file must be a mapping"):
+        read_request_file(path)

@@ -35,6 +35,9 @@ def test_method_comparison_on_the_demo_truth(demo_store):
     assert table["mape"].between(0, 0.5).all()
     assert (table.loc["two_stage", "basic_quota"] < table.loc["mean", "basic_quota"])
     assert study.model.detail.efficiency().mean() < 1
+    for method in ("mean", "median", "two_stage", "percentile"):   # bootstrap intervals of the statistics
+        assert table.loc[method, "ci_low"] <= table.loc[method, "basic_quota"] <= table.loc[method, "ci_high"]
+    assert list(study.comparison_table().columns[:2]) == ["基本定额（元/单位）", "95%置信区间"]
 
 
 def test_standards_command_writes_store_and_excel(demo_dir, tmp_path, capsys):

@@ -12,6 +12,7 @@
 """
 from perfkit.quota.frontier import (BoundaryWarning, StochasticFrontier, StochasticFrontierResults,
                                     WrongSkewWarning, fit_frontier)
+from perfkit.quota import models
 from perfkit.quota.models import METHODS, CostModel, deflate, fit_cost_model
 from perfkit.quota.standards import StandardsTable, build_standards
 from perfkit.quota.unit_cost import bootstrap_interval, screen_mask, two_stage_average, unit_cost_standard
