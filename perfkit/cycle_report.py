@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfkit.evaluation_report import _markdown, outline
+from perfkit.evaluation_report import markdown, outline
 from perfkit.exante import ExAnteResult, assess, assess_all, exante_summary, request_from_store
 from perfkit.labels import value_label
 from perfkit.monitoring import monitor, monitoring_summary
@@ -28,7 +28,7 @@ class ExAnteView:
 
     def section(self, name: str):
         """One section of the outline (title, basic, work, overall, advice, other)."""
-        return _markdown(getattr(outline("ex_ante", self.lang).make_module({}), name)(self.result))
+        return markdown(getattr(outline("ex_ante", self.lang).make_module({}), name)(self.result))
 
     def dimension_table(self) -> pd.DataFrame:
         from perfkit.rules import load_preset
@@ -130,7 +130,7 @@ class MonitoringView:
                     f"To rectify (incl. paused payments): {h['rectify_units']} units, {h['rectify_projects']} projects, "
                     f"{h['rectify_money'] / 1e8:,.2f} × 100m yuan; to terminate: {h['terminate_projects']} projects, "
                     f"{h['terminate_money'] / 1e4:,.2f} × 10k yuan; {h['no_execution']} without execution records.")
-        return _markdown(text)
+        return markdown(text)
 
     def heading(self, key: str):
         titles = {"zh": {"title": "绩效运行监控报告", "summary": "一、总体情况", "actions": "二、处置建议汇总",
@@ -138,7 +138,7 @@ class MonitoringView:
                   "en": {"title": "In-year performance monitoring", "summary": "1. Overview",
                          "actions": "2. Actions", "chart": "3. Deviations", "list": "4. Projects needing attention"}}
         level = "#" if key == "title" else "##"
-        return _markdown(f"{level} {titles[self.lang][key]}")
+        return markdown(f"{level} {titles[self.lang][key]}")
 
     def action_table(self) -> pd.DataFrame:
         t = self.summary.copy()

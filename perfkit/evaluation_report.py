@@ -37,7 +37,7 @@ def outline(name: str, lang: str):
     return env.get_template(f"{name}.{lang}.md.j2")
 
 
-def _markdown(text: str):
+def markdown(text: str):
     from IPython.display import Markdown
 
     return Markdown(str(text).strip())
@@ -72,7 +72,7 @@ class KeyEvaluationView:
             context["sensitivity"] = {**self.result.sensitivity(),
                                       "perturbation": self.result.preset["sensitivity"]["perturbation"]}
         module = outline("key_evaluation", self.lang).make_module(context)
-        return _markdown(getattr(module, name)(self.result))
+        return markdown(getattr(module, name)(self.result))
 
     def score_table(self) -> pd.DataFrame:
         """Items by level 1/2/3 with points, score and how each was scored, plus the total."""
@@ -143,7 +143,7 @@ class SelfEvaluationView:
             low=list(r.projects[r.projects["rating"].isin(["中", "差"])].nsmallest(5, "total").itertuples())))
         macro = getattr(module, name)
         view = dict(unit=r.unit, year=r.year)
-        return _markdown(macro(view, r.summary) if name in ("summary", "issues") else macro(view))
+        return markdown(macro(view, r.summary) if name in ("summary", "issues") else macro(view))
 
     def project_table(self) -> pd.DataFrame:
         p = self.result.projects.copy()

@@ -37,12 +37,15 @@ def _monthly_rates(store: Store, years: list[int] | None = None, year: int | Non
     return wide.reindex(columns=range(1, 13)).ffill(axis=1)
 
 
-def expected_rate_profile(store: Store, before_year: int) -> pd.Series:
-    """The city's typical execution rate at each month end (median over the closed years before ``before_year``)."""
+def expected_rate_profile(store: Store, before_year: int | None = None) -> pd.Series:
+    """The city's typical execution rate at each month end: the median over the closed years (those with
+    December records) before ``before_year``, or over all of them when ``before_year`` is None."""
+    limit = "" if before_year is None else f"AND year(month) < {int(before_year)}"
     years = store.query(f"""SELECT DISTINCT year(month) AS y FROM execution
-                            WHERE month(month) = 12 AND year(month) < {int(before_year)}""")["y"].tolist()
+                            WHERE month(month) = 12 {limit}""")["y"].tolist()
     if not years:
-        raise ValueError(f"no closed year before {before_year} to learn the spending profile from")
+        raise ValueError(f"no closed year{'' if before_year is None else f' before {before_year}'} "
+                         f"to learn the spending profile from")
     history = _monthly_rates(store, years=years).dropna(subset=[12])
     return history.median().rename("expected_rate")
 

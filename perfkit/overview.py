@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from perfkit.execution import spending_profile
 from perfkit.labels import column_label, term, value_label
+from perfkit.monitoring import expected_rate_profile
 from perfkit.store import Store
 
 
@@ -26,6 +26,9 @@ class ProjectOverview:
     targets: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     lang: str = "zh"
+    # the city's median execution rate and this project's time progress, by month
+    profile_median: np.ndarray = field(default_factory=lambda: np.full(12, np.nan))
+    time_progress: np.ndarray = field(default_factory=lambda: np.full(12, np.nan))
 
     @property
     def spent(self) -> float:
@@ -132,9 +135,6 @@ class ProjectOverview:
         fig.tight_layout()
         return fig
 
-    # set by project_overview: the city's median path and this project's time progress, by month
-    profile_median: np.ndarray = field(default_factory=lambda: np.full(12, np.nan))
-    time_progress: np.ndarray = field(default_factory=lambda: np.full(12, np.nan))
 
 
 def project_overview(store: Store, project_id: str, lang: str = "zh") -> ProjectOverview:
@@ -160,7 +160,10 @@ def project_overview(store: Store, project_id: str, lang: str = "zh") -> Project
                             [project_id])
     execution["month"] = pd.to_datetime(execution["month"])
     execution["execution_rate"] = execution["spent_cumulative"] / budget if budget > 0 else np.nan
-    profile = spending_profile(store).reindex(range(1, 13))["median"].to_numpy()
+    try:  # the city's path in the years before the project's, as monitoring judges it...
+        profile = expected_rate_profile(store, before_year=int(project["year"])).to_numpy()
+    except ValueError:  # ...or in every closed year when the project's year is the first
+        profile = expected_rate_profile(store).to_numpy()
     month_ends = pd.date_range(f"{int(project['year'])}-01-01", periods=12, freq="ME")
     start, end = pd.Timestamp(project["start_date"]), pd.Timestamp(project["end_date"])
     period_days = (end - start).days + 1

@@ -125,13 +125,6 @@ class StandardsTable:
         return value
 
     # -- export --------------------------------------------------------------
-    def labelled(self, lang: str = "zh") -> pd.DataFrame:
-        """The table with display headers (and method names in Chinese for zh)."""
-        out = self.frame.copy()
-        if lang == "zh":
-            out["method"] = out["method"].map(METHOD_LABELS).fillna(out["method"])
-        return out.rename(columns=LABELS[lang])
-
     def quota_table(self, lang: str = "zh") -> pd.DataFrame:
         """One row per direction with display headers: the basic quotas and their validation."""
         quotas = self.quotas.reset_index()
