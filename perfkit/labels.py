@@ -60,12 +60,3 @@ def code_lookup(kind: str) -> dict[str, str]:
             lookup[labels[lang].lower()] = code
     return lookup
 
-
-def relabel(frame, table: str, lang: str = "zh", values: bool = True):
-    """Return a copy of ``frame`` with display column names (and value labels) in ``lang``."""
-    out = frame.copy()
-    if values:
-        for column in out.columns:
-            if column in catalogue()["values"]:
-                out[column] = out[column].map(lambda v, c=column: value_label(c, v, lang))
-    return out.rename(columns={c: column_label(table, c, lang) for c in out.columns})

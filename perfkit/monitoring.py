@@ -17,7 +17,6 @@ from perfkit.rules import load_preset
 from perfkit.store import Store
 
 ACTIONS = ("正常", "纠偏", "整改", "暂缓拨款", "终止")
-LIKELIHOODS = ("确定能", "有可能", "完全不可能")
 COLUMNS = ["project_id", "unit_id", "unit_name", "name", "budget", "spent", "execution_rate", "time_progress",
            "expected_rate", "deviation", "forecast_rate", "forecast_low", "forecast_high", "likelihood",
            "target_completion", "stalled_months", "key_project", "light", "action", "reasons"]
@@ -153,8 +152,8 @@ def monitor(store: Store, as_of, preset="default", unit: str | None = None) -> p
         {"year": year, **({"unit": unit} if unit else {})})
     rates = _monthly_rates(store, year=year).reindex(projects["project_id"])
     rates.loc[:, month + 1:] = np.nan  # months after the monitoring date do not count
-    reported = store.query(f"""SELECT DISTINCT project_id FROM execution
-                               WHERE year(month) = {year} AND month <= ?""", [as_of])["project_id"]
+    reported = set(store.query(f"""SELECT DISTINCT project_id FROM execution
+                                   WHERE year(month) = {year} AND month <= ?""", [as_of])["project_id"])
     profile = expected_rate_profile(store, year)
     forecaster = _forecaster(store, year, month)
     level = rules["prediction_level"]
@@ -165,7 +164,7 @@ def monitor(store: Store, as_of, preset="default", unit: str | None = None) -> p
     rows = []
     for i, p in enumerate(projects.itertuples(index=False)):
         reasons = []
-        has_execution = p.project_id in set(reported)
+        has_execution = p.project_id in reported
         path = rates.loc[p.project_id, 1:month].to_numpy(dtype=float)
         rate = float(path[~np.isnan(path)][-1]) if has_execution and (~np.isnan(path)).any() else 0.0
         start, end = pd.Timestamp(p.start_date), pd.Timestamp(p.end_date)

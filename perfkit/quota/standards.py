@@ -125,30 +125,34 @@ class StandardsTable:
         return value
 
     # -- export --------------------------------------------------------------
-    def quota_table(self, lang: str = "zh") -> pd.DataFrame:
-        """One row per direction with display headers: the basic quotas and their validation."""
-        quotas = self.quotas.reset_index()
+    def _quotas_shown(self, lang: str) -> pd.DataFrame:
+        """The quotas as a flat frame, method names in Chinese for zh, without the translog term."""
+        quotas = self.quotas.reset_index().drop(columns=["translog_q2"])
         if lang == "zh":
             quotas["method"] = quotas["method"].map(METHOD_LABELS).fillna(quotas["method"])
+        return quotas
+
+    def _coefficients_named(self) -> pd.DataFrame:
+        """The coefficients with each direction's name."""
+        named = self.coefficients.merge(self.quotas[["direction_name"]].reset_index(), on="direction")
+        return named[["direction", "direction_name", "factor", "level", "coefficient"]]
+
+    def quota_table(self, lang: str = "zh") -> pd.DataFrame:
+        """One row per direction with display headers: the basic quotas and their validation."""
+        quotas = self._quotas_shown(lang)
         quotas["basic_quota"] = quotas["basic_quota"].map("{:,.2f}".format)
         for column in ("validation_mape", "share_above"):
             quotas[column] = quotas[column].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
-        return quotas.drop(columns=["translog_q2"]).rename(columns=LABELS[lang]).set_index(LABELS[lang]["direction"])
+        return quotas.rename(columns=LABELS[lang]).set_index(LABELS[lang]["direction"])
 
     def coefficient_table(self, lang: str = "zh") -> pd.DataFrame:
         """The adjustment coefficients with display headers."""
-        table = self.coefficients.merge(self.quotas[["direction_name"]].reset_index(), on="direction")
-        table = table[["direction", "direction_name", "factor", "level", "coefficient"]].round({"coefficient": 3})
-        return table.rename(columns=LABELS[lang])
+        return self._coefficients_named().round({"coefficient": 3}).rename(columns=LABELS[lang])
 
     def to_excel(self, path: str | PathLike, lang: str = "zh") -> Path:
         """A formatted workbook: the standards and their adjustment coefficients."""
         labels = LABELS[lang]
-        quotas = self.quotas.reset_index().drop(columns=["translog_q2"])
-        if lang == "zh":
-            quotas["method"] = quotas["method"].map(METHOD_LABELS).fillna(quotas["method"])
-        coefficients = self.coefficients.merge(quotas[["direction", "direction_name"]], on="direction")
-        coefficients = coefficients[["direction", "direction_name", "factor", "level", "coefficient"]]
+        quotas, coefficients = self._quotas_shown(lang), self._coefficients_named()
         formats = {"basic_quota": "#,##0.00", "coefficient": "0.000", "validation_mape": "0.0%",
                    "share_above": "0.0%", "scale_elasticity": "0.000", "reference_quantity": "#,##0.0"}
         return write_workbook(path, {("定额标准" if lang == "zh" else "Standards"): quotas.rename(columns=labels),
