@@ -8,10 +8,11 @@ The main entry points::
     units = perfkit.read_table("units.csv", "units")
     city = perfkit.datasets.make_demo(seed=0)      # the demo city
 """
-from perfkit import datasets
-from perfkit.errors import DataError, Problem
-from perfkit.io import read_table
-from perfkit.store import Store
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
-__version__ = "0.1.0"
-__all__ = ["DataError", "Problem", "Store", "datasets", "read_table", "__version__"]
+from perfkit import datasets  # noqa: E402
+from perfkit.errors import DataError, Problem, ReportError  # noqa: E402
+from perfkit.io import read_table  # noqa: E402
+from perfkit.store import Store  # noqa: E402
+
+__all__ = ["DataError", "Problem", "ReportError", "Store", "datasets", "read_table", "__version__"]

@@ -1,13 +1,21 @@
-"""The ``perfkit`` command line."""
+"""The ``perfkit`` command line.
+
+``perfkit report JOB`` takes its options from the job notebook's ``parameters``
+cell (read by papermill), so a parameter added to a notebook is an option at once.
+"""
 from __future__ import annotations
 
 import argparse
+import ast
+import logging
 import sys
 from pathlib import Path
 
-from perfkit.errors import DataError
+from perfkit.errors import DataError, ReportError
 from perfkit.quota.models import METHODS
-from perfkit.report import JOBS
+from perfkit.text import text, value_label
+
+log = logging.getLogger("perfkit")
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -45,33 +53,28 @@ def _cmd_tables(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from perfkit.report import run_report
+    from perfkit.reports import get_job
+    from perfkit.reports.runner import run_report
 
-    store = str(Path(args.store).resolve()) if args.store else None
-    required = {"project-overview": ["project"], "key-evaluation": ["project"], "quota-standards": ["direction"],
-                "self-evaluation": ["unit", "year"], "ex-ante": [] if args.request_file else ["request"],
-                "monitoring": ["as_of"]}[args.job]
-    request_file = str(Path(args.request_file).resolve()) if args.request_file else None
-    missing = [f"--{name.replace('_', '-')}" for name in required if getattr(args, name) is None]
+    job = get_job(args.job)
+    parameters = {name: getattr(args, name) for name in args.notebook_parameters}
+    missing = [" or ".join(_option(job, name) for name in group) for group in job.required_groups
+               if all(parameters.get(name) is None for name in group)]
     if missing:
-        raise SystemExit(f"perfkit report {args.job}: {' and '.join(missing)} required")
-    # a preset file is named relative to where the user is; the notebook runs in notebooks/
-    preset = str(Path(args.preset).resolve()) if args.preset.endswith((".yaml", ".yml")) else args.preset
-    parameters = {
-        "project-overview": {"project_id": args.project},
-        "key-evaluation": {"project_id": args.project, "preset": preset},
-        "self-evaluation": {"unit_id": args.unit, "year": args.year, "preset": preset},
-        "quota-standards": {"direction": args.direction, "method": args.method, "base_year": args.base_year},
-        "ex-ante": {"request_id": args.request, "request_file": request_file, "preset": preset},
-        "monitoring": {"as_of": args.as_of, "unit": args.unit or "all", "preset": preset},
-    }[args.job]
-    report = run_report(args.job, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
+        raise SystemExit(f"perfkit report {job.name}: {' and '.join(missing)} required")
+    for name in job.paths:
+        # a path is named relative to where the user is; the kernel may start elsewhere
+        value = parameters.get(name)
+        if isinstance(value, str) and (name != "preset" or value.endswith((".yaml", ".yml"))):
+            parameters[name] = str(Path(value).resolve())
+    store = str(Path(args.store).resolve()) if args.store else None
+    report = run_report(job.name, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
     print(report.html)
     return 0
 
 
 def _cmd_demo(args) -> int:
-    from perfkit.demo import run_demo
+    from perfkit.reports.demo import run_demo
 
     reports = run_demo(data_dir=args.data_dir, store_path=args.store or "data/perfkit.duckdb",
                        output_dir=args.output_dir, seed=args.seed, lang=args.lang)
@@ -82,7 +85,7 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_standards(args) -> int:
-    from perfkit.quota_study import build_all_standards
+    from perfkit.reports.quota_standards import build_all_standards
     from perfkit.store import Store
 
     with Store(args.store) as store:
@@ -96,7 +99,8 @@ def _cmd_standards(args) -> int:
 
 def _cmd_results_application(args) -> int:
     from perfkit.evaluation import apply_results, results_summary
-    from perfkit.evaluation_report import key_evaluations, results_application_workbook
+    from perfkit.reports.key_evaluation import key_evaluations
+    from perfkit.reports.workbooks import results_application_workbook
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
@@ -106,16 +110,16 @@ def _cmd_results_application(args) -> int:
         return 2
     applied = apply_results(evaluated, args.preset)
     path = results_application_workbook(applied, args.output or f"reports/results_application_{args.year}.xlsx",
-                                        args.lang)
-    print(results_summary(applied).to_string())
+                                        args.lang, args.preset)
+    print(results_summary(applied).rename(index={"total": text("common.total", args.lang)}).to_string())
     print(f"\nwritten to {path}")
     return 0
 
 
 def _cmd_exante(args) -> int:
-    from perfkit.cycle_report import exante_portfolio
     from perfkit.exante import exante_summary
-    from perfkit.excel import write_workbook
+    from perfkit.reports.ex_ante import exante_portfolio
+    from perfkit.reports.workbooks import exante_workbook
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
@@ -123,31 +127,22 @@ def _cmd_exante(args) -> int:
     if assessed.empty:
         print("no requests to assess", file=sys.stderr)
         return 2
-    summary = exante_summary(assessed)
-    money = {c: "#,##0.00" for c in ("requested", "standard_cost", "suggested", "approved")}
-    path = write_workbook(args.output, {"assessments": assessed, "by conclusion": summary.reset_index(),
-                                        "by unit": exante_summary(assessed, "unit_name").reset_index(),
-                                        "by direction": exante_summary(assessed, "direction_name").reset_index()},
-                          {**money, "cut_rate": "0.0%"})
-    print(summary.to_string())
+    path = exante_workbook(assessed, args.output, args.lang, args.preset)
+    print(exante_summary(assessed).rename(index={"total": text("common.total", args.lang)}).to_string())
     print(f"\nwritten to {path}")
     return 0
 
 
 def _cmd_monitor(args) -> int:
-    from perfkit.excel import write_workbook
     from perfkit.monitoring import monitor, monitoring_summary
+    from perfkit.reports.workbooks import monitoring_workbook
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
         monitored = monitor(store, args.as_of, args.preset, unit=args.unit)
     summary = monitoring_summary(monitored)
-    path = write_workbook(args.output or f"reports/monitoring_{args.as_of}.xlsx",
-                          {"projects": monitored, "by action": summary.reset_index()},
-                          {"budget": "#,##0.00", "spent": "#,##0.00", "execution_rate": "0.0%",
-                           "expected_rate": "0.0%", "forecast_rate": "0.0%"})
-    print(summary.to_string())
-    print(summary.attrs["headline"])
+    path = monitoring_workbook(monitored, args.output or f"reports/monitoring_{args.as_of}.xlsx", args.lang)
+    print(summary.rename(index=lambda a: value_label("action", a, args.lang)).to_string())
     print(f"\nwritten to {path}")
     return 0
 
@@ -162,6 +157,65 @@ def _cmd_dictionary(args) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
     return 0
+
+
+def _jobs():
+    from perfkit.reports import jobs
+
+    return jobs()
+
+
+def _option(job, name: str) -> str:
+    """The command-line option of a notebook parameter (the job's alias where it has one)."""
+    return job.aliases.get(name, "--" + name.replace("_", "-"))
+
+
+def _literal(source: str):
+    """A parameter's default as papermill reads it (source text) turned into its value."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return source
+
+
+def _parameter_type(spec: dict, default):
+    """int, float or str for a notebook parameter, from its annotation or else its default."""
+    annotation = str(spec.get("inferred_type_name") or "")
+    for name, kind in (("bool", None), ("int", int), ("float", float)):
+        if name in annotation:
+            return kind
+    if isinstance(default, bool):
+        return None
+    return type(default) if isinstance(default, (int, float)) else str
+
+
+def _add_job_parser(jobs_parsers, job) -> None:
+    """``perfkit report JOB``: one option per notebook parameter (store and lang are common options)."""
+    from perfkit.reports.registry import COMMON_PARAMETERS
+
+    p = jobs_parsers.add_parser(job.name, help=job.summary, description=f"{job.summary} ({job.notebook}).")
+    required = {name for group in job.required_groups for name in group}
+    names = []
+    for name, spec in job.parameters().items():
+        if name in COMMON_PARAMETERS:
+            continue
+        default = None if name in required else _literal(spec["default"])
+        kind = _parameter_type(spec, _literal(spec["default"]))
+        option = _option(job, name)
+        flags = [option] if option == "--" + name.replace("_", "-") else [option, "--" + name.replace("_", "-")]
+        shown = "" if default is None else f" (default {default})"
+        needed = " (required)" if any(group == (name,) for group in job.required_groups) else ""
+        if kind is None:  # a boolean parameter: --name / --no-name
+            p.add_argument(*flags, dest=name, default=default, action=argparse.BooleanOptionalAction,
+                           help=f"{spec.get('help', '')}{shown}")
+        else:
+            p.add_argument(*flags, dest=name, default=default, type=kind, metavar=name.upper(),
+                           help=f"{spec.get('help', '')}{shown}{needed}".replace("%", "%%"))
+        names.append(name)
+    p.add_argument("--output-dir", default="reports", help="where the report goes (default reports)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    _add_store(p)
+    p.set_defaults(func=_cmd_report, notebook_parameters=names)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,23 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_tables)
 
     p = sub.add_parser("report", help="run a report notebook through papermill into HTML",
-                       description="Run a parameterised notebook through papermill and export it to HTML "
-                                   "(code hidden) in the output folder.")
-    p.add_argument("job", choices=list(JOBS), help="the report to produce")
-    p.add_argument("--project", help="project_id (for project-overview and key-evaluation)")
-    p.add_argument("--unit", help="unit_id (for self-evaluation; for monitoring, one unit instead of all)")
-    p.add_argument("--request", help="request_id (for ex-ante)")
-    p.add_argument("--request-file", help="a YAML request file instead of --request (for ex-ante)")
-    p.add_argument("--as-of", help="monitoring date, YYYY-MM-DD (for monitoring)")
-    p.add_argument("--year", type=int, help="fiscal year (for self-evaluation)")
-    p.add_argument("--preset", default="default", help="rule preset: built-in name or .yaml path (default default)")
-    p.add_argument("--direction", help="direction_id (for quota-standards)")
-    p.add_argument("--method", default="frontier", choices=METHODS, help="quota method (default frontier)")
-    p.add_argument("--base-year", type=int, default=None, help="price base year (default: latest)")
-    p.add_argument("--output-dir", default="reports", help="where the report goes (default reports)")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
-    _add_store(p)
-    p.set_defaults(func=_cmd_report)
+                       description="Run a job's parameterised notebook through papermill and export it to HTML "
+                                   "(code hidden) in the output folder. Each job's options are its notebook's "
+                                   "parameters: `perfkit report JOB --help`.")
+    jobs_parsers = p.add_subparsers(dest="job", required=True, metavar="JOB")
+    for job in _jobs().values():
+        _add_job_parser(jobs_parsers, job)
 
     p = sub.add_parser("standards", help="build the quota standards of every direction with cost records",
                        description="Build the quota standards of every direction with cost records, save them in "
@@ -230,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("results-application",
                        help="key-evaluate a year's panel projects and turn their ratings into next year's budgets",
                        description="Evaluate every project of YEAR with an expert panel, apply the preset's results "
-                                   "application (中 → budget cut 10%%, 差 → no budget) and write a workbook.")
+                                   "application (中 → budget cut 10%, 差 → no budget) and write a workbook.")
     p.add_argument("--year", type=int, required=True, help="fiscal year evaluated")
     p.add_argument("--preset", default="default", help="rule preset (default default)")
     p.add_argument("--output", default=None, help="workbook path (default reports/results_application_YEAR.xlsx)")
@@ -244,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, default=None, help="budget year of the requests (default: all)")
     p.add_argument("--preset", default="default", help="rule preset (default default)")
     p.add_argument("--output", default="reports/ex_ante_assessments.xlsx", help="workbook path")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
     p.set_defaults(func=_cmd_exante)
 
@@ -254,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", default=None, help="one unit_id (default: the whole city)")
     p.add_argument("--preset", default="default", help="rule preset (default default)")
     p.add_argument("--output", default=None, help="workbook path (default reports/monitoring_DATE.xlsx)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
     p.set_defaults(func=_cmd_monitor)
 
@@ -264,14 +309,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_console() -> None:
+    """Show the library's progress (the ``perfkit`` logger) on the console, once."""
+    if not any(getattr(h, "_perfkit_console", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._perfkit_console = True
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``perfkit`` command."""
     args = build_parser().parse_args(argv)
+    _log_to_console()
     try:
         return args.func(args)
     except DataError as exc:
         print(f"perfkit: bad input, nothing was changed:\n{exc}", file=sys.stderr)
         return 2
+    except ReportError as exc:
+        print(f"perfkit: {exc}", file=sys.stderr)
+        return 4
     except (FileNotFoundError, KeyError) as exc:
         print(f"perfkit: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perfkit.rules import evaluation_items
+from perfkit.rules import load_preset
 
 CLOSED_YEARS = (2023, 2024, 2025)
 CURRENT_YEAR = 2026
@@ -482,7 +482,7 @@ def _expert_scores(rng, projects, budgets):
     closed = projects[projects["year"].isin(CLOSED_YEARS)].merge(budgets[["project_id", "amount"]], on="project_id")
     big = closed[closed["amount"] >= 5e6]
     evaluated = big.sample(n=min(60, len(big)), random_state=int(rng.integers(2**31)))
-    items = [i["item"] for i in evaluation_items("default") if i["rule"] == "expert"]
+    items = [i["item"] for i in load_preset("default").items() if i["rule"] == "expert"]
     rows = []
     for project_id in sorted(evaluated["project_id"]):
         n_experts = int(rng.choice([3, 5, 5, 7]))

@@ -1,7 +1,7 @@
 """The data dictionary (data/README.md), generated from the schemas and the label catalogue."""
 from __future__ import annotations
 
-from perfkit.labels import catalogue
+from perfkit.text import catalogue
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, STRING, TABLES
 
 _TYPE_NAMES = {STRING: "text", INTEGER: "integer", FLOAT: "number", DATE: "date (YYYY-MM-DD)", BOOLEAN: "true/false"}

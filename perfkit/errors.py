@@ -50,3 +50,7 @@ class DataError(ValueError):
         if hidden > 0:
             lines.append(f"... and {hidden} more problem(s)")
         super().__init__("\n".join(lines) if len(lines) > 1 else lines[0])
+
+
+class ReportError(RuntimeError):
+    """A report notebook failed to run or export; the message names the cell and the error."""

@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from perfkit import queries
 from perfkit.errors import DataError, Problem
 from perfkit.quota.standards import StandardsTable
-from perfkit.rules import load_preset
+from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
+from perfkit.text import Message, Name, note
 
+#: Index label of the total row of :func:`exante_summary` (rendered by the views).
+TOTAL = "total"
 DIMENSIONS = ("necessity", "economy", "targets", "feasibility", "financing")
 JUDGED = ("necessity", "feasibility", "financing")  # scored by experts or checklists
 
@@ -36,66 +40,78 @@ class ExAnteResult:
     suggested_amount: float
     cut_rate: float
     conclusion: str
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Message] = field(default_factory=list)
     needs_expert_judgement: bool = False
+    preset: Preset = field(repr=False, default=None)
 
     @property
     def score(self) -> float:
         return float(self.by_dimension.sum())
 
     @property
+    def approves(self) -> bool:
+        """Whether the conclusion lets the request into the budget (the preset's ``approves``)."""
+        return self.preset.exante.conclusion(self.conclusion).approves
+
+    @property
     def approved_amount(self) -> float:
-        """What enters the budget: the suggested amount when supported, nothing when rejected."""
-        return 0.0 if self.conclusion == "不予支持" else self.suggested_amount
+        """What enters the budget: the suggested amount when the conclusion approves, else nothing."""
+        return self.suggested_amount if self.approves else 0.0
+
+    @property
+    def points(self) -> pd.Series:
+        """Each dimension's points in the preset (indexed like :attr:`by_dimension`)."""
+        dimensions = self.preset.exante.dimensions
+        return pd.Series({dimensions[d].name: dimensions[d].points for d in DIMENSIONS}, name="points")
 
 
-def _judged_fraction(answer) -> float:
+def _judged_fraction(answer, trim_min_experts: int) -> float:
     """A dimension's share of points from an answer: a 0-100 score, a list of expert scores (highest and
-    lowest dropped from five up), or a checklist {question: bool} (share of yes)."""
+    lowest dropped from the preset's panel size up), or a checklist {question: bool} (share of yes)."""
     if isinstance(answer, Mapping):
         values = [bool(v) for v in answer.values()]
         return sum(values) / len(values) if values else 0.0
     if isinstance(answer, (list, tuple, np.ndarray, pd.Series)):
         scores = np.sort(np.asarray(answer, dtype=float))
-        scores = scores[1:-1] if len(scores) >= 5 else scores
+        scores = scores[1:-1] if len(scores) >= trim_min_experts else scores
         return float(np.clip(scores.mean() / 100, 0, 1)) if len(scores) else 0.0
     return float(np.clip(float(answer) / 100, 0, 1))
 
 
-def _target_problems(targets: list[Mapping], rules: dict) -> tuple[float, list[str]]:
+def _target_problems(targets: list[Mapping], rules) -> tuple[float, list[Message]]:
     """Share of the targets dimension lost, and why."""
-    deductions = rules["target_deductions"]
+    deductions = rules.target_deductions
     lost, reasons = 0.0, []
     level1 = {t.get("level1") for t in targets}
-    if "产出" not in level1:
-        lost += deductions["no_output_target"]
-        reasons.append("未设置产出指标")
-    if "效益" not in level1:
-        lost += deductions["no_benefit_target"]
-        reasons.append("未设置效益指标")
+    if not level1 & set(rules.output_levels):
+        lost += deductions.no_output_target
+        reasons.append(note("no_output_target"))
+    if not level1 & set(rules.benefit_levels):
+        lost += deductions.no_benefit_target
+        reasons.append(note("no_benefit_target"))
     if targets:
         share = sum(t.get("value_type") == "quantitative" for t in targets) / len(targets)
-        if share < rules["min_quantitative_share"]:
-            lost += deductions["low_quantitative_share"]
-            reasons.append(f"定量指标占比{share:.0%}，低于{rules['min_quantitative_share']:.0%}")
+        if share < rules.min_quantitative_share:
+            lost += deductions.low_quantitative_share
+            reasons.append(note("low_quantitative_share", share=share, minimum=rules.min_quantitative_share))
     for t in targets:
         history, value = t.get("history"), t.get("target_value")
         if history is not None and value is not None and not pd.isna(history) and not pd.isna(value):
             too_low = value < history if t.get("polarity") == "positive" else (
                 value > history if t.get("polarity") == "reverse" else False)
             if too_low:
-                lost += deductions["target_below_history"]
-                compared = "低于" if t.get("polarity") == "positive" else "高于（反向指标）"
-                reasons.append(f"“{t.get('name')}”目标值{value:g}{compared}本单位以往实际{history:g}，目标偏低")
+                lost += deductions.target_below_history
+                reasons.append(note("target_below_history" if t.get("polarity") == "positive"
+                                    else "target_above_history", name=t.get("name"), value=value, history=history))
         written, library = t.get("measure_unit"), t.get("library_unit")
         if written and library and written != library:
-            lost += deductions["unit_mismatch"]
-            reasons.append(f"“{t.get('name')}”计量单位“{written}”与指标库“{library}”不一致")
+            lost += deductions.unit_mismatch
+            reasons.append(note("unit_mismatch", name=t.get("name"), written=written, library=library))
     return min(lost, 1.0), reasons
 
 
 def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping | None = None,
-           preset="default") -> ExAnteResult:
+           preset: PresetLike = "default") -> ExAnteResult:
     """Assess one project request.
 
     Parameters
@@ -119,15 +135,17 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
     perfkit.DataError
         A request without a positive amount or a direction.
     """
-    rules = load_preset(preset)["exante"]
+    preset = load_preset(preset)
+    rules = preset.exante
+    trim = preset.expert_panel.trim_min_experts
     answers = dict(answers or {})
     amount = request.get("amount")
     if amount is None or pd.isna(amount) or amount <= 0:
         raise DataError(Problem("request", f"amount must be positive, not {amount}", column="amount"))
     if not request.get("direction"):
         raise DataError(Problem("request", "the expenditure direction is missing", column="direction"))
-    points = {d: rules["dimensions"][d]["points"] for d in DIMENSIONS}
-    names = {d: rules["dimensions"][d]["name"] for d in DIMENSIONS}
+    points = {d: rules.dimensions[d].points for d in DIMENSIONS}
+    names = {d: rules.dimensions[d].name for d in DIMENSIONS}
     reasons, scores = [], {}
 
     # economy of inputs: the quota standard
@@ -138,27 +156,27 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
         factors = {f: request.get(f) for f in standards.cost_model(request["direction"]).coefficients}
         standard_cost = standards.cost_for(float(quantity), direction=request["direction"],
                                            year=request.get("year"), **factors)
-        suggested = min(float(amount), standard_cost * (1 + rules["tolerance"]))
+        suggested = min(float(amount), standard_cost * (1 + rules.tolerance))
         cut_rate = 1 - suggested / float(amount)
-        scores["economy"] = points["economy"] * max(0.0, 1 - cut_rate / rules["economy_zero_cut"])
+        scores["economy"] = points["economy"] * max(0.0, 1 - cut_rate / rules.economy_zero_cut)
         if cut_rate > 0:
-            reasons.append(f"申报{amount / 1e4:,.2f}万元，按定额标准测算{standard_cost / 1e4:,.2f}万元"
-                           f"（含{rules['tolerance']:.0%}浮动），建议核减{cut_rate:.1%}")
+            reasons.append(note("cut_to_standard", requested=amount / 1e4, standard=standard_cost / 1e4,
+                                tolerance=rules.tolerance, cut=cut_rate))
         else:
-            reasons.append(f"申报金额在定额标准{standard_cost / 1e4:,.2f}万元（含浮动）以内")
+            reasons.append(note("within_standard", standard=standard_cost / 1e4))
     else:
         suggested, cut_rate, needs_judgement = float(amount), 0.0, True
-        why = "该支出方向无适用定额标准" if not has_standard else "未申报产出数量，无法套用定额标准"
+        why = "no_standard" if not has_standard else "no_quantity"
         if "economy" in answers:
-            scores["economy"] = points["economy"] * _judged_fraction(answers["economy"])
-            reasons.append(f"{why}，投入经济性按专家判断计分")
+            scores["economy"] = points["economy"] * _judged_fraction(answers["economy"], trim)
+            reasons.append(note(f"{why}_judged"))
         else:
             scores["economy"] = 0.0
-            reasons.append(f"{why}，投入经济性需专家判断（暂计0分）")
+            reasons.append(note(f"{why}_needs_judgement"))
 
     # reasonableness of targets: checked from data
     if "targets" in answers:
-        scores["targets"] = points["targets"] * _judged_fraction(answers["targets"])
+        scores["targets"] = points["targets"] * _judged_fraction(answers["targets"], trim)
     else:
         lost, problems = _target_problems(list(request.get("targets") or []), rules)
         scores["targets"] = points["targets"] * (1 - lost)
@@ -166,52 +184,32 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
 
     for dimension in JUDGED:
         if dimension in answers:
-            scores[dimension] = points[dimension] * _judged_fraction(answers[dimension])
+            scores[dimension] = points[dimension] * _judged_fraction(answers[dimension], trim)
         else:
             scores[dimension] = 0.0
-            reasons.append(f"缺少“{names[dimension]}”的评审意见，计0分")
+            reasons.append(note("no_judgement", dimension=Name(names[dimension])))
 
     by_dimension = pd.Series({names[d]: scores[d] for d in DIMENSIONS}, name="score")
     total = float(by_dimension.sum())
-    conclusion = next(c["conclusion"] for c in rules["conclusions"]
-                      if total >= c["min_score"] and cut_rate <= c["max_cut_rate"] + 1e-12)
-    reasons.insert(0, f"综合得分{total:.1f}分，核减率{cut_rate:.1%}，结论：{conclusion}")
+    conclusion = next(c.conclusion for c in rules.conclusions
+                      if total >= c.min_score and cut_rate <= c.max_cut_rate + 1e-12)
+    reasons.insert(0, note("exante_overall", score=total, cut=cut_rate, conclusion=Name(conclusion)))
     return ExAnteResult(request=dict(request), by_dimension=by_dimension, standard_cost=standard_cost,
                         suggested_amount=suggested, cut_rate=cut_rate, conclusion=conclusion, reasons=reasons,
-                        needs_expert_judgement=needs_judgement)
-
-
-def request_from_store(store: Store, request_id: str) -> tuple[dict, dict]:
-    """The request mapping and the expert answers of a stored request (see :func:`assess`)."""
-    row = store.query("""SELECT r.*, u.name AS unit_name, d.name AS direction_name, d.output_unit
-                         FROM requests r JOIN units u USING (unit_id) JOIN directions d ON d.direction_id = r.direction
-                         WHERE r.request_id = ?""", [request_id])
-    if row.empty:
-        raise KeyError(f"request {request_id!r} is not in the store {store.path}")
-    request = {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.iloc[0].to_dict().items()}
-    targets = store.query("""
-        SELECT i.name, i.level1, i.level2, i.value_type, i.polarity, i.measure_unit AS library_unit,
-               t.target_value, t.measure_unit,
-               (SELECT CASE WHEN i.polarity = 'reverse' THEN min(a.actual_value) ELSE max(a.actual_value) END
-                FROM actuals a JOIN projects p USING (project_id)
-                WHERE a.indicator_id = t.indicator_id AND p.unit_id = r.unit_id AND p.year < r.year) AS history
-        FROM request_targets t JOIN requests r USING (request_id) JOIN indicators i USING (indicator_id)
-        WHERE t.request_id = ? ORDER BY t.indicator_id""", [request_id])
-    request["targets"] = [{k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in t.items()}
-                          for t in targets.to_dict("records")]
-    scores = store.query("SELECT dimension, score FROM request_scores WHERE request_id = ?", [request_id])
-    answers = {d: g["score"].tolist() for d, g in scores.groupby("dimension")}
-    return request, answers
+                        needs_expert_judgement=needs_judgement, preset=preset)
 
 
 def assess_all(store: Store, standards: StandardsTable | None, year: int | None = None,
-               preset="default") -> pd.DataFrame:
-    """Assess every stored request (of ``year``): one row per request with score, amounts and conclusion."""
-    ids = store.query("SELECT request_id FROM requests" + (f" WHERE year = {int(year)}" if year else "")
-                      + " ORDER BY request_id")["request_id"]
+               preset: PresetLike = "default") -> pd.DataFrame:
+    """Assess every stored request (of ``year``): one row per request with score, amounts and conclusion.
+
+    ``reasons`` holds each request's notes (a tuple of :class:`perfkit.text.Message`), the overall line
+    left out.
+    """
+    preset = load_preset(preset)
     rows = []
-    for request_id in ids:
-        request, answers = request_from_store(store, request_id)
+    for request_id in queries.request_ids(store, year):
+        request, answers = queries.request(store, request_id)
         result = assess(request, standards, answers, preset)
         rows.append(dict(request_id=request_id, name=request["name"], unit_id=request["unit_id"],
                          unit_name=request["unit_name"], direction=request["direction"],
@@ -219,7 +217,7 @@ def assess_all(store: Store, standards: StandardsTable | None, year: int | None 
                          standard_cost=result.standard_cost, suggested=result.suggested_amount,
                          approved=result.approved_amount, cut_rate=result.cut_rate, score=result.score,
                          conclusion=result.conclusion, needs_expert_judgement=result.needs_expert_judgement,
-                         reasons="；".join(result.reasons[1:])))
+                         reasons=tuple(result.reasons[1:])))
     return pd.DataFrame(rows)
 
 
@@ -227,7 +225,7 @@ def exante_summary(assessed: pd.DataFrame, by: str = "conclusion") -> pd.DataFra
     """Requested, approved and the overall cut rate, by ``by`` (conclusion, unit_name, direction_name)."""
     grouped = assessed.groupby(by, sort=False).agg(requests=("request_id", "count"), requested=("requested", "sum"),
                                                    approved=("approved", "sum"))
-    total = pd.DataFrame([grouped.sum()], index=["合计"])
+    total = pd.DataFrame([grouped.sum()], index=[TOTAL])
     out = pd.concat([grouped, total]).astype({"requests": int})
     out["cut_rate"] = 1 - out["approved"] / out["requested"]
     return out

@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from perfkit.errors import DataError, Problem
-from perfkit.labels import LANGUAGES, catalogue, code_lookup
+from perfkit.text import LANGUAGES, catalogue, code_lookup
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, TABLES, TableSpec, spec
 
 CSV_SUFFIXES = (".csv", ".txt")

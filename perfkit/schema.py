@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandera.pandas as pa
 
-from perfkit.labels import codes
+from perfkit.text import codes
 
 STRING = "string"
 INTEGER = "Int64"        # nullable integer

@@ -107,7 +107,7 @@ rating_bands:
   差: {min: 0, max: 60}
 """)
     preset = load_preset(path)
-    assert preset["name"] == "strict" and preset["self_evaluation"]["weights"]["产出"] == 50
+    assert preset.name == "strict" and preset.self_evaluation.weights["产出"] == 50
     assert ev.rate(92, preset=path) == "良" and ev.rate(92) == "优"
 
 
@@ -147,11 +147,11 @@ def test_unknown_preset_and_bad_yaml(tmp_path):
 
 def test_default_preset_is_the_mof_framework():
     preset = load_preset("default")
-    tree = preset["evaluation_tree"]
-    totals = {l1: sum(i["points"] for items in l2.values() for i in items.values()) for l1, l2 in tree.items()}
+    tree = preset.evaluation_tree
+    totals = {l1: sum(i.points for items in l2.values() for i in items.values()) for l1, l2 in tree.items()}
     assert totals == {"决策": 20, "过程": 20, "产出": 30, "效益": 30}
     assert totals["产出"] + totals["效益"] >= 60
-    assert preset["self_evaluation"]["weights"] == {"产出": 50, "效益": 30, "满意度": 10, "预算执行率": 10}
+    assert preset.self_evaluation.weights == {"产出": 50, "效益": 30, "满意度": 10, "预算执行率": 10}
 
 
 # --- expert panels ----------------------------------------------------------
@@ -235,7 +235,7 @@ def test_apply_results_by_hand():
     assert applied["recommended_budget"].tolist() == [100.0, 200.0, 270.0, 0.0]
     assert applied.loc[2, "rule"] == "评价为中，压减预算10%" and applied.loc[3, "rule"] == "评价为差，不予安排预算"
     summary = ev.results_summary(applied)
-    assert summary.loc["合计", "cut"] == 430.0 and summary.loc["合计", "cut_rate"] == pytest.approx(0.43)
+    assert summary.loc["total", "cut"] == 430.0 and summary.loc["total", "cut_rate"] == pytest.approx(0.43)
     assert summary.loc["中", "cut"] == 30.0
 
 

@@ -5,10 +5,12 @@ import pandas as pd
 import pytest
 
 from perfkit import DataError
-from perfkit.cycle_report import exante_portfolio
-from perfkit.exante import assess, exante_summary, request_from_store
+from perfkit.reports.ex_ante import exante_portfolio
+from perfkit.exante import assess, exante_summary
+from perfkit.queries import request as request_from_store
+from perfkit.text import render
 from perfkit.quota.standards import COLUMNS, StandardsTable
-from perfkit.report import run_report
+from perfkit.reports import run_report
 
 
 @pytest.fixture
@@ -64,11 +66,11 @@ def test_no_standard_is_flagged_never_passed(standards):
     result = assess(_request(direction="D9"), standards, ALL_GOOD)
     assert result.needs_expert_judgement and result.standard_cost is None
     assert result.by_dimension["投入经济性"] == 0.0 and result.cut_rate == 0.0
-    assert any("无适用定额标准" in r and "需专家判断" in r for r in result.reasons)
+    assert any("无适用定额标准" in str(r) and "需专家判断" in str(r) for r in result.reasons)
     judged = assess(_request(direction="D9"), standards, {**ALL_GOOD, "economy": 70})
     assert judged.by_dimension["投入经济性"] == pytest.approx(14.0)
     no_quantity = assess(_request(quantity=None), standards, ALL_GOOD)
-    assert no_quantity.needs_expert_judgement and any("未申报产出数量" in r for r in no_quantity.reasons)
+    assert no_quantity.needs_expert_judgement and any("未申报产出数量" in str(r) for r in no_quantity.reasons)
 
 
 def test_target_checks(standards):
@@ -80,10 +82,10 @@ def test_target_checks(standards):
     result = assess(_request(targets=weak), standards, ALL_GOOD)
     # no benefit 0.30 + quantitative share 1/3 < 50% 0.20 + below history 0.10 + unit 0.10 = 0.70 lost
     assert result.by_dimension["绩效目标合理性"] == pytest.approx(20 * 0.30)
-    text = "；".join(result.reasons)
+    text = render(result.reasons)
     assert "未设置效益指标" in text and "定量指标占比33%" in text and "目标偏低" in text and "计量单位“米”" in text
     reverse = [dict(GOOD_TARGETS[0], polarity="reverse", target_value=120, history=100), GOOD_TARGETS[1]]
-    assert "高于（反向指标）" in "；".join(assess(_request(targets=reverse), standards, ALL_GOOD).reasons)
+    assert "高于（反向指标）" in render(assess(_request(targets=reverse), standards, ALL_GOOD).reasons)
 
 
 def test_answer_formats(standards):
@@ -94,7 +96,7 @@ def test_answer_formats(standards):
     assert result.by_dimension["实施方案可行性"] == pytest.approx(16.0)   # 70, 80, 90 kept: 80%
     assert result.by_dimension["筹资合规性"] == pytest.approx(10.0)
     missing = assess(_request(amount=100_000.0), standards, {})
-    assert missing.by_dimension["立项必要性"] == 0 and any("缺少“立项必要性”" in r for r in missing.reasons)
+    assert missing.by_dimension["立项必要性"] == 0 and any("缺少“立项必要性”" in str(r) for r in missing.reasons)
 
 
 def test_bad_requests(standards):
@@ -104,6 +106,7 @@ def test_bad_requests(standards):
         assess(_request(region="Z"), standards, ALL_GOOD)
 
 
+@pytest.mark.notebook
 def test_demo_portfolio(demo_store_path, tmp_path):
     import perfkit
     from perfkit.cli import main
@@ -114,8 +117,8 @@ def test_demo_portfolio(demo_store_path, tmp_path):
     assert len(assessed) == 40 and set(answers) == {"necessity", "feasibility", "financing"}
     assert assessed["needs_expert_judgement"].sum() == 12                 # the requests without a standard
     summary = exante_summary(assessed)
-    assert summary.loc["合计", "requests"] == 40
-    assert summary.loc["合计", "cut_rate"] == pytest.approx(1 - assessed["approved"].sum() / assessed["requested"].sum())
+    assert summary.loc["total", "requests"] == 40
+    assert summary.loc["total", "cut_rate"] == pytest.approx(1 - assessed["approved"].sum() / assessed["requested"].sum())
     assert set(assessed["conclusion"]) <= {"予以支持", "调整后支持", "不予支持"}
     report = run_report("ex-ante", {"request_id": assessed["request_id"].iloc[0], "store": str(demo_store_path)},
                         output_dir=tmp_path)
@@ -127,12 +130,13 @@ def test_demo_portfolio(demo_store_path, tmp_path):
                  "--output", str(tmp_path / "m.xlsx")]) == 0
 
 
+@pytest.mark.notebook
 def test_request_file_through_the_notebook(demo_store_path, tmp_path):
     import perfkit
     from perfkit.cli import main
     with perfkit.Store(demo_store_path) as store:
         if "quota_standards" not in store.tables():
-            from perfkit.quota_study import build_all_standards
+            from perfkit.reports.quota_standards import build_all_standards
             build_all_standards(store).to_store(store)
         road = store.query("SELECT direction_id FROM directions WHERE name = '道路养护'")["direction_id"].iloc[0]
     path = tmp_path / "道路申报.yaml"
@@ -157,7 +161,7 @@ answers: {{necessity: [80, 85, 90], feasibility: 75, financing: {{资金来源�
 
 
 def test_bad_request_file(tmp_path):
-    from perfkit.cycle_report import read_request_file
+    from perfkit.reports.ex_ante import read_request_file
     path = tmp_path / "bad.yaml"
     path.write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(DataError, match="bad.yaml: a request file must be a mapping"):

@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 
 import perfkit
-from perfkit.monitoring import (completion_likelihood, decide_action, expected_rate_profile, monitor,
+from perfkit.monitoring import (city_profile, completion_likelihood, decide_action, monitor,
                                 monitoring_summary, traffic_light)
-from perfkit.report import run_report
+from perfkit.reports import run_report
 from perfkit.rules import load_preset
+from perfkit.text import render
 from conftest import tiny_tables
 
-RULES = load_preset()["monitoring"]
+RULES = load_preset().monitoring
 # the city's path: cumulative execution rate at each month end, Q4-heavy
 PROFILE = np.array([0.02, 0.05, 0.10, 0.15, 0.20, 0.30, 0.35, 0.40, 0.50, 0.60, 0.75, 0.95])
 FACTORS = [0.8, 0.85, 0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15, 1.2]   # median 1.0
@@ -61,7 +62,7 @@ def june(city_store):
 
 
 def test_expected_rate_is_the_citys_median_path(city_store):
-    np.testing.assert_allclose(expected_rate_profile(city_store, 2025).to_numpy(), PROFILE, atol=1e-9)
+    np.testing.assert_allclose(city_profile(city_store, 2025).to_numpy(), PROFILE, atol=1e-9)
 
 
 def test_q4_heavy_project_is_not_flagged_in_june(june):
@@ -70,15 +71,15 @@ def test_q4_heavy_project_is_not_flagged_in_june(june):
     assert a["execution_rate"] == pytest.approx(0.28)            # ...a quarter of the money spent...
     assert a["expected_rate"] == pytest.approx(0.30)             # ...which is what the city spends by June
     assert a["deviation"] == pytest.approx(-0.02)
-    assert (a["light"], a["action"]) == ("green", "正常")
+    assert (a["light"], a["action"]) == ("green", "normal")
 
 
 def test_yellow_and_red(june):
     b, c = june.loc["B"], june.loc["C"]
-    assert b["deviation"] == pytest.approx(-0.15) and (b["light"], b["action"]) == ("yellow", "纠偏")
+    assert b["deviation"] == pytest.approx(-0.15) and (b["light"], b["action"]) == ("yellow", "correct")
     assert c["deviation"] == pytest.approx(-0.28) and c["light"] == "red"
-    assert c["stalled_months"] == 4 and "连续4个月无新增支出" in c["reasons"]
-    assert c["action"] in ("整改", "暂缓拨款", "终止") and c["forecast_high"] >= c["execution_rate"]
+    assert c["stalled_months"] == 4 and "连续4个月无新增支出" in render(c["reasons"])
+    assert c["action"] in ("rectify", "pause", "terminate") and c["forecast_high"] >= c["execution_rate"]
 
 
 def test_own_period_is_compared_at_the_same_share_of_it(june):
@@ -91,8 +92,8 @@ def test_own_period_is_compared_at_the_same_share_of_it(june):
 
 def test_project_without_records_is_reported_not_dropped(june):
     d = june.loc["D"]
-    assert np.isnan(d["execution_rate"]) and d["light"] == "red" and d["action"] == "整改"
-    assert "无预算执行记录" in d["reasons"]
+    assert np.isnan(d["execution_rate"]) and d["light"] == "red" and d["action"] == "rectify"
+    assert "无预算执行记录" in render(d["reasons"])
     assert monitoring_summary(june.reset_index()).attrs["headline"]["no_execution"] == 1
 
 
@@ -109,21 +110,21 @@ def test_light_thresholds(deviation, light):
 
 
 @pytest.mark.parametrize("light, stalled, high, behind, action", [
-    ("green", 0, 0.95, float("nan"), "正常"),
-    ("green", 0, 0.95, 0.5, "纠偏"),            # money on track, targets lagging
-    ("yellow", 0, 0.9, float("nan"), "纠偏"),
-    ("red", 0, 0.8, float("nan"), "整改"),
-    ("red", 0, 0.45, float("nan"), "暂缓拨款"),
-    ("red", 3, 0.25, float("nan"), "终止"),
-    ("red", 2, 0.25, float("nan"), "暂缓拨款"),  # low forecast but not stalled long enough to terminate
-    ("red", None, float("nan"), float("nan"), "整改"),
+    ("green", 0, 0.95, float("nan"), "normal"),
+    ("green", 0, 0.95, 0.5, "correct"),            # money on track, targets lagging
+    ("yellow", 0, 0.9, float("nan"), "correct"),
+    ("red", 0, 0.8, float("nan"), "rectify"),
+    ("red", 0, 0.45, float("nan"), "pause"),
+    ("red", 3, 0.25, float("nan"), "terminate"),
+    ("red", 2, 0.25, float("nan"), "pause"),  # low forecast but not stalled long enough to terminate
+    ("red", None, float("nan"), float("nan"), "rectify"),
 ])
 def test_actions(light, stalled, high, behind, action):
     assert decide_action(light, stalled, high, behind, RULES) == action
 
 
-@pytest.mark.parametrize("low, high, likelihood", [(0.92, 0.99, "确定能"), (0.7, 0.95, "有可能"),
-                                                   (0.5, 0.89, "完全不可能")])
+@pytest.mark.parametrize("low, high, likelihood", [(0.92, 0.99, "certain"), (0.7, 0.95, "possible"),
+                                                   (0.5, 0.89, "impossible")])
 def test_completion_likelihood(low, high, likelihood):
     assert completion_likelihood(low, high, RULES) == likelihood
 
@@ -141,12 +142,13 @@ def test_demo_monitoring_and_summary(demo_store):
     summary = monitoring_summary(monitored)
     assert summary["projects"].sum() == projects
     headline = summary.attrs["headline"]
-    assert headline["rectify_projects"] == summary.loc[["整改", "暂缓拨款"], "projects"].sum()
+    assert headline["rectify_projects"] == summary.loc[["rectify", "pause"], "projects"].sum()
     assert monitored["key_project"].any()
     unit = monitored["unit_id"].iloc[0]
     assert set(monitor(demo_store, "2026-08-31", unit=unit)["unit_id"]) <= set(monitored["unit_id"])
 
 
+@pytest.mark.notebook
 def test_monitoring_notebook(demo_store_path, tmp_path):
     report = run_report("monitoring", {"as_of": "2026-08-31", "unit": "all", "store": str(demo_store_path)},
                         output_dir=tmp_path)

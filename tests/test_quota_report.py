@@ -1,18 +1,21 @@
 """The quota standards notebook and command, run for real on the demo city."""
 from __future__ import annotations
 
+import pytest
+
 import nbformat
 from openpyxl import load_workbook
 
 from perfkit.cli import main
-from perfkit.quota_study import quota_study
-from perfkit.report import run_report
+from perfkit.reports.quota_standards import quota_study
+from perfkit.reports import run_report
 
 
 def _road(store):
     return store.query("SELECT direction_id FROM directions WHERE name = '道路养护'")["direction_id"].iloc[0]
 
 
+@pytest.mark.notebook
 def test_quota_notebook_runs_through_papermill(demo_store, demo_store_path, tmp_path):
     direction = _road(demo_store)
     excel = tmp_path / "road.xlsx"

@@ -11,8 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from perfkit.overview import completion, project_overview
-from perfkit.report import JOBS, ReportError, notebooks_dir, run_report
+from perfkit.reports import ReportError, get_job, run_report
+from perfkit.reports.project_overview import completion, project_overview
+from perfkit.text import render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +23,7 @@ def _first_project(store, year):
                            WHERE p.year = {year} GROUP BY 1 ORDER BY 1 LIMIT 1""")["project_id"].iloc[0]
 
 
+@pytest.mark.notebook
 def test_project_overview_report_in_chinese(demo_store, demo_store_path, tmp_path):
     project_id = _first_project(demo_store, 2025)
     name = demo_store.query("SELECT name FROM projects WHERE project_id = ?", [project_id])["name"].iloc[0]
@@ -38,6 +40,7 @@ def test_project_overview_report_in_chinese(demo_store, demo_store_path, tmp_pat
     assert executed.metadata["papermill"]["parameters"]["project_id"] == project_id
 
 
+@pytest.mark.notebook
 def test_project_overview_in_english(demo_store, demo_store_path, tmp_path):
     project_id = _first_project(demo_store, 2026)
     report = run_report("project-overview", {"project_id": project_id, "store": str(demo_store_path)},
@@ -46,6 +49,7 @@ def test_project_overview_in_english(demo_store, demo_store_path, tmp_path):
     assert '<html lang="en">' in html and "Budget execution" in html and "Targets against actuals" in html
 
 
+@pytest.mark.notebook
 def test_a_failing_run_writes_no_report(demo_store_path, tmp_path):
     with pytest.raises(ReportError, match="KeyError.*P000000000"):
         run_report("project-overview", {"project_id": "P000000000", "store": str(demo_store_path)},
@@ -54,11 +58,12 @@ def test_a_failing_run_writes_no_report(demo_store_path, tmp_path):
     assert (tmp_path / "broken.failed.ipynb").exists()
 
 
+@pytest.mark.notebook
 def test_plain_papermill_runs_the_notebook(demo_store, demo_store_path, tmp_path):
     project_id = _first_project(demo_store, 2024)
     out = tmp_path / "out.ipynb"
     papermill = Path(sys.executable).parent / "papermill"
-    subprocess.run([str(papermill), str(notebooks_dir() / JOBS["project-overview"]), str(out),
+    subprocess.run([str(papermill), str(get_job("project-overview").notebook_path), str(out),
                     "-p", "project_id", project_id, "-p", "store", str(demo_store_path), "--no-progress-bar"],
                    check=True, capture_output=True, cwd=tmp_path)
     executed = nbformat.read(out, as_version=4)
@@ -95,7 +100,7 @@ class _no_missing_glyph_warning:
 
 
 def test_the_font_is_the_freely_licensed_noto_sans_cjk():
-    from perfkit.plotting import CJK_FONT_NAME, cjk_font_path, use_cjk_font
+    from perfkit.reports.display import CJK_FONT_NAME, cjk_font_path, use_cjk_font
     from matplotlib import font_manager
     assert cjk_font_path().name == "NotoSansCJKsc-Regular.otf"
     assert use_cjk_font() == CJK_FONT_NAME
@@ -119,7 +124,7 @@ def test_data_quality_notes_name_the_gaps(demo_store):
                    (PARTITION BY project_id ORDER BY month) AS diff FROM execution)
         SELECT min(project_id) AS p FROM d WHERE diff < 0""")["p"].iloc[0]
     notes = project_overview(demo_store, odd).notes
-    assert any("累计支出下降" in n for n in notes)
+    assert any("累计支出下降" in render(n) for n in notes)
 
 
 def test_notebooks_are_committed_clean_and_parameterised():

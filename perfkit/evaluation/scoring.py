@@ -61,7 +61,7 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
         For ``deduction``.
     tolerance : float, optional
         For ``equal``: relative tolerance; the preset's ``equal_tolerance`` when omitted.
-    preset : str, path or dict
+    preset : str, path, mapping or Preset
         Rule preset for the bands, tolerance and fall-off.
 
     Raises
@@ -74,7 +74,7 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
         raise _bad(f"unknown rule {rule!r} (rules: {', '.join(SCORING_RULES)})", "rule")
     if _missing(points) or points < 0:
         raise _bad(f"points must be a number ≥ 0, not {points}", "points")
-    scoring = load_preset(preset)["scoring"]
+    scoring = load_preset(preset).scoring
     if rule == "deduction":
         deductions = [float(d) for d in deductions]
         if any(math.isnan(d) or d < 0 for d in deductions):
@@ -83,10 +83,10 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
     if rule == "qualitative":
         if _missing(grade):
             return 0.0
-        bands = scoring["qualitative_bands"]
+        bands = scoring.qualitative_bands
         if grade not in bands:
             raise _bad(f"unknown grade {grade!r} (grades: {', '.join(bands)})", "grade")
-        low, high = bands[grade]["min"], bands[grade]["max"]
+        low, high = bands[grade].min, bands[grade].max
         if fraction is None:
             fraction = (low + high) / 2
         elif _missing(fraction) or not low <= fraction <= high:
@@ -116,13 +116,13 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
             return 0.0
         return (1 - (actual - target) / target) * points
     # equal
-    tolerance = scoring["equal_tolerance"] if tolerance is None else tolerance
+    tolerance = scoring.equal_tolerance if tolerance is None else tolerance
     if _missing(tolerance) or tolerance < 0:
         raise _bad(f"tolerance must be ≥ 0, not {tolerance}", "tolerance")
     deviation = abs(actual - target) / target if target != 0 else abs(actual)
     if deviation <= tolerance:
         return points
-    falloff = scoring["equal_falloff"]
+    falloff = scoring.equal_falloff
     return max(0.0, 1 - (deviation - tolerance) / falloff) * points
 
 
@@ -136,8 +136,8 @@ def rate(total: float, preset="default") -> str:
     """
     if _missing(total) or not 0 <= total <= 100:
         raise DataError(Problem("score", f"a total score must be in [0, 100], not {total}", column="total"))
-    bands = load_preset(preset)["rating_bands"]
-    for name, band in sorted(bands.items(), key=lambda kv: -kv[1]["min"]):
-        if band["min"] <= total < band["max"] or (total == band["max"] == 100):
+    bands = load_preset(preset).rating_bands
+    for name, band in sorted(bands.items(), key=lambda kv: -kv[1].min):
+        if band.min <= total < band.max or (total == band.max == 100):
             return name
     raise AssertionError("validated bands tile [0, 100]")  # unreachable for a validated preset

@@ -56,7 +56,7 @@ def ahp_weights(matrix, force: bool = False, preset="default") -> tuple[np.ndarr
     weights /= weights.sum()
     ci = (lambda_max - n) / (n - 1) if n > 2 else 0.0
     cr = ci / RANDOM_INDEX[n] if RANDOM_INDEX[n] > 0 else 0.0
-    limit = load_preset(preset)["weights"]["ahp_max_cr"]
+    limit = load_preset(preset).weights.ahp_max_cr
     if cr >= limit and not force:
         raise DataError(Problem("ahp", f"consistency ratio {cr:.3f} ≥ {limit}: revise the comparisons "
                                        f"(or pass force=True)"))
@@ -108,10 +108,11 @@ def rating_sensitivity(table: pd.DataFrame, preset="default", perturbation: floa
     """
     from perfkit.evaluation.scoring import rate
 
-    settings = load_preset(preset)["sensitivity"]
-    perturbation = settings["perturbation"] if perturbation is None else perturbation
-    draws = settings["draws"] if draws is None else draws
-    rng = np.random.default_rng(settings["seed"] if seed is None else seed)
+    preset = load_preset(preset)
+    settings = preset.sensitivity
+    perturbation = settings.perturbation if perturbation is None else perturbation
+    draws = settings.draws if draws is None else draws
+    rng = np.random.default_rng(settings.seed if seed is None else seed)
     points = table["points"].to_numpy(dtype=float)
     share = np.divide(table["score"].to_numpy(dtype=float), points, out=np.zeros_like(points), where=points > 0)
     factors = rng.uniform(1 - perturbation, 1 + perturbation, size=(draws, len(points)))

@@ -11,24 +11,13 @@ from perfkit.errors import DataError, Problem
 from perfkit.excel import write_workbook
 from perfkit.quota.models import CostModel, _index_map, deflate, fit_cost_model
 from perfkit.quota.validation import cross_validate
+from perfkit.text import text, texts, value_label
 
 #: Columns of a standards table, one row per direction × factor level (factor and level
 #: empty on the direction's own row).
 COLUMNS = ["direction", "direction_name", "output_unit", "method", "base_year", "basic_quota",
            "scale_elasticity", "reference_quantity", "translog_q2", "n", "validation_mape",
            "share_above", "factor", "level", "coefficient"]
-LABELS = {
-    "zh": {"direction": "支出方向编码", "direction_name": "支出方向", "output_unit": "计量单位", "method": "测算方法",
-           "base_year": "基期年度", "basic_quota": "基本定额（元/单位）", "scale_elasticity": "规模弹性",
-           "reference_quantity": "参照产出量", "translog_q2": "超越对数二次项", "n": "样本数",
-           "validation_mape": "交叉验证平均误差", "share_above": "超标准比例",
-           "factor": "调整因素", "level": "因素水平", "coefficient": "调整系数"},
-    "en": {c: c.replace("_", " ").capitalize() for c in COLUMNS},
-}
-METHOD_LABELS = {"mean": "算术平均法", "median": "中位数法", "trimmed_mean": "截尾平均法", "percentile": "分位数法",
-                 "two_stage": "二次平均法", "ols": "成本函数回归（OLS）", "rlm": "稳健回归（RLM）",
-                 "quantile": "分位数回归", "frontier": "随机成本前沿"}
-
 
 class StandardsTable:
     """Quota standards of one or more directions (a DataFrame inside, ``.frame``).
@@ -126,10 +115,9 @@ class StandardsTable:
 
     # -- export --------------------------------------------------------------
     def _quotas_shown(self, lang: str) -> pd.DataFrame:
-        """The quotas as a flat frame, method names in Chinese for zh, without the translog term."""
+        """The quotas as a flat frame, method names in ``lang``, without the translog term."""
         quotas = self.quotas.reset_index().drop(columns=["translog_q2"])
-        if lang == "zh":
-            quotas["method"] = quotas["method"].map(METHOD_LABELS).fillna(quotas["method"])
+        quotas["method"] = quotas["method"].map(lambda m: value_label("method", m, lang))
         return quotas
 
     def _coefficients_named(self) -> pd.DataFrame:
@@ -137,27 +125,33 @@ class StandardsTable:
         named = self.coefficients.merge(self.quotas[["direction_name"]].reset_index(), on="direction")
         return named[["direction", "direction_name", "factor", "level", "coefficient"]]
 
+    def _coefficients_shown(self, lang: str) -> pd.DataFrame:
+        named = self._coefficients_named()
+        named["factor"] = named["factor"].map(lambda f: value_label("factor", f, lang))
+        return named
+
     def quota_table(self, lang: str = "zh") -> pd.DataFrame:
         """One row per direction with display headers: the basic quotas and their validation."""
         quotas = self._quotas_shown(lang)
         quotas["basic_quota"] = quotas["basic_quota"].map("{:,.2f}".format)
         for column in ("validation_mape", "share_above"):
             quotas[column] = quotas[column].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
-        return quotas.rename(columns=LABELS[lang]).set_index(LABELS[lang]["direction"])
+        labels = texts("standards.columns", lang)
+        return quotas.rename(columns=labels).set_index(labels["direction"])
 
     def coefficient_table(self, lang: str = "zh") -> pd.DataFrame:
         """The adjustment coefficients with display headers."""
-        return self._coefficients_named().round({"coefficient": 3}).rename(columns=LABELS[lang])
+        return self._coefficients_shown(lang).round({"coefficient": 3}).rename(columns=texts("standards.columns",
+                                                                                           lang))
 
     def to_excel(self, path: str | PathLike, lang: str = "zh") -> Path:
         """A formatted workbook: the standards and their adjustment coefficients."""
-        labels = LABELS[lang]
-        quotas, coefficients = self._quotas_shown(lang), self._coefficients_named()
+        labels = texts("standards.columns", lang)
+        quotas, coefficients = self._quotas_shown(lang), self._coefficients_shown(lang)
         formats = {"basic_quota": "#,##0.00", "coefficient": "0.000", "validation_mape": "0.0%",
                    "share_above": "0.0%", "scale_elasticity": "0.000", "reference_quantity": "#,##0.0"}
-        return write_workbook(path, {("定额标准" if lang == "zh" else "Standards"): quotas.rename(columns=labels),
-                                     ("调整系数" if lang == "zh" else "Coefficients"):
-                                         coefficients.rename(columns=labels)},
+        return write_workbook(path, {text("standards.sheet_standards", lang): quotas.rename(columns=labels),
+                                     text("standards.sheet_coefficients", lang): coefficients.rename(columns=labels)},
                               {labels[c]: f for c, f in formats.items()})
 
     def to_store(self, store, name: str = "quota_standards") -> None:

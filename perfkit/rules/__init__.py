@@ -1,7 +1,8 @@
 """Rule presets: weights, points, score bands, thresholds and cut rules as data.
 
 A preset is a YAML file in this folder (``default.yaml``) or anywhere on disk;
-``extends: NAME`` starts from another preset and overrides any part of it.
+``extends: NAME`` starts from another preset and overrides any part of it (a key set
+to ``null`` removes the inherited one; a parent file is found relative to the child's folder).
 Every preset is validated on load (:mod:`perfkit.rules.model`): a tree whose
 points do not sum to 100, overlapping or gapped bands, an unknown rule name or
 a misspelt key is a :class:`perfkit.DataError` naming the file and the key.
@@ -9,6 +10,7 @@ a misspelt key is a :class:`perfkit.DataError` naming the file and the key.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from os import PathLike
@@ -21,11 +23,15 @@ from pydantic import ValidationError
 from perfkit.errors import DataError, Problem
 from perfkit.rules.model import Preset
 
+__all__ = ["Preset", "PresetLike", "builtin_presets", "clear_cache", "load_preset", "validate_preset"]
+
 
 def _merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if value is None:  # `key: null` in a preset that extends another removes the inherited key
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
@@ -37,11 +43,12 @@ def builtin_presets() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("perfkit.rules").iterdir() if p.name.endswith(".yaml"))
 
 
-def _read(name_or_path: str) -> tuple[dict, str]:
+def _read(name_or_path: str, extended_by: str | None = None) -> tuple[dict, str]:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
         if not path.exists():
-            raise DataError(Problem(str(path), "preset file not found"))
+            where = f" (named by 'extends' in {extended_by})" if extended_by else ""
+            raise DataError(Problem(str(path), f"preset file not found{where}"))
         text, source = path.read_text(encoding="utf-8"), path.name
     else:
         builtin = resources.files("perfkit.rules").joinpath(f"{name_or_path}.yaml")
@@ -61,22 +68,27 @@ def _read(name_or_path: str) -> tuple[dict, str]:
 def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict, str]:
     if name_or_path in seen:
         raise DataError(Problem(name_or_path, f"extends itself through {' → '.join(seen)}"))
-    raw, source = _read(name_or_path)
+    raw, source = _read(name_or_path, extended_by=seen[-1] if seen else None)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw, source
-    base, _ = _resolve(str(parent), (*seen, name_or_path))
+    parent = str(parent)
+    if Path(parent).suffix in (".yaml", ".yml") and not Path(parent).is_absolute() and \
+            Path(name_or_path).suffix in (".yaml", ".yml"):
+        # a preset file names its parent file relative to its own folder, as a person writing it expects
+        parent = str(Path(name_or_path).parent / parent)
+    base, _ = _resolve(parent, (*seen, name_or_path))
     return _merge(base, raw), source
 
 
 @lru_cache(maxsize=32)
-def _load_cached(name_or_path: str) -> dict:
+def _load_cached(name_or_path: str) -> Preset:
     raw, source = _resolve(name_or_path)
     return validate_preset(raw, source)
 
 
-def validate_preset(raw: dict, source: str = "<preset>") -> dict[str, Any]:
-    """Validate a preset mapping; return it normalised (a plain dict).
+def validate_preset(raw: Mapping, source: str = "<preset>") -> Preset:
+    """Validate a preset mapping into a :class:`Preset`.
 
     Raises
     ------
@@ -84,34 +96,36 @@ def validate_preset(raw: dict, source: str = "<preset>") -> dict[str, Any]:
         One problem per invalid key, named by its path (``evaluation_tree.决策...``).
     """
     try:
-        preset = Preset.model_validate(raw)
+        preset = Preset.model_validate(dict(raw))
     except ValidationError as exc:
         problems = [Problem(source, error["msg"].removeprefix("Value error, "),
                             column=".".join(str(part) for part in error["loc"]) or None)
                     for error in exc.errors()]
         raise DataError(problems) from None
-    out = preset.model_dump()
-    out["_source"] = source
-    return out
+    preset._source = source
+    return preset
 
 
-def load_preset(preset: str | PathLike | dict = "default") -> dict[str, Any]:
-    """Load and validate a preset by built-in name or file path (a loaded preset passes through).
+PresetLike = str | PathLike | Mapping | Preset
+
+
+def load_preset(preset: PresetLike = "default") -> Preset:
+    """Load and validate a preset by built-in name, file path or mapping (a Preset passes through).
+
+    A loaded preset is immutable and cached: load it once and pass the object around.
 
     Raises
     ------
     perfkit.DataError
         When the preset is unknown or malformed.
     """
-    if isinstance(preset, dict):
-        return preset if "_source" in preset else validate_preset(preset)
-    return copy.deepcopy(_load_cached(str(preset)))
+    if isinstance(preset, Preset):
+        return preset
+    if isinstance(preset, Mapping):
+        return validate_preset(preset)
+    return _load_cached(str(preset))
 
 
-def evaluation_items(preset: str | PathLike | dict = "default") -> list[dict[str, Any]]:
-    """The level-3 items of the evaluation tree, each with its level1, level2 and rule."""
-    tree = load_preset(preset)["evaluation_tree"]
-    return [dict(level1=l1, level2=l2, item=item, **spec)
-            for l1, level2s in tree.items()
-            for l2, items in level2s.items()
-            for item, spec in items.items()]
+def clear_cache() -> None:
+    """Forget the presets loaded so far (a preset file edited since is read anew)."""
+    _load_cached.cache_clear()

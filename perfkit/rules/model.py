@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, field_validator, model_validator
 
 RULES = ("expert", "execution_rate", "deduction", "indicators")
 GRADES = ("met", "partial", "unmet")
@@ -15,7 +15,8 @@ _TOL = 1e-9
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+    # a misspelt key is an error, not silently ignored; a loaded preset is shared, so it cannot change
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Item(_Strict):
@@ -81,7 +82,11 @@ class Panel(_Strict):
 
 
 class SelfEvaluation(_Strict):
-    weights: dict[Literal["产出", "效益", "满意度", "预算执行率"], PositiveFloat]
+    """Blocks of the self-evaluation: each a level-1 dimension of the indicators, except
+    ``execution_block``, which is scored from budget execution."""
+
+    weights: dict[str, PositiveFloat]
+    execution_block: str | None = Field(default=None, description="the block scored by the execution rate")
 
     @field_validator("weights")
     @classmethod
@@ -89,6 +94,13 @@ class SelfEvaluation(_Strict):
         if abs(sum(weights.values()) - 100) > 1e-6:
             raise ValueError(f"self-evaluation weights sum to {sum(weights.values()):g}, not 100")
         return weights
+
+    @model_validator(mode="after")
+    def _execution_block_weighted(self):
+        if self.execution_block is not None and self.execution_block not in self.weights:
+            raise ValueError(f"execution_block '{self.execution_block}' has no weight "
+                             f"(blocks: {', '.join(self.weights)})")
+        return self
 
 
 class Application(_Strict):
@@ -129,6 +141,8 @@ class Monitoring(_Strict):
     completion_target: float = Field(gt=0, le=1.5)
     prediction_level: float = Field(gt=0, lt=1)
     target_completion_min: float = Field(gt=0, le=1.5)
+    min_progress: float = Field(gt=0, le=1, description="time progress floor when pro-rating targets")
+    completion_cap: float = Field(ge=1, description="cap of one target's completion to date")
 
     @model_validator(mode="after")
     def _terminate_below_pause(self):
@@ -146,6 +160,7 @@ class Conclusion(_Strict):
     conclusion: str
     min_score: float = Field(ge=0, le=100)
     max_cut_rate: float = Field(ge=0, le=1)
+    approves: bool = Field(description="the request enters the budget (at the suggested amount)")
 
 
 class TargetDeductions(_Strict):
@@ -162,6 +177,8 @@ class ExAnte(_Strict):
     economy_zero_cut: float = Field(gt=0, le=1)
     target_deductions: TargetDeductions
     min_quantitative_share: float = Field(ge=0, le=1)
+    output_levels: list[str] = Field(min_length=1, description="level-1 names that count as output targets")
+    benefit_levels: list[str] = Field(min_length=1, description="level-1 names that count as benefit targets")
     conclusions: list[Conclusion]
 
     @field_validator("dimensions")
@@ -180,12 +197,28 @@ class ExAnte(_Strict):
     def _last_catches_all(cls, conclusions):
         if not conclusions or conclusions[-1].min_score > 0 or conclusions[-1].max_cut_rate < 1:
             raise ValueError("the last conclusion must catch every case (min_score 0, max_cut_rate 1)")
+        if conclusions[-1].approves:
+            raise ValueError(f"the last conclusion ('{conclusions[-1].conclusion}') catches every case and "
+                             f"must not approve")
         return conclusions
+
+    def conclusion(self, name: str) -> Conclusion:
+        """The conclusion rule called ``name``."""
+        return next(c for c in self.conclusions if c.conclusion == name)
 
 
 class Preset(_Strict):
+    """A validated rule preset; load one with :func:`perfkit.rules.load_preset`.
+
+    ``labels`` gives the preset's own names (tree items, ratings, blocks, conclusions, the
+    preset's name) in the report languages: ``labels: {en: {决策: Decision, ...}}``;
+    :meth:`label` looks them up.
+    """
+
     name: str
     description: str = ""
+    labels: dict[Literal["zh", "en"], dict[str, str]] = Field(default_factory=dict)
+    low_ratings: list[str] = Field(description="ratings whose projects a report lists as low performers")
     evaluation_tree: dict[str, dict[str, dict[str, Item]]]
     rating_bands: dict[str, Band]
     scoring: Scoring
@@ -216,6 +249,32 @@ class Preset(_Strict):
     def _rating_bands(cls, bands):
         check_bands(bands, 0.0, 100.0, "rating bands")
         return bands
+
+    _source: str = PrivateAttr(default="<preset>")
+
+    @property
+    def source(self) -> str:
+        """The file the preset was read from (``default.yaml``, a path, or ``<preset>``)."""
+        return self._source
+
+    def label(self, name: str, lang: str = "zh") -> str:
+        """A preset name (``决策``, ``中``, ``予以支持``...) in ``lang``; the name itself without a label."""
+        return self.labels.get(lang, {}).get(name, name)
+
+    def items(self) -> list[dict]:
+        """The level-3 items of the evaluation tree, each with its level1, level2 and rule spec."""
+        return [dict(level1=l1, level2=l2, item=item, points=spec.points, rule=spec.rule,
+                     dimensions=spec.dimensions)
+                for l1, level2s in self.evaluation_tree.items()
+                for l2, items in level2s.items()
+                for item, spec in items.items()]
+
+    @model_validator(mode="after")
+    def _low_ratings_known(self):
+        unknown = sorted(set(self.low_ratings) - set(self.rating_bands))
+        if unknown:
+            raise ValueError(f"low_ratings names unknown ratings {unknown} (ratings: {', '.join(self.rating_bands)})")
+        return self
 
     @model_validator(mode="after")
     def _every_rating_applied(self):

@@ -6,9 +6,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from perfkit.labels import column_label, term, value_label
-from perfkit.monitoring import expected_rate_profile
+from perfkit import queries
+from perfkit.monitoring import city_profile
+from perfkit.reports.display import figure, markdown, pct, wan
+from perfkit.reports.registry import Job, register
 from perfkit.store import Store
+from perfkit.text import Message, column_label, note, render, term, text, value_label
+
+JOB = register(Job(name="project-overview", notebook="project_overview.ipynb", subject=("project_id",),
+                   paths=(), aliases={"project_id": "--project"},
+                   summary="one project's budget, execution curve and targets against actuals"))
 
 
 @dataclass
@@ -24,7 +31,7 @@ class ProjectOverview:
     budget: float
     execution: pd.DataFrame
     targets: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     lang: str = "zh"
     # the city's median execution rate and this project's time progress, by month
     profile_median: np.ndarray = field(default_factory=lambda: np.full(12, np.nan))
@@ -45,18 +52,15 @@ class ProjectOverview:
 
     def heading(self, key: str | None = None, level: int = 2):
         """A Markdown heading: the report title when ``key`` is None, else the term ``key`` in ``lang``."""
-        from IPython.display import Markdown
-
-        text = f"{term('project_overview', self.lang)}：{self.title()}" if key is None else term(key, self.lang)
-        return Markdown(f"{'#' * level} {text}")
+        title = (text("project_overview.title", self.lang, name=self.project["name"],
+                      project_id=self.project["project_id"]) if key is None else term(key, self.lang))
+        return markdown(f"{'#' * level} {title}")
 
     def notes_markdown(self):
         """The data-quality notes as a Markdown list (a reassuring line when there are none)."""
-        from IPython.display import Markdown
-
         if not self.notes:
-            return Markdown("未发现数据质量问题。" if self.lang == "zh" else "No data quality issues found.")
-        return Markdown("\n".join(f"- {note}" for note in self.notes))
+            return markdown(text("notes.dq_none", self.lang))
+        return markdown("\n".join(f"- {render(n, self.lang)}" for n in self.notes))
 
     def summary(self) -> pd.DataFrame:
         """Two-column table of the project's facts and money, labelled in ``lang``."""
@@ -68,13 +72,14 @@ class ProjectOverview:
             (column_label("projects", "year", lang), int(p["year"])),
             (column_label("projects", "budget_type", lang), value_label("budget_type", p["budget_type"], lang)),
             (column_label("projects", "category", lang), value_label("category", p["category"], lang)),
-            (column_label("directions", "name", lang), f"{p['direction_name']}（{p['direction']}）"),
-            (column_label("budgets", "amount", lang) + " (万元)", _wan(self.initial_budget)),
-            (column_label("budgets", "adjusted_amount", lang) + " (万元)", _wan(self.budget)),
-            (term("spent", lang) + " (万元)", _wan(self.spent)),
-            (term("execution_rate", lang), _pct(self.execution_rate)),
+            (column_label("directions", "name", lang),
+             text("project_overview.direction", lang, name=p["direction_name"], code=p["direction"])),
+            (column_label("budgets", "amount", lang) + text("units.wan_suffix", lang), wan(self.initial_budget)),
+            (column_label("budgets", "adjusted_amount", lang) + text("units.wan_suffix", lang), wan(self.budget)),
+            (term("spent", lang) + text("units.wan_suffix", lang), wan(self.spent)),
+            (term("execution_rate", lang), pct(self.execution_rate)),
         ]
-        headers = ("项目", "内容") if lang == "zh" else ("Item", "Value")
+        headers = (text("project_overview.item", lang), text("project_overview.value", lang))
         return pd.DataFrame(rows, columns=headers).set_index(headers[0])
 
     def targets_table(self) -> pd.DataFrame:
@@ -89,18 +94,14 @@ class ProjectOverview:
             term("target", lang): [_value(v, txt) for v, txt in zip(t["target_value"], t["target_text"])],
             term("actual", lang): [_value(v, value_label("grade", g, lang) if isinstance(g, str) else None)
                                    for v, g in zip(t["actual_value"], t["grade"])],
-            term("completion", lang): t["completion"].map(_pct),
+            term("completion", lang): t["completion"].map(pct),
         })
         return out.reset_index(drop=True)
 
     def plot_execution(self):
         """Cumulative execution rate by month against time progress and the city's typical path."""
-        import matplotlib.pyplot as plt
-        from perfkit.plotting import use_cjk_font
-
-        use_cjk_font()
         lang, e = self.lang, self.execution
-        fig, ax = plt.subplots(figsize=(8, 4))
+        fig, ax = figure(figsize=(8, 4))
         months = np.arange(1, 13)
         ax.plot(months, self.profile_median * 100, color="#999999", linestyle="--", label=term("city_profile", lang))
         ax.plot(months, self.time_progress * 100, color="#4c72b0", linestyle=":", label=term("time_progress", lang))
@@ -119,13 +120,9 @@ class ProjectOverview:
 
     def plot_targets(self):
         """Completion of each quantitative target (100% = target reached)."""
-        import matplotlib.pyplot as plt
-        from perfkit.plotting import use_cjk_font
-
-        use_cjk_font()
         lang = self.lang
         t = self.targets.dropna(subset=["completion"])
-        fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(t), 2) + 1))
+        fig, ax = figure(figsize=(8, 0.45 * max(len(t), 2) + 1))
         colors = ["#55a868" if c >= 1 else "#dd8452" if c >= 0.8 else "#c44e52" for c in t["completion"]]
         ax.barh(t["name"], t["completion"] * 100, color=colors)
         ax.axvline(100, color="#333333", linewidth=1)
@@ -145,40 +142,24 @@ def project_overview(store: Store, project_id: str, lang: str = "zh") -> Project
     KeyError
         When ``project_id`` is not in the store.
     """
-    project = store.query("""
-        SELECT p.*, u.name AS unit_name, d.name AS direction_name
-        FROM projects p JOIN units u USING (unit_id) JOIN directions d ON d.direction_id = p.direction
-        WHERE p.project_id = ?""", [project_id])
-    if project.empty:
-        raise KeyError(f"project {project_id!r} is not in the store {store.path}")
-    project = project.iloc[0]
-    money = store.query("SELECT amount, adjusted_amount FROM budgets WHERE project_id = ?", [project_id])
-    initial = float(money["amount"].iloc[0]) if len(money) else float("nan")
-    adjusted = money["adjusted_amount"].iloc[0] if len(money) else float("nan")
-    budget = initial if pd.isna(adjusted) else float(adjusted)
-    execution = store.query("SELECT month, spent_cumulative FROM execution WHERE project_id = ? ORDER BY month",
-                            [project_id])
-    execution["month"] = pd.to_datetime(execution["month"])
+    project = queries.project(store, project_id)
+    initial, budget = queries.budget_amounts(store, project_id)
+    execution = queries.execution(store, project_id)
     execution["execution_rate"] = execution["spent_cumulative"] / budget if budget > 0 else np.nan
     try:  # the city's path in the years before the project's, as monitoring judges it...
-        profile = expected_rate_profile(store, before_year=int(project["year"])).to_numpy()
+        profile = city_profile(store, before_year=int(project["year"])).to_numpy()
     except ValueError:  # ...or in every closed year when the project's year is the first
-        profile = expected_rate_profile(store).to_numpy()
+        profile = city_profile(store).to_numpy()
     month_ends = pd.date_range(f"{int(project['year'])}-01-01", periods=12, freq="ME")
     start, end = pd.Timestamp(project["start_date"]), pd.Timestamp(project["end_date"])
     period_days = (end - start).days + 1
     time_progress = np.clip(((month_ends - start).days + 1) / period_days, 0, 1)
-    targets = store.query("""
-        SELECT i.level1, i.level2, i.name, i.measure_unit, i.polarity, i.value_type,
-               t.indicator_id, t.target_value, t.target_text, a.actual_value, a.grade
-        FROM targets t JOIN indicators i USING (indicator_id)
-        LEFT JOIN actuals a ON a.project_id = t.project_id AND a.indicator_id = t.indicator_id
-        WHERE t.project_id = ? ORDER BY t.indicator_id""", [project_id])
+    targets = queries.project_targets(store, project_id)
     targets["completion"] = [completion(p, tv, av) for p, tv, av in
                              zip(targets["polarity"], targets["target_value"], targets["actual_value"])]
     view = ProjectOverview(project=project, initial_budget=initial, budget=budget, execution=execution,
                            targets=targets, lang=lang, profile_median=profile, time_progress=time_progress)
-    view.notes = data_quality_notes(view, lang)
+    view.notes = data_quality_notes(view)
     return view
 
 
@@ -199,43 +180,33 @@ def completion(polarity: str, target: float, actual: float) -> float:
     return actual / target
 
 
-def data_quality_notes(view: ProjectOverview, lang: str = "zh") -> list[str]:
-    """Plain-language notes on gaps and inconsistencies in the project's records."""
-    zh = lang == "zh"
+def data_quality_notes(view: ProjectOverview) -> list[Message]:
+    """Notes on gaps and inconsistencies in the project's records."""
     notes = []
     e = view.execution
     if e.empty:
-        notes.append("无预算执行记录。" if zh else "No budget execution records.")
+        notes.append(note("dq_no_execution"))
     else:
         months = e["month"].dt.month.to_numpy()
         missing = sorted(set(range(1, months.max() + 1)) - set(months))
         if missing:
-            notes.append(("缺少月份：" if zh else "Missing months: ") + ", ".join(map(str, missing)))
+            notes.append(note("dq_missing_months", months=", ".join(map(str, missing))))
         falls = e.loc[e["spent_cumulative"].diff() < 0, "month"].dt.month.tolist()
         if falls:
-            notes.append(("累计支出下降（冲销或数据错误）的月份：" if zh else "Cumulative spending falls in month(s): ")
-                         + ", ".join(map(str, falls)))
+            notes.append(note("dq_falls", months=", ".join(map(str, falls))))
         if view.budget > 0 and view.spent > view.budget * 1.0001:
-            notes.append("累计支出超过预算。" if zh else "Spending exceeds the budget.")
+            notes.append(note("dq_overspent"))
     if view.targets.empty:
-        notes.append("未设置绩效目标。" if zh else "No performance targets.")
+        notes.append(note("dq_no_targets"))
     else:
         quantitative = view.targets["value_type"] == "quantitative"
         unreported = view.targets.loc[quantitative & view.targets["actual_value"].isna(), "name"].tolist()
         if unreported:
-            notes.append(("未报告实际完成值的指标：" if zh else "Indicators without an actual: ") + "、".join(unreported))
+            notes.append(note("dq_unreported", names=unreported))
     return notes
 
 
-def _wan(amount: float) -> str:
-    return "—" if pd.isna(amount) else f"{amount / 1e4:,.2f}"
-
-
-def _pct(ratio: float) -> str:
-    return "—" if pd.isna(ratio) else f"{ratio * 100:.1f}%"
-
-
-def _value(number, text) -> str:
-    if text is not None and not (isinstance(text, float) and np.isnan(text)) and text is not pd.NA:
-        return str(text)
+def _value(number, label) -> str:
+    if label is not None and not (isinstance(label, float) and np.isnan(label)) and label is not pd.NA:
+        return str(label)
     return "—" if pd.isna(number) else f"{number:,.2f}".rstrip("0").rstrip(".")

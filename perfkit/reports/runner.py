@@ -3,6 +3,9 @@
 A report is written whole or not at all: the notebook runs and exports in a
 temporary folder beside the target, and only a successful export is moved
 into place. A failing run leaves ``<name>.failed.ipynb`` for diagnosis.
+
+This is the only module that imports papermill, nbconvert and nbformat; report
+kernels never import it.
 """
 from __future__ import annotations
 
@@ -19,25 +22,15 @@ from typing import Any
 import nbformat
 import papermill
 from nbconvert import HTMLExporter
-from nbconvert.preprocessors import Preprocessor
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
 import perfkit
+from perfkit.errors import ReportError
+from perfkit.reports.registry import jobs, templates_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-#: Report jobs and their notebooks (in ``notebooks/``).
-JOBS = {
-    "project-overview": "project_overview.ipynb",
-    "quota-standards": "quota_standards.ipynb",
-    "key-evaluation": "key_evaluation.ipynb",
-    "self-evaluation": "self_evaluation.ipynb",
-    "ex-ante": "ex_ante_assessment.ipynb",
-    "monitoring": "monitoring.ipynb",
-}
 LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
-
-
-class ReportError(RuntimeError):
-    """A notebook failed to run or export; the message names the cell and the error."""
+#: Cells tagged so are shown in JupyterLab and left out of reports (the notebook's own heading and intro).
+REMOVE_TAGS = {"remove-cell"}
 
 
 @dataclass(frozen=True)
@@ -58,24 +51,12 @@ class DropStderr(Preprocessor):
         return cell, resources
 
 
-def notebooks_dir() -> Path:
-    """Where the job notebooks are: ``$PERFKIT_NOTEBOOKS`` or the project's ``notebooks/``."""
-    return Path(os.environ.get("PERFKIT_NOTEBOOKS", PROJECT_ROOT / "notebooks"))
-
-
-def templates_dir() -> Path:
-    """Where the report templates are: ``$PERFKIT_TEMPLATES`` or the project's ``templates/``."""
-    return Path(os.environ.get("PERFKIT_TEMPLATES", PROJECT_ROOT / "templates"))
-
-
 def notebook_for(job: str | PathLike) -> Path:
     """The notebook of a job name (``project-overview``) or a notebook path."""
-    if str(job) in JOBS:
-        path = notebooks_dir() / JOBS[str(job)]
-    else:
-        path = Path(job)
+    known = jobs()
+    path = known[str(job)].notebook_path if str(job) in known else Path(job)
     if not path.exists():
-        raise ReportError(f"no notebook for {job!r} at {path} (jobs: {', '.join(JOBS)})")
+        raise ReportError(f"no notebook for {job!r} at {path} (jobs: {', '.join(known)})")
     return path
 
 
@@ -89,6 +70,7 @@ def export_html(notebook: nbformat.NotebookNode, *, lang: str = "zh", title: str
     exporter = HTMLExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             language_code=LANGUAGE_CODES.get(lang, lang))
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True), enabled=True)
     exporter.register_preprocessor(DropStderr(), enabled=True)
     resources = {"metadata": {"name": title},
                  "perfkit_version": perfkit.__version__,
@@ -105,7 +87,7 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     Parameters
     ----------
     job : str or path-like
-        A job name from :data:`JOBS` or the path of a parameterised notebook.
+        A job name from :func:`perfkit.reports.jobs` or the path of a parameterised notebook.
     parameters : dict
         Values for the notebook's ``parameters`` cell (``lang`` is added).
     output_dir : path-like, default "reports"
@@ -132,6 +114,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     if name is None:
         name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
                                                if k not in ("store", "lang") and v is not None)])
+        if lang != "zh":  # a report in another language never overwrites the Chinese one
+            name += f"_{lang}"
     name = safe_name(name)
     work = Path(tempfile.mkdtemp(prefix=".perfkit-", dir=output_dir))
     try:

@@ -1,0 +1,100 @@
+"""The main job on the demo city: generate it, load it, and write its reports and workbooks."""
+from __future__ import annotations
+
+import logging
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from perfkit import queries
+from perfkit.datasets import AS_OF_MONTH, CURRENT_YEAR, write_demo
+from perfkit.errors import ReportError
+from perfkit.evaluation import TOTAL, apply_results, results_summary
+from perfkit.exante import exante_summary
+from perfkit.monitoring import monitor, monitoring_summary
+from perfkit.reports.ex_ante import exante_portfolio
+from perfkit.reports.key_evaluation import key_evaluations
+from perfkit.reports.quota_standards import build_all_standards
+from perfkit.reports.workbooks import exante_workbook, monitoring_workbook, results_application_workbook
+from perfkit.store import Store
+
+log = logging.getLogger("perfkit")
+
+CLOSED_YEAR = CURRENT_YEAR - 1
+AS_OF = (pd.Timestamp(CURRENT_YEAR, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%d")
+
+
+def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLike = "data/perfkit.duckdb",
+             output_dir: str | PathLike = "reports", seed: int = 0, lang: str = "zh") -> list:
+    """Write the demo city, load it into the store and produce its reports and workbooks.
+
+    Progress goes to the ``perfkit`` logger, one line per step.
+
+    Returns
+    -------
+    list of perfkit.reports.Report
+        The reports written.
+
+    Raises
+    ------
+    perfkit.ReportError
+        Naming every report that failed (the others are still written).
+    """
+    from perfkit.reports.runner import Report, run_batch
+
+    output_dir = Path(output_dir)
+    log.info("demo city (seed %s) → %s", seed, data_dir)
+    write_demo(data_dir, seed=seed)
+    with Store(store_path) as store:
+        counts = store.load(data_dir)
+        log.info("loaded into %s: %s", store_path, ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+        standards = build_all_standards(store)
+        standards.to_store(store)
+        evaluated = key_evaluations(store, CLOSED_YEAR)
+        assessed = exante_portfolio(store)
+        monitored = monitor(store, AS_OF)
+        # one ex-ante report for each conclusion reached, the largest request first
+        showcase_requests = (assessed.sort_values("requested", ascending=False)
+                             .drop_duplicates("conclusion")["request_id"].tolist())
+        jobs = ([("project-overview", {"project_id": p})
+                 for p in queries.showcase_projects(store, CLOSED_YEAR, CURRENT_YEAR)]
+                + [("key-evaluation", {"project_id": p}) for p in queries.largest_panel_projects(store, 10)]
+                + [("self-evaluation", {"unit_id": u, "year": CLOSED_YEAR})
+                   for u in queries.busiest_units(store, CLOSED_YEAR, 3)]
+                + [("quota-standards", {"direction": d}) for d in standards.directions]
+                + [("ex-ante", {"request_id": r}) for r in showcase_requests]
+                + [("monitoring", {"as_of": AS_OF, "unit": "all"})])
+    log.info("quota standards of %d directions → %s (and the store)", len(standards.directions),
+             standards.to_excel(output_dir / "quota_standards.xlsx", lang=lang))
+    applied = apply_results(evaluated)
+    summary = results_summary(applied)
+    workbook = results_application_workbook(applied, output_dir / f"results_application_{CLOSED_YEAR}.xlsx", lang)
+    log.info("results application of %d key evaluations (%d): next-year budget cut %s 万元 (%.1f%%) → %s",
+             len(applied), CLOSED_YEAR, f"{summary.loc[TOTAL, 'cut'] / 1e4:,.2f}",
+             summary.loc[TOTAL, "cut_rate"] * 100, workbook)
+    exante = exante_summary(assessed)
+    workbook = exante_workbook(assessed, output_dir / "ex_ante_assessments.xlsx", lang)
+    log.info("ex-ante assessments of %d requests: %s 万元 requested, %s 万元 supported, overall cut %.1f%% → %s",
+             len(assessed), f"{exante.loc[TOTAL, 'requested'] / 1e4:,.2f}",
+             f"{exante.loc[TOTAL, 'approved'] / 1e4:,.2f}", exante.loc[TOTAL, "cut_rate"] * 100, workbook)
+    headline = monitoring_summary(monitored).attrs["headline"]
+    workbook = monitoring_workbook(monitored, output_dir / f"monitoring_{AS_OF}.xlsx", lang)
+    log.info("monitoring as of %s: %d projects of %d units to rectify (%s 亿元), %d to terminate (%s 万元) → %s",
+             AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e8:,.2f}",
+             headline["terminate_projects"], f"{headline['terminate_money'] / 1e4:,.2f}", workbook)
+    store_abs = str(Path(store_path).resolve())
+    jobs = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
+
+    def done(job, parameters, outcome):
+        what = " ".join(str(v) for k, v in parameters.items() if k != "store")
+        if isinstance(outcome, Report):
+            log.info("%s %s → %s", job, what, outcome.html)
+        else:
+            log.error("%s %s FAILED: %s", job, what, outcome)
+
+    outcomes = run_batch(jobs, output_dir=output_dir, lang=lang, on_done=done)
+    failed = [o for o in outcomes if isinstance(o, ReportError)]
+    if failed:
+        raise ReportError(f"{len(failed)} of {len(outcomes)} reports failed:\n" + "\n".join(map(str, failed)))
+    return outcomes

@@ -1,0 +1,120 @@
+"""The ex-ante assessment job (事前绩效评估): a request against the quota standards, in the official outline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from perfkit import queries
+from perfkit.exante import ExAnteResult, assess, assess_all
+from perfkit.quota.standards import StandardsTable
+from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline
+from perfkit.reports.registry import Job, register
+from perfkit.rules import PresetLike
+from perfkit.store import Store
+from perfkit.text import texts
+
+JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
+                   required=(("request_id", "request_file"),), paths=("preset", "request_file"),
+                   aliases={"request_id": "--request"},
+                   summary="a new project request assessed against the quota standards (from the store or a YAML file)"))
+
+
+def stored_standards(store: Store) -> StandardsTable | None:
+    """The quota standards saved in the store (``perfkit standards``), or None when there are none."""
+    return StandardsTable.from_store(store) if "quota_standards" in store.tables() else None
+
+
+@dataclass
+class ExAnteView(PresetView):
+    """An ex-ante assessment ready to show, section by section."""
+
+    result: ExAnteResult
+    lang: str = "zh"
+
+
+    def section(self, name: str):
+        """One section of the outline (title, basic, work, overall, advice, other)."""
+        r = self.result
+        context = dict(conclusion=self.label(r.conclusion),
+                       reasons=[notes_text([reason], self.lang, r.preset) for reason in r.reasons[1:]])
+        return markdown(getattr(outline("ex_ante", self.lang).make_module(context), name)(r))
+
+    def dimension_table(self) -> pd.DataFrame:
+        """Each dimension's points in the preset and the request's score."""
+        table = pd.DataFrame({"points": self.result.points, "score": self.result.by_dimension})
+        table.index = table.index.map(self.label)
+        headers = texts("ex_ante.dimensions", self.lang)
+        return table[["points", "score"]].round(2).rename(columns=headers).rename_axis(headers["dimension"])
+
+    def targets_table(self) -> pd.DataFrame:
+        """The request's performance targets with the library's unit and the unit's own history."""
+        targets = pd.DataFrame(self.result.request.get("targets") or [])
+        if targets.empty:
+            return targets
+        columns = texts("ex_ante.targets", self.lang)
+        targets = targets.reindex(columns=list(columns))  # a hand-written file may omit some
+        targets["level1"] = targets["level1"].map(lambda v: self.label(v) if isinstance(v, str) else v)
+        for column in ("target_value", "history"):
+            targets[column] = targets[column].map(lambda v: MISSING if v is None or pd.isna(v) else f"{v:,.2f}"
+                                                  .rstrip("0").rstrip("."))
+        return targets.astype(object).where(targets.notna(), MISSING).rename(columns=columns)
+
+
+def read_request_file(path) -> tuple[dict, dict]:
+    """A request written by hand as YAML (or JSON): its fields, ``targets`` and ``answers``.
+
+    Example::
+
+        request_id: R-2027-临时01
+        name: 道路养护增量项目
+        amount: 92000000
+        direction: D131
+        quantity: 120
+        region: 中心城区
+        grade: 主干道
+        year: 2027
+        targets:
+          - {name: 道路养护里程数量, level1: 产出, value_type: quantitative, polarity: positive,
+             target_value: 120, measure_unit: 公里, library_unit: 公里}
+        answers: {necessity: [80, 85, 90], feasibility: 75, financing: {资金来源合规: true}}
+    """
+    import yaml
+
+    from perfkit.errors import DataError, Problem
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(Problem(path.name, f"cannot be read as a request: {exc}")) from exc
+    if not isinstance(raw, dict):
+        raise DataError(Problem(path.name, "a request file must be a mapping of fields"))
+    answers = raw.pop("answers", {}) or {}
+    request = {"request_id": path.stem, "name": path.stem, "unit_name": "", "direction_name": raw.get("direction"),
+               "output_unit": "", "financing_source": "", "quantity": None, "region": None, "grade": None,
+               "year": None, "targets": [], **raw}
+    return request, answers
+
+
+def exante_assessment(store: Store, request_id: str | None = None, preset: PresetLike = "default",
+                      lang: str = "zh", request_file=None) -> ExAnteView:
+    """Assess a stored request (or one written in ``request_file``) against the store's quota standards."""
+    if request_file:
+        request, answers = read_request_file(request_file)
+    elif request_id:
+        request, answers = queries.request(store, request_id)
+    else:
+        raise ValueError("give a request_id or a request_file")
+    return ExAnteView(assess(request, stored_standards(store), answers, preset), lang=lang)
+
+
+def exante_portfolio(store: Store, year: int | None = None, preset: PresetLike = "default") -> pd.DataFrame:
+    """Every request assessed (see :func:`perfkit.exante.assess_all`) with the store's standards."""
+    return assess_all(store, stored_standards(store), year, preset)
+
+
+__all__ = ["JOB", "ExAnteView", "exante_assessment", "exante_portfolio", "read_request_file",
+           "stored_standards"]
+

@@ -1,0 +1,126 @@
+"""The key evaluation job (财政重点评价): report sections from the Jinja outline, tables and charts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from perfkit import queries
+from perfkit.evaluation import EvaluationResult, evaluate
+from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline
+from perfkit.reports.registry import Job, register
+from perfkit.rules import PresetLike, load_preset
+from perfkit.store import Store
+from perfkit.text import text, texts, value_label
+
+JOB = register(Job(name="key-evaluation", notebook="key_evaluation.ipynb", subject=("project_id",),
+                   aliases={"project_id": "--project"},
+                   summary="a project's key evaluation against the preset's indicator tree, in the official outline"))
+
+
+@dataclass
+class KeyEvaluationView(PresetView):
+    """A key evaluation ready to show, section by section, in the official outline."""
+
+    result: EvaluationResult
+    lang: str = "zh"
+
+
+
+    def _context(self) -> dict:
+        r = self.result
+        table = r.table[r.table["points"] > 0]
+        share = (table["score"] / table["points"]).rename("share")
+        weakest = table.assign(share=share)[share < 0.8].nsmallest(3, "share")
+        experts = int(r.panel["n_experts"].max()) if len(r.panel) else 0
+        advice = list(dict.fromkeys(r.findings["recommendation"].dropna())) if len(r.findings) else []
+        return dict(
+            budget_type=value_label("budget_type", r.project["budget_type"], self.lang),
+            category=value_label("category", r.project["category"], self.lang),
+            preset_name=self.label(self.preset.name), n_experts=experts,
+            trimmed=experts >= self.preset.expert_panel.trim_min_experts,
+            rating=self.label(r.rating),
+            by_level1=[(self.label(name), score) for name, score in r.by_level1.items()],
+            flags=[(self.label(item), notes_text(notes, self.lang, self.preset)) for item, notes in r.flags],
+            sensitivity=None,
+            weakest=[dict(indicator=self.label(row.indicator), share=row.share) for row in weakest.itertuples()],
+            advice=advice)
+
+    def section(self, name: str):
+        """One section of the outline (title, basic, work, conclusion, analysis, problems, recommendations, other)."""
+        context = self._context()
+        if name == "conclusion":  # only the conclusion reports the (Monte Carlo) rating sensitivity
+            context["sensitivity"] = {**self.result.sensitivity(),
+                                      "perturbation": self.preset.sensitivity.perturbation}
+        module = outline("key_evaluation", self.lang).make_module(context)
+        return markdown(getattr(module, name)(self.result))
+
+    def score_table(self) -> pd.DataFrame:
+        """Items by level 1/2/3 with points, score and how each was scored, plus the total."""
+        h = texts("key_evaluation.headers", self.lang)
+        t = self.result.table.copy()
+        for column in ("level1", "level2", "indicator"):
+            t[column] = t[column].map(self.label)
+        t["rule"] = t["rule"].map(lambda r: value_label("rule", r, self.lang))
+        t["note"] = t["note"].map(lambda notes: notes_text(notes, self.lang, self.preset))
+        t = t[["level1", "level2", "indicator", "rule", "points", "score", "note"]]
+        total = pd.DataFrame([{"level1": h["total"], "level2": "", "indicator": "", "rule": "",
+                               "points": t["points"].sum(), "score": t["score"].sum(),
+                               "note": self.label(self.result.rating)}])
+        out = pd.concat([t, total], ignore_index=True).round({"points": 2, "score": 2})
+        return out.rename(columns=h)
+
+    def level_table(self) -> pd.DataFrame:
+        """Points and score per level-1 and level-2 dimension."""
+        h = texts("key_evaluation.headers", self.lang)
+        t = self.result.by_level2.round(2)
+        t["lost"] = (t["points"] - t["score"]).round(2)
+        t.index = pd.MultiIndex.from_tuples([(self.label(a), self.label(b)) for a, b in t.index])
+        return t.rename(columns=h).rename_axis([h["level1"], h["level2"]])
+
+    def plot_points(self):
+        """Points won and lost per level-2 dimension."""
+        h = texts("key_evaluation.headers", self.lang)
+        r = self.result
+        t = r.by_level2
+        t = t[t["points"] > 0]
+        labels = [f"{self.label(a)} · {self.label(b)}" for a, b in t.index]
+        fig, ax = figure(figsize=(8, 0.4 * len(t) + 1.2))
+        ax.barh(labels, t["score"], color="#55a868", label=h["won"])
+        ax.barh(labels, t["points"] - t["score"], left=t["score"], color="#c44e52", label=h["lost"])
+        ax.invert_yaxis()
+        ax.set_xlabel(h["points"])
+        ax.legend(loc="lower right")
+        ax.set_title(text("key_evaluation.chart_title", self.lang, name=r.project["name"], total=r.total,
+                          rating=self.label(r.rating)))
+        fig.tight_layout()
+        return fig
+
+    def findings_table(self) -> pd.DataFrame:
+        """The findings: problem, item, description, deduction, recommendation."""
+        labels = texts("key_evaluation.findings", self.lang)
+        f = self.result.findings[list(labels)].copy()
+        f["item"] = f["item"].map(lambda v: self.label(v) if isinstance(v, str) else v)
+        return f.rename(columns=labels).reset_index(drop=True)
+
+
+def key_evaluation(store: Store, project_id: str, preset: PresetLike = "default",
+                   lang: str = "zh") -> KeyEvaluationView:
+    """Evaluate a stored project and wrap the result for the report."""
+    return KeyEvaluationView(evaluate(store, project_id, preset), lang=lang)
+
+
+def key_evaluations(store: Store, year: int, preset: PresetLike = "default") -> pd.DataFrame:
+    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget."""
+    preset = load_preset(preset)
+    rows = []
+    for project_id in queries.panel_projects(store, year):
+        result = evaluate(store, project_id, preset)
+        rows.append(dict(project_id=project_id, name=result.project["name"], unit_id=result.project["unit_id"],
+                         unit_name=result.project["unit_name"], program_id=result.project["program_id"],
+                         total=round(result.total, 2), rating=result.rating, budget=result.budget))
+    return pd.DataFrame(rows, columns=["project_id", "name", "unit_id", "unit_name", "program_id", "total",
+                                       "rating", "budget"])
+
+
+__all__ = ["JOB", "KeyEvaluationView", "key_evaluation", "key_evaluations"]

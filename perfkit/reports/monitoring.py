@@ -1,0 +1,97 @@
+"""The monitoring job (绩效运行监控): the city's (or one unit's) double monitoring as of a date."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from perfkit.monitoring import monitor, monitoring_summary
+from perfkit.reports.display import figure, heading, markdown, notes_text, pct
+from perfkit.reports.registry import Job, register
+from perfkit.rules import PresetLike
+from perfkit.store import Store
+from perfkit.text import text, texts, value_label
+
+JOB = register(Job(name="monitoring", notebook="monitoring.ipynb", subject=("as_of", "unit"),
+                   required=(("as_of",),),
+                   summary="in-year double monitoring as of a date: lights, forecasts and actions"))
+
+LIGHT_COLOURS = {"green": "#55a868", "yellow": "#dd8452", "red": "#c44e52"}
+LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
+
+
+@dataclass
+class MonitoringView:
+    """The monitoring of a city (or one unit) as of a date."""
+
+    frame: pd.DataFrame
+    as_of: pd.Timestamp
+    lang: str = "zh"
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return monitoring_summary(self.frame)
+
+    def headline(self):
+        """The opening paragraph: projects, lights, and the money to rectify and terminate."""
+        h = self.summary.attrs["headline"]
+        lights = self.frame["light"].value_counts()
+        return markdown(text("monitoring.headline", self.lang, date=self.as_of, projects=len(self.frame),
+                             budget=self.frame["budget"].sum() / 1e8, green=lights.get("green", 0),
+                             yellow=lights.get("yellow", 0), red=lights.get("red", 0),
+                             rectify_units=h["rectify_units"], rectify_projects=h["rectify_projects"],
+                             rectify_money=h["rectify_money"] / 1e8, terminate_projects=h["terminate_projects"],
+                             terminate_money=h["terminate_money"] / 1e4, no_execution=h["no_execution"]))
+
+    def heading(self, key: str):
+        """A section heading (title, summary, actions, chart, list)."""
+        return heading(f"monitoring.headings.{key}", self.lang, level=1 if key == "title" else 2)
+
+    def action_table(self) -> pd.DataFrame:
+        """Projects, units and money by action."""
+        t = self.summary.copy()
+        t["budget"] = (t["budget"] / 1e4).round(2)
+        t.index = t.index.map(lambda a: value_label("action", a, self.lang))
+        names = texts("monitoring.actions", self.lang)
+        return t.rename(columns=names).rename_axis(names["action"])
+
+    def attention_table(self, limit: int = 50) -> pd.DataFrame:
+        """Projects that need an action, red first, the furthest behind first (the first ``limit``)."""
+        f = self.frame[self.frame["action"] != "normal"].copy()
+        f = f.sort_values(["light", "deviation"], key=lambda s: s.map(LIGHT_ORDER) if s.name == "light" else s)
+        f = f.head(limit)
+        for column in ("execution_rate", "expected_rate", "forecast_rate"):
+            f[column] = f[column].map(pct)
+        f["budget"] = (f["budget"] / 1e4).round(2)
+        f["light"] = f["light"].map(lambda v: value_label("light", v, self.lang))
+        f["action"] = f["action"].map(lambda v: value_label("action", v, self.lang))
+        f["likelihood"] = f["likelihood"].map(lambda v: value_label("likelihood", v, self.lang))
+        f["reasons"] = f["reasons"].map(lambda notes: notes_text(notes, self.lang))
+        columns = texts("monitoring.columns", self.lang)
+        return f[list(columns)].rename(columns=columns).reset_index(drop=True)
+
+    def plot_deviation(self):
+        """Execution rate against time progress, one dot per project, coloured by its light (which judges it
+        against the city's typical path, not the calendar)."""
+        f = self.frame.dropna(subset=["execution_rate"])
+        fig, ax = figure(figsize=(8, 4.5))
+        for light in LIGHT_COLOURS:  # green, yellow, red: the legend reads in order of urgency
+            group = f[f["light"] == light]
+            ax.scatter(group["time_progress"] * 100, group["execution_rate"] * 100, s=10, alpha=0.6,
+                       color=LIGHT_COLOURS[light], label=value_label("light", light, self.lang))
+        ax.set_xlabel(text("monitoring.axis_time", self.lang))
+        ax.set_ylabel(text("monitoring.axis_rate", self.lang))
+        ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+
+def monitoring_view(store: Store, as_of, unit: str | None = None, preset: PresetLike = "default",
+                    lang: str = "zh") -> MonitoringView:
+    """Monitor the store's projects as of a date (``unit`` None or "all" for the whole city)."""
+    unit = None if unit in (None, "", "all") else unit
+    return MonitoringView(monitor(store, as_of, preset, unit=unit), pd.Timestamp(as_of), lang=lang)
+
+
+__all__ = ["JOB", "MonitoringView", "monitoring_view"]

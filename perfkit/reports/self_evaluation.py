@@ -1,0 +1,86 @@
+"""The unit self-evaluation job (单位自评): every project of a unit scored, in the official outline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from perfkit.evaluation import SelfEvaluationResult, self_evaluate
+from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, pct
+from perfkit.reports.registry import Job, register
+from perfkit.rules import PresetLike
+from perfkit.store import Store
+from perfkit.text import texts
+
+JOB = register(Job(name="self-evaluation", notebook="self_evaluation.ipynb", subject=("unit_id", "year"),
+                   aliases={"unit_id": "--unit"},
+                   summary="a unit's self-evaluation of every project of a year, with its second-level units"))
+
+
+@dataclass
+class SelfEvaluationView(PresetView):
+    """A unit's self-evaluation ready to show."""
+
+    result: SelfEvaluationResult
+    lang: str = "zh"
+
+
+
+    def section(self, name: str):
+        """One section of the outline (title, summary, projects, issues)."""
+        r, preset = self.result, self.preset
+        projects = r.projects.assign(
+            notes_text=r.projects["notes"].map(lambda notes: notes_text(notes, self.lang, preset)),
+            rating_label=r.projects["rating"].map(self.label))
+        module = outline("self_evaluation", self.lang).make_module(dict(
+            weights=[(self.label(block), w) for block, w in preset.self_evaluation.weights.items()],
+            ratings=[(rating, self.label(rating)) for rating in preset.rating_bands],
+            flagged=list(projects[projects["notes"].map(len) > 0].itertuples()),
+            low=list(projects[projects["rating"].isin(preset.low_ratings)].nsmallest(5, "total").itertuples())))
+        macro = getattr(module, name)
+        view = dict(unit=r.unit, year=r.year)
+        return markdown(macro(view, r.summary) if name in ("summary", "issues") else macro(view))
+
+    def project_table(self) -> pd.DataFrame:
+        """Every project: budget, execution, score per block, total, rating and notes."""
+        p = self.result.projects.copy()
+        p["budget"] = (p["budget"] / 1e4).round(2)
+        p["execution_rate"] = p["execution_rate"].map(pct)
+        blocks = [c for c in p if c.startswith("score_")]
+        p[blocks + ["total"]] = p[blocks + ["total"]].round(2)
+        p["rating"] = p["rating"].map(self.label)
+        p["notes"] = p["notes"].map(lambda notes: notes_text(notes, self.lang, self.preset))
+        columns = ["project_id", "name", "unit_name", "budget", "execution_rate", *blocks, "total", "rating", "notes"]
+        headers = {**texts("self_evaluation.headers", self.lang),
+                   **{b: self.label(b.removeprefix("score_")) for b in blocks}}
+        return p[columns].rename(columns=headers)
+
+    def rating_table(self) -> pd.DataFrame:
+        """Projects and budget per rating."""
+        t = self.result.by_rating.copy()
+        t["budget"] = (t["budget"] / 1e4).round(2)
+        t.index = t.index.map(self.label)
+        return (t.rename(columns=texts("self_evaluation.by_rating", self.lang))
+                .rename_axis(texts("self_evaluation.headers", self.lang)["rating"]))
+
+    def plot_scores(self):
+        """Distribution of the unit's project scores, with the rating bands."""
+        r = self.result
+        fig, ax = figure(figsize=(8, 3.5))
+        ax.hist(r.projects["total"], bins=20, range=(min(50, r.projects["total"].min()), 100), color="#4c72b0")
+        for name, band in self.preset.rating_bands.items():
+            if band.min > 0:
+                ax.axvline(band.min, color="#999999", linestyle="--")
+                ax.text(band.min + 0.5, ax.get_ylim()[1] * 0.9, self.label(name))
+        ax.set_xlabel(texts("self_evaluation.headers", self.lang)["total"])
+        fig.tight_layout()
+        return fig
+
+
+def unit_self_evaluation(store: Store, unit_id: str, year: int, preset: PresetLike = "default",
+                         lang: str = "zh") -> SelfEvaluationView:
+    """Self-evaluate a unit's projects of ``year`` and wrap the result for the report."""
+    return SelfEvaluationView(self_evaluate(store, unit_id, year, preset), lang=lang)
+
+
+__all__ = ["JOB", "SelfEvaluationView", "unit_self_evaluation"]

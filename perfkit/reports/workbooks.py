@@ -1,0 +1,95 @@
+"""The portfolio workbooks: results application, ex-ante assessments and monitoring, in zh or en.
+
+The CLI commands and the demo write them through these functions, so a workbook
+looks the same whichever way it was made.
+"""
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from perfkit.evaluation import results_summary
+from perfkit.excel import write_workbook
+from perfkit.exante import exante_summary
+from perfkit.monitoring import monitoring_summary
+from perfkit.rules import PresetLike, load_preset
+from perfkit.text import render, text, texts, value_label
+
+MONEY = "#,##0.00"
+PERCENT = "0.0%"
+
+
+def _total_label(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    return frame.rename(index={"total": text("common.total", lang)})
+
+
+def results_application_workbook(applied: pd.DataFrame, path: str | PathLike, lang: str = "zh",
+                                 preset: PresetLike = "default") -> Path:
+    """Write the results application (project detail, by rating, by unit) as a formatted workbook."""
+    preset = load_preset(preset)
+    names = texts("workbooks.results", lang)
+    detail = applied[["project_id", "name", "unit_name", "total", "rating", "budget", "recommended_budget",
+                      "rule"]].copy()
+    detail["rating"] = detail["rating"].map(lambda r: preset.label(r, lang))
+    detail["rule"] = detail["rule"].map(lambda r: preset.label(r, lang))
+    by_rating = _total_label(results_summary(applied, "rating"), lang)
+    by_rating.index = by_rating.index.map(lambda r: preset.label(r, lang))
+    by_rating = by_rating.rename_axis("rating").reset_index()
+    by_unit = _total_label(results_summary(applied, "unit_name"), lang).rename_axis("unit_name").reset_index()
+    formats = {names[c]: MONEY for c in ("budget", "recommended_budget", "recommended", "cut")}
+    formats[names["cut_rate"]] = PERCENT
+    sheets = texts("workbooks.results_sheets", lang)
+    return write_workbook(path, {sheets["projects"]: detail.rename(columns=names),
+                                 sheets["by_rating"]: by_rating.rename(columns=names),
+                                 sheets["by_unit"]: by_unit.rename(columns=names)}, formats)
+
+
+def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "zh",
+                    preset: PresetLike = "default") -> Path:
+    """Write the ex-ante portfolio: every assessment, and totals by conclusion, unit and direction."""
+    preset = load_preset(preset)
+    names = texts("workbooks.exante", lang)
+    shown = assessed.copy()
+    shown["conclusion"] = shown["conclusion"].map(lambda c: preset.label(c, lang))
+    shown["reasons"] = shown["reasons"].map(lambda notes: render(notes, lang, preset))
+    shown["needs_expert_judgement"] = shown["needs_expert_judgement"].map(
+        lambda v: text("common.yes" if v else "common.no", lang))
+
+    def summary(by: str) -> pd.DataFrame:
+        frame = _total_label(exante_summary(assessed, by), lang)
+        if by == "conclusion":
+            frame.index = frame.index.map(lambda c: preset.label(c, lang))
+        return frame.rename_axis(by).reset_index().rename(columns=names)
+
+    money = {names[c]: MONEY for c in ("requested", "standard_cost", "suggested", "approved")}
+    sheets = texts("workbooks.exante_sheets", lang)
+    return write_workbook(path, {sheets["assessments"]: shown.rename(columns=names),
+                                 sheets["by_conclusion"]: summary("conclusion"),
+                                 sheets["by_unit"]: summary("unit_name"),
+                                 sheets["by_direction"]: summary("direction_name")},
+                          {**money, names["cut_rate"]: PERCENT})
+
+
+def monitoring_workbook(monitored: pd.DataFrame, path: str | PathLike, lang: str = "zh") -> Path:
+    """Write the monitoring: every project with its light, forecast and action, and totals by action."""
+    names = texts("workbooks.monitoring", lang)
+    shown = monitored.copy()
+    for column, kind in (("light", "light"), ("action", "action"), ("likelihood", "likelihood")):
+        shown[column] = shown[column].map(lambda v, kind=kind: value_label(kind, v, lang))
+    shown["key_project"] = shown["key_project"].map(lambda v: text("common.yes" if v else "common.no", lang))
+    shown["reasons"] = shown["reasons"].map(lambda notes: render(notes, lang))
+    by_action = monitoring_summary(monitored)
+    by_action.index = by_action.index.map(lambda a: value_label("action", a, lang))
+    by_action = by_action.rename_axis("action").reset_index()
+    formats = {names[c]: MONEY for c in ("budget", "spent")}
+    formats.update({names[c]: PERCENT for c in ("execution_rate", "time_progress", "expected_rate", "deviation",
+                                                 "forecast_rate", "forecast_low", "forecast_high",
+                                                 "target_completion")})
+    sheets = texts("workbooks.monitoring_sheets", lang)
+    return write_workbook(path, {sheets["projects"]: shown.rename(columns=names),
+                                 sheets["by_action"]: by_action.rename(columns=names)}, formats)
+
+
+__all__ = ["exante_workbook", "monitoring_workbook", "results_application_workbook"]

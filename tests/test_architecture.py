@@ -1,0 +1,297 @@
+"""The layout's promises: a wheel that works outside the checkout, light report kernels, typed presets,
+a CLI built from the notebooks, and one text catalogue for both languages."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import perfkit
+from perfkit.exante import assess
+from perfkit.reports import get_job, jobs
+from perfkit.reports.ex_ante import ExAnteView
+from perfkit.rules import load_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+# -- layout ----------------------------------------------------------------------------------------
+def test_one_module_per_job_named_after_its_notebook():
+    registered = jobs()
+    assert list(registered) == ["project-overview", "key-evaluation", "self-evaluation", "ex-ante", "monitoring",
+                                "quota-standards"]
+    for job in registered.values():
+        module = job.notebook.removesuffix(".ipynb")
+        assert (ROOT / "perfkit" / "reports" / f"{module}.py").exists(), module
+        assert job.notebook_path.exists()
+        source = job.notebook_path.read_text(encoding="utf-8")
+        assert f"from perfkit.reports.{module} import" in source       # the notebook uses its own job module
+
+
+def test_top_level_notebooks_and_templates_are_the_packaged_ones():
+    assert (ROOT / "notebooks").resolve() == (ROOT / "perfkit" / "reports" / "notebooks").resolve()
+    assert (ROOT / "templates").resolve() == (ROOT / "perfkit" / "reports" / "templates").resolve()
+
+
+def test_report_kernels_do_not_import_papermill_or_nbconvert():
+    code = ("import sys, perfkit.reports.key_evaluation, perfkit.reports.monitoring, perfkit.reports.ex_ante, "
+            "perfkit.reports.self_evaluation, perfkit.reports.project_overview, perfkit.reports.quota_standards;"
+            "print(sorted(m for m in ('papermill', 'nbconvert', 'nbformat', 'nbclient', 'jsonschema') "
+            "if m in sys.modules))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
+
+
+def test_version_is_written_once():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject and not re.search(r'^version\s*=\s*"', pyproject, re.M)
+    from importlib.metadata import version
+    assert version("perfkit") == perfkit.__version__
+
+
+# -- typed presets: the two bugs of a renamed preset ------------------------------------------------------
+RENAMED = """
+extends: default
+name: renamed
+labels: {en: {否决: Rejected, 经济性: Economy}}
+exante:
+  dimensions:
+    economy: {points: 30, name: 经济性}
+    financing: {points: 10, name: 筹资合规性}
+  conclusions:
+    - {conclusion: 予以支持, min_score: 80, max_cut_rate: 0.10, approves: true}
+    - {conclusion: 调整后支持, min_score: 60, max_cut_rate: 1.0, approves: true}
+    - {conclusion: 否决, min_score: 0, max_cut_rate: 1.0, approves: false}
+"""
+
+
+@pytest.fixture
+def renamed_preset(tmp_path):
+    path = tmp_path / "renamed.yaml"
+    path.write_text(RENAMED, encoding="utf-8")
+    return load_preset(path)
+
+
+def _request(**changes):
+    return {"request_id": "R1", "name": "道路养护", "amount": 1e6, "direction": "D1", "quantity": None,
+            "targets": [], **changes}
+
+
+def test_a_renamed_reject_conclusion_approves_nothing(renamed_preset):
+    result = assess(_request(), None, {}, renamed_preset)   # nothing judged: the lowest conclusion
+    assert result.conclusion == "否决"
+    assert not result.approves and result.approved_amount == 0.0
+    assert result.suggested_amount == 1e6
+
+
+def test_dimension_table_shows_the_presets_own_points(renamed_preset):
+    result = assess(_request(), None, {"necessity": 80, "feasibility": 80, "financing": 100}, renamed_preset)
+    table = ExAnteView(result).dimension_table()
+    assert table.loc["经济性", "分值"] == 30 and table.loc["筹资合规性", "分值"] == 10
+    assert not table.isna().any().any()
+    english = ExAnteView(result, lang="en").dimension_table()
+    assert english.loc["Economy", "Points"] == 30
+
+
+def test_a_renamed_execution_block_is_scored_by_execution(tmp_path, demo_store):
+    from perfkit import evaluation as ev
+    path = tmp_path / "blocks.yaml"
+    path.write_text("extends: default\nself_evaluation:\n  weights: {预算执行率: null, 执行: 10}\n"
+                    "  execution_block: 执行\n", encoding="utf-8")
+    unit = demo_store.query("SELECT unit_id FROM units WHERE level = 1 ORDER BY unit_id LIMIT 1")["unit_id"].iloc[0]
+    renamed = ev.self_evaluate(demo_store, unit, 2025, path).projects
+    default = ev.self_evaluate(demo_store, unit, 2025).projects
+    pd.testing.assert_series_equal(renamed["score_执行"], default["score_预算执行率"], check_names=False)
+    pd.testing.assert_series_equal(renamed["total"], default["total"])
+
+
+def test_execution_block_must_have_a_weight(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("extends: default\nself_evaluation:\n  execution_block: 执行率\n", encoding="utf-8")
+    with pytest.raises(perfkit.DataError, match="execution_block '执行率' has no weight"):
+        load_preset(path)
+
+
+def test_extends_is_relative_to_the_presets_folder(tmp_path, monkeypatch):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "base.yaml").write_text("extends: default\nname: base\n", encoding="utf-8")
+    (tmp_path / "rules" / "mine.yaml").write_text("extends: base.yaml\nname: mine\n", encoding="utf-8")
+    monkeypatch.chdir(ROOT)                                      # not the presets' folder
+    assert load_preset(tmp_path / "rules" / "mine.yaml").name == "mine"
+    (tmp_path / "rules" / "orphan.yaml").write_text("extends: gone.yaml\n", encoding="utf-8")
+    with pytest.raises(perfkit.DataError, match="gone.yaml.*named by 'extends' in .*orphan.yaml"):
+        load_preset(tmp_path / "rules" / "orphan.yaml")
+
+
+def test_a_loaded_preset_cannot_be_changed():
+    preset = load_preset()
+    with pytest.raises(Exception):
+        preset.monitoring.stall_months = 1
+    assert load_preset() is preset                                # loaded once, shared
+
+
+# -- the CLI is built from the notebooks ------------------------------------------------------------------
+def test_report_options_come_from_the_notebook(tmp_path, monkeypatch, capsys):
+    from perfkit.cli import main
+    import shutil
+    for other in get_job("quota-standards").notebook_path.parent.glob("*.ipynb"):
+        shutil.copy(other, tmp_path)
+    source = get_job("quota-standards").notebook_path
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    cell = next(c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    cell["source"] = "".join(cell["source"]) + '\nmin_records: int = 30  # fewest records a standard rests on\n'
+    (tmp_path / source.name).write_text(json.dumps(notebook), encoding="utf-8")
+    monkeypatch.setenv("PERFKIT_NOTEBOOKS", str(tmp_path))
+    with pytest.raises(SystemExit):
+        main(["report", "quota-standards", "--help"])
+    shown = capsys.readouterr().out
+    assert "--min-records MIN_RECORDS" in shown and "fewest records a standard rests on (default 30)" in shown
+    assert "--direction DIRECTION" in shown and "--base-year BASE_YEAR" in shown
+
+
+def test_report_requires_its_subject(capsys):
+    from perfkit.cli import main
+    with pytest.raises(SystemExit, match="--request or --request-file required"):
+        main(["report", "ex-ante"])
+    with pytest.raises(SystemExit, match="--project required"):
+        main(["report", "key-evaluation"])
+
+
+# -- one text catalogue, two languages ----------------------------------------------------------------
+class _VisibleText(HTMLParser):
+    """The text a reader sees in an HTML report (no scripts, styles or markup)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style", "title")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style", "title")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+def data_values(store) -> list[str]:
+    """Every text value in the store (names, descriptions, units of measure, codes): data, not wording."""
+    values = set()
+    for table in store.tables():
+        frame = store.table(table)
+        for column in frame.columns:
+            if frame[column].dtype == object or str(frame[column].dtype).startswith("string"):
+                values.update(str(v) for v in frame[column].dropna().unique())
+    return sorted(values, key=len, reverse=True)
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+#: Words a Chinese report may show: the product, and statistical names Chinese practice writes in Latin.
+LATIN_ALLOWED = {"perfkit", "OLS", "RLM", "PPP", "Battese", "Coelli", "CDN"}
+SUBJECTS = {"project-overview": "project", "key-evaluation": "panel_project", "self-evaluation": "unit",
+            "ex-ante": "request", "monitoring": "as_of", "quota-standards": "direction"}
+
+
+@pytest.fixture(scope="module")
+def language_reports(demo_store_path, tmp_path_factory):
+    """One report of each job in each language, run as a batch."""
+    from perfkit.cli import main
+    from perfkit.reports import run_batch
+    out = tmp_path_factory.mktemp("languages")
+    assert main(["standards", "--store", str(demo_store_path), "--output", str(out / "s.xlsx")]) == 0
+    with perfkit.Store(demo_store_path, read_only=True) as store:
+        pick = lambda sql: store.query(sql).iloc[0, 0]  # noqa: E731
+        subjects = {
+            "project-overview": {"project_id": pick("SELECT min(project_id) FROM projects WHERE year = 2025")},
+            "key-evaluation": {"project_id": pick("SELECT min(project_id) FROM expert_scores")},
+            "self-evaluation": {"unit_id": pick("SELECT min(unit_id) FROM units WHERE level = 1"), "year": 2025},
+            "ex-ante": {"request_id": pick("SELECT min(request_id) FROM requests")},
+            "monitoring": {"as_of": "2026-08-31", "unit": "all"},
+            "quota-standards": {"direction": pick("SELECT min(direction) FROM cost_records")},
+        }
+        values = data_values(store)
+    batch = [(job, {**parameters, "store": str(demo_store_path)}) for job, parameters in subjects.items()]
+    reports = {}
+    for lang in ("zh", "en"):
+        outcomes = run_batch(batch, output_dir=out / lang, lang=lang, max_workers=2)
+        for (job, _), outcome in zip(batch, outcomes):
+            assert not isinstance(outcome, Exception), outcome
+            reports[job, lang] = visible_text(outcome.html.read_text(encoding="utf-8"))
+    return reports, values
+
+
+def _without_data(text: str, values: list[str]) -> str:
+    for value in values:   # longest first, so a name goes whole before its parts
+        text = text.replace(value, " ")
+    return text
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", list(SUBJECTS))
+def test_english_report_has_no_chinese_outside_data(language_reports, job):
+    reports, values = language_reports
+    left = _without_data(reports[job, "en"], values)
+    assert not CJK.findall(left), f"{job}: {sorted(set(CJK.findall(left)))} in …" + \
+        "".join(left[max(m.start() - 40, 0):m.start() + 40] + " … " for m in list(CJK.finditer(left))[:3])
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", list(SUBJECTS))
+def test_chinese_report_has_no_english_outside_data_and_units(language_reports, job):
+    reports, values = language_reports
+    left = _without_data(reports[job, "zh"], values)
+    words = {w for w in re.findall(r"[A-Za-z]{2,}", left)} - LATIN_ALLOWED
+    assert not words, f"{job}: {sorted(words)}"
+
+
+# -- the wheel, outside the checkout ---------------------------------------------------------------------
+@pytest.mark.notebook
+def test_wheel_runs_a_report_outside_the_checkout(tmp_path, demo_store, demo_store_path):
+    """Build the wheel, install it into a fresh venv away from the checkout, and run one report there."""
+    wheels = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
+    wheel = next(wheels.glob("perfkit-*.whl"))
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # the dependencies come from the test environment (installing them again would download ~400 MB);
+    # perfkit itself comes from the wheel only: the checkout's editable hook is not processed from a .pth path
+    Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet",
+                    str(wheel)], check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFKIT_") and k != "PYTHONPATH"}
+    # ... and so do their data files (nbconvert's base templates), which pip would put in the venv's share/
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    where = subprocess.run([str(python), "-c", "import perfkit, perfkit.reports as r; print(perfkit.__file__); "
+                            "print(r.notebooks_dir()); print(r.templates_dir())"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert all(path.startswith(site) for path in where), where
+    project_id = demo_store.query("SELECT min(project_id) FROM projects WHERE year = 2025").iloc[0, 0]
+    done = subprocess.run([str(venv / "bin" / "perfkit"), "report", "project-overview", "--project", project_id,
+                           "--store", str(demo_store_path), "--output-dir", "out"],
+                          cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (elsewhere / "out" / f"project_overview_{project_id}.html").read_text(encoding="utf-8")
+    assert "预算执行进度" in html and "perfkit-colophon" in html
