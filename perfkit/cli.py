@@ -43,11 +43,11 @@ def _cmd_load(args) -> int:
 
 
 def _cmd_tables(args) -> int:
+    from perfkit.queries import row_counts
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
-        for table in store.tables():
-            n = store.query(f'SELECT count(*) AS n FROM "{table}"')["n"].iloc[0]
+        for table, n in row_counts(store).items():
             print(f"{table:<20} {n:>8,}")
     return 0
 
@@ -89,10 +89,12 @@ def _cmd_standards(args) -> int:
     from perfkit.store import Store
 
     with Store(args.store) as store:
-        table = build_all_standards(store, method=args.method, base_year=args.base_year)
+        table = build_all_standards(store, method=args.method, base_year=args.base_year, preset=args.preset)
         table.to_store(store)
     path = table.to_excel(args.output, lang=args.lang)
-    print(table.quotas[["direction_name", "output_unit", "basic_quota", "n", "validation_mape"]].to_string())
+    print(table.quota_table(args.lang)[[text(f"standards.columns.{c}", args.lang) for c in
+                                       ("direction_name", "method", "basic_quota", "reach", "benchmark_quota",
+                                        "validation_mape")]].to_string())
     print(f"\nsaved in the store (quota_standards) and in {path}")
     return 0
 
@@ -263,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("standards", help="build the quota standards of every direction with cost records",
                        description="Build the quota standards of every direction with cost records, save them in "
                                    "the store (table quota_standards) and write a formatted Excel workbook.")
-    p.add_argument("--method", default="frontier", choices=METHODS, help="quota method (default frontier)")
+    p.add_argument("--method", default="auto", choices=("auto", *METHODS),
+                   help="quota method (default auto: the preset's advanced-and-reasonable choice per direction)")
+    p.add_argument("--preset", default="default", help="rule preset (default default)")
     p.add_argument("--base-year", type=int, default=None, help="price base year (default: latest)")
     p.add_argument("--output", default="reports/quota_standards.xlsx", help="the Excel workbook to write")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")

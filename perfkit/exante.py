@@ -26,6 +26,8 @@ from perfkit.text import Message, Name, note
 
 #: Index label of the total row of :func:`exante_summary` (rendered by the views).
 TOTAL = "total"
+#: The conclusion of a request whose evidence is incomplete (rendered as 待补充).
+DRAFT = "draft"
 DIMENSIONS = ("necessity", "economy", "targets", "feasibility", "financing")
 JUDGED = ("necessity", "feasibility", "financing")  # scored by experts or checklists
 
@@ -46,12 +48,20 @@ class ExAnteResult:
 
     @property
     def score(self) -> float:
-        return float(self.by_dimension.sum())
+        """The total of the five dimensions (NaN for a draft)."""
+        return float("nan") if self.by_dimension.isna().any() else float(round(self.by_dimension.sum(), 10))
+
+    @property
+    def is_draft(self) -> bool:
+        """True when a dimension lacks its evidence (the experts' review) and the preset makes that a draft:
+        no score and no conclusion yet (待补充)."""
+        return self.conclusion == DRAFT
 
     @property
     def approves(self) -> bool:
-        """Whether the conclusion lets the request into the budget (the preset's ``approves``)."""
-        return self.preset.exante.conclusion(self.conclusion).approves
+        """Whether the conclusion lets the request into the budget (the preset's ``approves``); a draft does not,
+        yet."""
+        return not self.is_draft and self.preset.exante.conclusion(self.conclusion).approves
 
     @property
     def approved_amount(self) -> float:
@@ -78,10 +88,30 @@ def _judged_fraction(answer, trim_min_experts: int) -> float:
     return float(np.clip(float(answer) / 100, 0, 1))
 
 
-def _target_problems(targets: list[Mapping], rules) -> tuple[float, list[Message]]:
-    """Share of the targets dimension lost, and why."""
-    deductions = rules.target_deductions
+def _target_problems(targets: list[Mapping], rules, quantity: float | None = None, output_unit: str | None = None,
+                     standard_unit_cost: float | None = None) -> tuple[float, list[Message]]:
+    """Share of the targets dimension lost, and why.
+
+    Besides the library's checks, the request is compared with itself and with the standard: an output
+    target counted in the request's output unit must be the requested ``quantity``, and a unit-cost target
+    (元 per output unit) must lie near the ``standard_unit_cost`` (within the preset's ``target_checks``).
+    """
+    deductions, checks = rules.target_deductions, rules.target_checks
     lost, reasons = 0.0, []
+    for t in targets:
+        value, unit = t.get("target_value"), t.get("measure_unit")
+        if value is None or pd.isna(value) or not unit or not output_unit:
+            continue
+        if (quantity and t.get("level1") in rules.output_levels and unit == output_unit
+                and abs(value - quantity) > checks.quantity_tolerance * quantity):
+            lost += deductions.quantity_mismatch
+            reasons.append(note("quantity_mismatch", name=t.get("name"), value=float(value), quantity=float(quantity),
+                                unit=unit))
+        if (standard_unit_cost and unit == f"元/{output_unit}"
+                and abs(value - standard_unit_cost) > checks.unit_cost_tolerance * standard_unit_cost):
+            lost += deductions.unit_cost_mismatch
+            reasons.append(note("unit_cost_mismatch", name=t.get("name"), value=float(value),
+                                standard=float(standard_unit_cost), unit=unit))
     level1 = {t.get("level1") for t in targets}
     if not level1 & set(rules.output_levels):
         lost += deductions.no_output_target
@@ -146,6 +176,7 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
         raise DataError(Problem("request", "the expenditure direction is missing", column="direction"))
     points = {d: rules.dimensions[d].points for d in DIMENSIONS}
     names = {d: rules.dimensions[d].name for d in DIMENSIONS}
+    drafts = preset.evidence.missing.get("judgement", "draft") == "draft"
     reasons, scores = [], {}
 
     # economy of inputs: the quota standard
@@ -161,15 +192,19 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
         scores["economy"] = points["economy"] * max(0.0, 1 - cut_rate / rules.economy_zero_cut)
         if cut_rate > 0:
             reasons.append(note("cut_to_standard", requested=amount / 1e4, standard=standard_cost / 1e4,
-                                tolerance=rules.tolerance, cut=cut_rate))
+                                tolerance=rules.tolerance, suggested=suggested / 1e4, cut=cut_rate))
         else:
-            reasons.append(note("within_standard", standard=standard_cost / 1e4))
+            reasons.append(note("within_standard", requested=amount / 1e4, standard=standard_cost / 1e4,
+                                tolerance=rules.tolerance, ceiling=standard_cost * (1 + rules.tolerance) / 1e4))
     else:
         suggested, cut_rate, needs_judgement = float(amount), 0.0, True
         why = "no_standard" if not has_standard else "no_quantity"
         if "economy" in answers:
             scores["economy"] = points["economy"] * _judged_fraction(answers["economy"], trim)
             reasons.append(note(f"{why}_judged"))
+        elif drafts:
+            scores["economy"] = np.nan
+            reasons.append(note(f"{why}_pending"))
         else:
             scores["economy"] = 0.0
             reasons.append(note(f"{why}_needs_judgement"))
@@ -178,22 +213,32 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
     if "targets" in answers:
         scores["targets"] = points["targets"] * _judged_fraction(answers["targets"], trim)
     else:
-        lost, problems = _target_problems(list(request.get("targets") or []), rules)
+        standard_unit_cost = standard_cost / float(quantity) if standard_cost and quantity else None
+        lost, problems = _target_problems(list(request.get("targets") or []), rules, quantity=quantity,
+                                          output_unit=request.get("output_unit"),
+                                          standard_unit_cost=standard_unit_cost)
         scores["targets"] = points["targets"] * (1 - lost)
         reasons += problems
 
     for dimension in JUDGED:
         if dimension in answers:
             scores[dimension] = points[dimension] * _judged_fraction(answers[dimension], trim)
+        elif drafts:
+            scores[dimension] = np.nan
+            reasons.append(note("no_judgement_pending", dimension=Name(names[dimension])))
         else:
             scores[dimension] = 0.0
             reasons.append(note("no_judgement", dimension=Name(names[dimension])))
 
     by_dimension = pd.Series({names[d]: scores[d] for d in DIMENSIONS}, name="score")
-    total = float(by_dimension.sum())
-    conclusion = next(c.conclusion for c in rules.conclusions
-                      if total >= c.min_score and cut_rate <= c.max_cut_rate + 1e-12)
-    reasons.insert(0, note("exante_overall", score=total, cut=cut_rate, conclusion=Name(conclusion)))
+    if by_dimension.isna().any():   # evidence missing: neither supported nor rejected until it is in
+        conclusion = DRAFT
+        reasons.insert(0, note("exante_pending", cut=cut_rate))
+    else:
+        total = float(round(by_dimension.sum(), 10))
+        conclusion = next(c.conclusion for c in rules.conclusions
+                          if total >= c.min_score and cut_rate <= c.max_cut_rate + 1e-12)
+        reasons.insert(0, note("exante_overall", score=total, cut=cut_rate, conclusion=Name(conclusion)))
     return ExAnteResult(request=dict(request), by_dimension=by_dimension, standard_cost=standard_cost,
                         suggested_amount=suggested, cut_rate=cut_rate, conclusion=conclusion, reasons=reasons,
                         needs_expert_judgement=needs_judgement, preset=preset)
@@ -222,10 +267,19 @@ def assess_all(store: Store, standards: StandardsTable | None, year: int | None 
 
 
 def exante_summary(assessed: pd.DataFrame, by: str = "conclusion") -> pd.DataFrame:
-    """Requested, approved and the overall cut rate, by ``by`` (conclusion, unit_name, direction_name)."""
+    """Requested, approved and the cut rate, by ``by`` (conclusion, unit_name, direction_name).
+
+    The cut rate counts decided requests only: a draft (待补充) is neither approved nor cut.
+    """
+    decided = assessed["conclusion"] != DRAFT
     grouped = assessed.groupby(by, sort=False).agg(requests=("request_id", "count"), requested=("requested", "sum"),
                                                    approved=("approved", "sum"))
-    total = pd.DataFrame([grouped.sum()], index=[TOTAL])
-    out = pd.concat([grouped, total]).astype({"requests": int})
-    out["cut_rate"] = 1 - out["approved"] / out["requested"]
-    return out
+    # the cut rate is over decided requests only: a pending request (待补充) is not cut, it waits
+    decided_requested = assessed[decided].groupby(by, sort=False)["requested"].sum()
+    decided_approved = assessed[decided].groupby(by, sort=False)["approved"].sum()
+    grouped["cut_rate"] = 1 - decided_approved.reindex(grouped.index) / decided_requested.reindex(grouped.index)
+    total = pd.DataFrame([{"requests": len(assessed), "requested": assessed["requested"].sum(),
+                           "approved": assessed["approved"].sum(),
+                           "cut_rate": 1 - assessed.loc[decided, "approved"].sum()
+                           / assessed.loc[decided, "requested"].sum() if decided.any() else np.nan}], index=[TOTAL])
+    return pd.concat([grouped, total]).astype({"requests": int})

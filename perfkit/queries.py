@@ -43,6 +43,12 @@ def _none_for_missing(record: dict) -> dict:
     return {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in record.items()}
 
 
+def row_counts(store: Store) -> dict[str, int]:
+    """Rows of each table in the store, data-model tables first."""
+    return {table: int(store.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])  # names from the catalog
+            for table in store.tables()}
+
+
 # -- projects ----------------------------------------------------------------------------------
 def project(store: Store, project_id: str) -> pd.Series:
     """One project with its unit, direction and budget in force.

@@ -87,7 +87,8 @@ def _request(**changes):
 
 
 def test_a_renamed_reject_conclusion_approves_nothing(renamed_preset):
-    result = assess(_request(), None, {}, renamed_preset)   # nothing judged: the lowest conclusion
+    low = {"necessity": 10, "feasibility": 10, "financing": 10, "economy": 10}
+    result = assess(_request(), None, low, renamed_preset)   # judged poorly: the lowest conclusion
     assert result.conclusion == "否决"
     assert not result.approves and result.approved_amount == 0.0
     assert result.suggested_amount == 1e6

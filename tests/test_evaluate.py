@@ -18,7 +18,8 @@ def _panel_project(store):
 def test_key_evaluation_adds_up(demo_store):
     result = ev.evaluate(demo_store, _panel_project(demo_store))
     table = result.table
-    assert list(table.columns[:7]) == ["level1", "level2", "indicator", "rule", "points", "score", "note"]
+    assert list(table.columns[:8]) == ["level1", "level2", "indicator", "rule", "points", "score", "state", "note"]
+    assert not result.is_draft and set(table["state"]) <= {"scored", "not_applicable"}
     assert len(table) == 20 and table["points"].sum() == pytest.approx(100.0)
     assert result.total == pytest.approx(table["score"].sum())
     assert result.by_level1.sum() == pytest.approx(result.total)
@@ -58,7 +59,8 @@ def test_missing_data_is_flagged_not_dropped(demo_store):
                                    AND p.year = 2025""")["p"].iloc[0]
     result = ev.evaluate(demo_store, no_panel)
     experts = result.table[result.table["rule"] == "expert"]
-    assert (experts["score"] == 0).all() and experts["flagged"].all()
+    assert experts["score"].isna().all() and experts["flagged"].all() and (experts["state"] == "missing").all()
+    assert result.is_draft and np.isnan(result.total) and result.rating is None
     assert any("无专家评分" in render(notes) for _, notes in result.flags)
     missing_actual = demo_store.query("""SELECT min(a.project_id) AS p FROM actuals a JOIN indicators i USING (indicator_id)
                                         JOIN projects p USING (project_id)
@@ -80,8 +82,10 @@ def test_self_evaluation_by_hand(demo_store):
     p = result.projects
     assert len(p) == result.summary["projects"] > 0
     blocks = ["score_产出", "score_效益", "score_满意度", "score_预算执行率"]
-    assert np.allclose(p[blocks].sum(axis=1), p["total"])
-    row = p.iloc[0]
+    rated = p[p["state"] == "scored"]
+    assert np.allclose(rated[blocks].sum(axis=1), rated["total"])
+    assert p.loc[p["state"] == "draft", "total"].isna().all() and p.loc[p["state"] == "draft", "rating"].isna().all()
+    row = rated.iloc[0]
     indicators = ev.score_indicators(demo_store.query(f"""
         SELECT t.project_id, i.*, t.target_value, t.target_text, a.actual_value, a.grade
         FROM targets t JOIN indicators i USING (indicator_id)
@@ -90,7 +94,7 @@ def test_self_evaluation_by_hand(demo_store):
     output_share = indicators.loc[indicators["level1"] == "产出", "fraction"].mean()
     assert row["score_产出"] == pytest.approx(50 * output_share)
     assert row["score_预算执行率"] == pytest.approx(10 * min(row["execution_rate"], 1))
-    assert sum(result.summary[f"rating_{r}"] for r in "优良中差") == len(p)
+    assert sum(result.summary[f"rating_{r}"] for r in "优良中差") + result.summary["drafts"] == len(p)
     assert result.by_rating["projects"].sum() == len(p)
 
 
@@ -133,6 +137,6 @@ def test_results_application_command(demo_store_path, tmp_path, capsys):
                  "--output", str(workbook)]) == 0
     assert "合计" in capsys.readouterr().out
     book = load_workbook(workbook)
-    assert book.sheetnames == ["项目明细", "按等级汇总", "按单位汇总"]
+    assert book.sheetnames == ["待补充", "项目明细", "按等级汇总", "按单位汇总"]   # drafts listed apart
     headers = [c.value for c in book["项目明细"][1]]
     assert "下年建议预算（元）" in headers and "应用规则" in headers

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import numpy as np
 import pytest
 
 from perfkit import DataError
@@ -65,8 +66,10 @@ def test_reject(standards):
 def test_no_standard_is_flagged_never_passed(standards):
     result = assess(_request(direction="D9"), standards, ALL_GOOD)
     assert result.needs_expert_judgement and result.standard_cost is None
-    assert result.by_dimension["投入经济性"] == 0.0 and result.cut_rate == 0.0
-    assert any("无适用定额标准" in str(r) and "需专家判断" in str(r) for r in result.reasons)
+    # no standard and no expert judgement of economy: pending (待补充), neither supported nor rejected
+    assert np.isnan(result.by_dimension["投入经济性"]) and result.cut_rate == 0.0
+    assert result.is_draft and not result.approves and result.approved_amount == 0.0 and np.isnan(result.score)
+    assert any("无适用定额标准" in str(r) and "待评审专家判断" in str(r) for r in result.reasons)
     judged = assess(_request(direction="D9"), standards, {**ALL_GOOD, "economy": 70})
     assert judged.by_dimension["投入经济性"] == pytest.approx(14.0)
     no_quantity = assess(_request(quantity=None), standards, ALL_GOOD)
@@ -96,7 +99,8 @@ def test_answer_formats(standards):
     assert result.by_dimension["实施方案可行性"] == pytest.approx(16.0)   # 70, 80, 90 kept: 80%
     assert result.by_dimension["筹资合规性"] == pytest.approx(10.0)
     missing = assess(_request(amount=100_000.0), standards, {})
-    assert missing.by_dimension["立项必要性"] == 0 and any("缺少“立项必要性”" in str(r) for r in missing.reasons)
+    assert np.isnan(missing.by_dimension["立项必要性"]) and missing.conclusion == "draft"
+    assert any("缺少“立项必要性”的评审意见，待评审专家补充" in str(r) for r in missing.reasons)
 
 
 def test_bad_requests(standards):
@@ -118,8 +122,10 @@ def test_demo_portfolio(demo_store_path, tmp_path):
     assert assessed["needs_expert_judgement"].sum() == 12                 # the requests without a standard
     summary = exante_summary(assessed)
     assert summary.loc["total", "requests"] == 40
-    assert summary.loc["total", "cut_rate"] == pytest.approx(1 - assessed["approved"].sum() / assessed["requested"].sum())
-    assert set(assessed["conclusion"]) <= {"予以支持", "调整后支持", "不予支持"}
+    decided = assessed[assessed["conclusion"] != "draft"]          # pending requests are not cut: they wait
+    assert summary.loc["total", "cut_rate"] == pytest.approx(1 - decided["approved"].sum() / decided["requested"].sum())
+    assert summary.loc["total", "requested"] == assessed["requested"].sum()
+    assert set(assessed["conclusion"]) <= {"予以支持", "调整后支持", "不予支持", "draft"}
     report = run_report("ex-ante", {"request_id": assessed["request_id"].iloc[0], "store": str(demo_store_path)},
                         output_dir=tmp_path)
     html = report.html.read_text(encoding="utf-8")

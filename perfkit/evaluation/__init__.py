@@ -9,12 +9,12 @@
 - :func:`ahp_weights`, :func:`entropy_weights`, :func:`rating_sensitivity`: weights.
 - :func:`apply_results`, :func:`results_summary`: next year's budget (结果应用).
 """
-from perfkit.evaluation.engine import (TOTAL, EvaluationResult, SelfEvaluationResult, apply_results, evaluate,
+from perfkit.evaluation.engine import (DRAFT, STATES, TOTAL, EvaluationResult, SelfEvaluationResult, apply_results, evaluate,
                                        results_summary, score_indicators, score_project, score_unit, self_evaluate)
 from perfkit.evaluation.panel import aggregate_panel, kendalls_w
 from perfkit.evaluation.scoring import SCORING_RULES, rate, score_indicator
 from perfkit.evaluation.weights import RANDOM_INDEX, ahp_weights, entropy_weights, rating_sensitivity
 
-__all__ = ["TOTAL", "EvaluationResult", "RANDOM_INDEX", "SCORING_RULES", "SelfEvaluationResult", "aggregate_panel",
+__all__ = ["DRAFT", "STATES", "TOTAL", "EvaluationResult", "RANDOM_INDEX", "SCORING_RULES", "SelfEvaluationResult", "aggregate_panel",
            "ahp_weights", "apply_results", "entropy_weights", "evaluate", "kendalls_w", "rate",
            "rating_sensitivity", "results_summary", "score_indicator", "score_indicators", "score_project", "score_unit", "self_evaluate"]

@@ -18,7 +18,12 @@ from perfkit.text import Message, Name, note
 
 #: Index label of the total row of the summaries (rendered by the views in the report's language).
 TOTAL = "total"
-TABLE_COLUMNS = ["level1", "level2", "indicator", "rule", "points", "score", "note", "flagged"]
+#: The results application's rule for a draft evaluation (rendered as 证据不全，预算暂不调整（待补充）).
+DRAFT = "draft"
+TABLE_COLUMNS = ["level1", "level2", "indicator", "rule", "points", "score", "state", "note", "flagged"]
+#: Evidence states of an item: scored from data, not applicable (its points redistributed), or missing
+#: evidence (a draft's item has no score; under the preset's ``missing: zero`` it scores 0).
+STATES = ("scored", "not_applicable", "missing")
 
 
 @dataclass
@@ -56,12 +61,28 @@ class EvaluationResult:
     preset: Preset = field(repr=False, default=None)
 
     @property
-    def total(self) -> float:
-        return float(round(self.table["score"].sum(), 10))
+    def is_draft(self) -> bool:
+        """True when an item lacks its evidence and the preset makes that a draft (待补充): no total, no rating."""
+        return bool(self.table["score"].isna().any())
 
     @property
-    def rating(self) -> str:
-        return rate(min(max(self.total, 0.0), 100.0), self.preset)
+    def total(self) -> float:
+        """Points won out of 100 (NaN for a draft: missing evidence never counts as 0 unless the preset says so)."""
+        return float("nan") if self.is_draft else float(round(self.table["score"].sum(), 10))
+
+    @property
+    def rating(self) -> str | None:
+        """The rating by the preset's bands; None for a draft."""
+        return None if self.is_draft else rate(min(max(self.total, 0.0), 100.0), self.preset)
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """The items without their evidence: item, rule, what is missing (``evidence``) and who supplies it
+        (``supplier``: ``panel`` for expert scores, ``unit`` for execution records and indicator values)."""
+        rows = self.table[self.table["state"] == "missing"]
+        return pd.DataFrame({"indicator": rows["indicator"], "rule": rows["rule"],
+                             "evidence": rows["rule"].map(_MISSING_EVIDENCE),
+                             "supplier": rows["rule"].map(_SUPPLIER)}).reset_index(drop=True)
 
     @property
     def by_level1(self) -> pd.Series:
@@ -76,9 +97,14 @@ class EvaluationResult:
         """(item, notes) of the items scored with missing data or disagreement: never silently dropped."""
         return [(row.indicator, row.note) for row in self.table.itertuples() if row.flagged]
 
-    def sensitivity(self, **kwargs) -> dict:
-        """Probability that the rating changes when weights move (see :func:`rating_sensitivity`)."""
-        return rating_sensitivity(self.table, preset=self.preset, **kwargs)
+    def sensitivity(self, **kwargs) -> dict | None:
+        """Probability that the rating changes when weights move (see :func:`rating_sensitivity`);
+        None for a draft, which has no rating to move."""
+        return None if self.is_draft else rating_sensitivity(self.table, preset=self.preset, **kwargs)
+
+
+_MISSING_EVIDENCE = {"expert": "expert_scores", "execution_rate": "execution", "indicators": "actuals"}
+_SUPPLIER = {"expert": "panel", "execution_rate": "unit", "indicators": "unit"}
 
 
 def score_indicators(indicators: pd.DataFrame, preset: PresetLike = "default") -> pd.DataFrame:
@@ -141,12 +167,13 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
     panel = aggregate_panel(experts, preset)
     indicators = score_indicators(evidence.indicators, preset)
     trim_from = preset.expert_panel.trim_min_experts
+    min_experts = preset.expert_panel.min_experts
     rows = []
     for item in preset.items():
         name, points, rule = item["item"], item["points"], item["rule"]
-        score, notes, flagged, not_applicable = 0.0, [], False, False
+        score, notes, flagged, state = 0.0, [], False, "scored"
         if rule == "expert":
-            if name in panel.index:
+            if name in panel.index and panel.loc[name, "n_experts"] >= min_experts:
                 p = panel.loc[name]
                 score = p["score"] / 100 * points
                 notes.append(note("experts_trimmed" if p["n_experts"] >= trim_from else "experts",
@@ -154,13 +181,16 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                 if p["flagged"]:
                     notes.append(note("experts_disagree", spread=float(p["spread"])))
                     flagged = True
+            elif name in panel.index:
+                notes.append(note("panel_too_small", n=int(panel.loc[name, "n_experts"]), minimum=min_experts))
+                flagged, state = True, "missing"
             else:
                 notes.append(note("no_expert_scores"))
-                flagged = True
+                flagged, state = True, "missing"
         elif rule == "execution_rate":
             if spent is None:
                 notes.append(note("no_execution_scored_zero"))
-                flagged = True
+                flagged, state = True, "missing"
             else:
                 try:
                     score = score_indicator("execution_rate", points=points, target=budget, actual=spent,
@@ -168,7 +198,7 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                     notes.append(note("execution_rate", rate=spent / budget))
                 except DataError as exc:
                     notes.append(note("cannot_score", reason=exc.problems[0].problem))
-                    flagged = True
+                    flagged, state = True, "missing"
         elif rule == "deduction":
             mine = findings[findings["item"] == name]
             score = score_indicator("deduction", points=points, deductions=mine["deduction"].tolist(), preset=preset)
@@ -180,17 +210,23 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
             mine = indicators[indicators["level2"].isin(item["dimensions"])]
             if mine.empty:
                 notes.append(note("no_indicators_not_applicable"))
-                not_applicable = True
+                state = "not_applicable"
             else:
                 score = float(mine["fraction"].mean()) * points
                 notes.append(note("indicators_mean", n=len(mine), share=float(mine["fraction"].mean())))
                 missing = mine.loc[mine["issue"] != "", "name"].tolist()
                 if missing:
                     notes.append(note("indicator_data_missing", names=missing))
-                    flagged = True
+                    flagged, state = True, "missing"
+        if state == "missing":
+            if preset.evidence.missing.get(rule, "draft") == "draft":
+                score = float("nan")          # no evidence, no points: the evaluation is a draft
+            else:
+                score = 0.0 if rule != "indicators" else score   # the preset's `zero`: missing counts as 0
+                notes.append(note("missing_scored_zero"))
         rows.append(dict(level1=item["level1"], level2=item["level2"], indicator=name, rule=rule,
-                         points=float(points), score=float(score), note=tuple(notes), flagged=flagged,
-                         not_applicable=not_applicable))
+                         points=float(points), score=float(score), state=state, note=tuple(notes),
+                         flagged=flagged, not_applicable=state == "not_applicable"))
     table = _redistribute(pd.DataFrame(rows), preset)
     return EvaluationResult(project=evidence.project, budget=budget, spent=spent,
                             table=table[TABLE_COLUMNS].reset_index(drop=True), indicators=indicators,
@@ -220,22 +256,31 @@ class SelfEvaluationResult:
 
     @property
     def summary(self) -> dict:
-        """Projects, money, mean and budget-weighted scores, count per rating, projects with data gaps."""
+        """Projects, money, mean and budget-weighted scores (of the rated projects), count per rating,
+        drafts (evidence incomplete: no score) and projects with data gaps."""
         p = self.projects
-        weighted = float(np.average(p["total"], weights=p["budget"])) if p["budget"].sum() > 0 else float("nan")
+        rated = p[p["rating"].notna()]
+        weighted = (float(np.average(rated["total"], weights=rated["budget"])) if rated["budget"].sum() > 0
+                    else float("nan"))
         counts = p["rating"].value_counts()
         return {
             "projects": len(p), "budget": float(p["budget"].sum()), "spent": float(p["spent"].fillna(0).sum()),
-            "mean_score": float(p["total"].mean()), "budget_weighted_score": weighted,
+            "mean_score": float(rated["total"].mean()), "budget_weighted_score": weighted,
             **{f"rating_{r}": int(counts.get(r, 0)) for r in self.preset.rating_bands},
+            "drafts": int(p["rating"].isna().sum()),
             "flagged_projects": int((p["notes"].map(len) > 0).sum()),
         }
 
     @property
     def by_rating(self) -> pd.DataFrame:
+        """Projects and budget per rating, and the drafts (index ``draft``) when there are any."""
         order = list(self.preset.rating_bands)
         grouped = self.projects.groupby("rating")["budget"].agg(projects="count", budget="sum")
-        return grouped.reindex(order).fillna(0).astype({"projects": int})
+        out = grouped.reindex(order).fillna(0).astype({"projects": int})
+        drafts = self.projects[self.projects["rating"].isna()]
+        if len(drafts):
+            out.loc[DRAFT] = [len(drafts), float(drafts["budget"].sum())]
+        return out.astype({"projects": int})
 
 
 def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEvaluationResult:
@@ -246,6 +291,7 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
     weights = preset.self_evaluation.weights
     execution_block = preset.self_evaluation.execution_block
     redistribute = preset.scoring.not_applicable == "redistribute"
+    policy = preset.evidence.missing
     rows = []
     for project in projects.itertuples(index=False):
         mine = indicators[indicators["project_id"] == project.project_id]
@@ -254,7 +300,8 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
             if block == execution_block:
                 s = spent.get(project.project_id)
                 if s is None or pd.isna(project.budget) or project.budget <= 0:
-                    shares[block] = 0.0
+                    # missing evidence: a draft's block has no share, or 0 where the preset says so
+                    shares[block] = np.nan if policy.get("execution_rate", "draft") == "draft" else 0.0
                     notes.append(note("no_execution"))
                 else:
                     shares[block] = score_indicator("execution_rate", points=1.0, target=float(project.budget),
@@ -266,17 +313,22 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
                 notes.append(note("no_block_indicators", block=Name(block)))
             elif (block_rows["issue"] != "").any():
                 notes.append(note("block_data_missing", block=Name(block)))
+                if policy.get("indicators", "draft") == "draft":
+                    shares[block] = np.nan
         applicable = {b: w for b, w in weights.items() if shares[b] is not None}
         scale = (sum(weights.values()) / sum(applicable.values())) if redistribute and applicable else 1.0
-        scores = {b: (shares[b] or 0.0) * w * (scale if b in applicable else 0.0) for b, w in weights.items()}
-        total = float(sum(scores.values()))
+        scores = {b: (0.0 if shares[b] is None else shares[b]) * w * (scale if b in applicable else 0.0)
+                  for b, w in weights.items()}
+        total = float(round(sum(scores.values()), 10))  # rounded as EvaluationResult.total, before banding
+        draft = bool(np.isnan(total))
         rows.append(dict(project_id=project.project_id, name=project.name, unit_id=project.unit_id,
                          unit_name=project.unit_name, category=project.category, budget=float(project.budget),
                          spent=spent.get(project.project_id, np.nan),
                          execution_rate=(spent.get(project.project_id, np.nan) / project.budget
                                          if project.budget else np.nan),
                          **{f"score_{b}": v for b, v in scores.items()}, total=total,
-                         rating=rate(min(max(total, 0.0), 100.0), preset), notes=tuple(notes)))
+                         rating=None if draft else rate(min(max(total, 0.0), 100.0), preset),
+                         state="draft" if draft else "scored", notes=tuple(notes)))
     return SelfEvaluationResult(unit=evidence.unit, year=int(year), projects=pd.DataFrame(rows), preset=preset)
 
 
@@ -303,26 +355,37 @@ def apply_results(ratings: pd.DataFrame, preset: PresetLike = "default") -> pd.D
     Parameters
     ----------
     ratings : DataFrame
-        Columns ``project_id``, ``rating``, ``budget``.
+        Columns ``project_id``, ``rating``, ``budget``. A missing rating (None) is a draft
+        evaluation, whose evidence is incomplete.
 
     Returns
     -------
     DataFrame
         ``ratings`` with ``recommended_budget`` (budget × the rating's factor: 中 → 90%,
-        差 → 0 by default) and ``rule`` (the reason, from the preset).
+        差 → 0 by default), ``rule`` (the reason, from the preset) and ``status`` (``rated`` or
+        ``draft``). A draft's budget is never cut: it stays unchanged (rule ``draft``), or, when the
+        preset's ``evidence.drafts`` is ``refuse``, the drafts are an error.
 
     Raises
     ------
     perfkit.DataError
-        A missing column, an unknown rating, or a negative or missing budget (row named).
+        A missing column, an unknown rating, a negative or missing budget (row named), or drafts
+        that the preset refuses.
     """
-    table = load_preset(preset).results_application
+    preset = load_preset(preset)
+    table = preset.results_application
     missing = [c for c in ("project_id", "rating", "budget") if c not in ratings]
     if missing:
         raise DataError([Problem("ratings", f"missing column '{c}'", column=c) for c in missing])
     problems = []
-    for i, (rating, budget) in enumerate(zip(ratings["rating"], ratings["budget"]), start=1):
-        if rating not in table:
+    drafts = ratings["rating"].isna()
+    for i, (rating, budget, draft) in enumerate(zip(ratings["rating"], ratings["budget"], drafts), start=1):
+        if draft:
+            if preset.evidence.drafts == "refuse":
+                problems.append(Problem("ratings", f"{ratings['project_id'].iloc[i - 1]} is a draft (its evidence "
+                                                   f"is incomplete) and has no rating to apply", row=i,
+                                        column="rating"))
+        elif rating not in table:
             problems.append(Problem("ratings", f"unknown rating {rating!r} (ratings: {', '.join(table)})",
                                     row=i, column="rating"))
         if pd.isna(budget) or budget < 0:
@@ -330,14 +393,18 @@ def apply_results(ratings: pd.DataFrame, preset: PresetLike = "default") -> pd.D
     if problems:
         raise DataError(problems)
     out = ratings.copy()
-    out["recommended_budget"] = out["budget"] * out["rating"].map(lambda r: table[r].factor)
-    out["rule"] = out["rating"].map(lambda r: table[r].rule)
+    out["recommended_budget"] = np.where(drafts, out["budget"],
+                                         out["budget"] * out["rating"].map(lambda r: table[r].factor if r in table
+                                                                           else np.nan))
+    out["rule"] = [DRAFT if draft else table[r].rule for r, draft in zip(out["rating"], drafts)]
+    out["status"] = np.where(drafts, "draft", "rated")
     return out
 
 
 def results_summary(applied: pd.DataFrame, by: str | list[str] = "rating") -> pd.DataFrame:
     """Portfolio summary of :func:`apply_results`: projects, budget, recommended and cut, by ``by``."""
-    grouped = applied.groupby(by, sort=False).agg(projects=("project_id", "count"), budget=("budget", "sum"),
+    grouped = applied.groupby(by, sort=False, dropna=False).agg(projects=("project_id", "count"),
+                                                                budget=("budget", "sum"),
                                                   recommended=("recommended_budget", "sum"))
     grouped["cut"] = grouped["budget"] - grouped["recommended"]
     grouped["cut_rate"] = np.where(grouped["budget"] > 0, grouped["cut"] / grouped["budget"], 0.0)

@@ -72,6 +72,9 @@ class StochasticFrontier(GenericLikelihoodModel):
         super().__init__(endog, exog, cost=cost, dist=dist, extra_params_names=extra, **kwargs)
         if not (np.all(np.isfinite(self.endog)) and np.all(np.isfinite(self.exog))):
             raise ValueError("endog and exog must be finite (take logs of positive values only)")
+        if np.ptp(self.endog) == 0:
+            raise ValueError(f"the dependent variable is constant ({self.endog[0]:g} in all {len(self.endog)} rows): "
+                             f"no frontier can be fitted")
         self.sign = 1.0 if cost else -1.0
         self.k_beta = self.exog.shape[1]
         # the statsmodels base class counts only exog columns as the model's degrees of freedom
@@ -80,8 +83,32 @@ class StochasticFrontier(GenericLikelihoodModel):
     @classmethod
     def from_formula(cls, formula, data, subset=None, drop_cols=None, *args, cost: bool = True,
                      dist: str = "half-normal", **kwargs):
-        """Create a frontier from a formula, e.g. ``"np.log(cost) ~ np.log(quantity) + C(region)"``."""
-        return super().from_formula(formula, data, subset, drop_cols, *args, cost=cost, dist=dist, **kwargs)
+        """Create a frontier from a formula, e.g. ``"np.log(cost) ~ np.log(quantity) + C(region)"``.
+
+        Rows where the formula gives a missing or invalid value (NaN inputs, the log of a value ≤ 0) are
+        refused, never silently dropped: the error says how many and which.
+
+        Raises
+        ------
+        ValueError
+            Naming the count and the first rows (by the data's index) that the formula cannot use.
+        """
+        import warnings
+
+        from patsy import dmatrices
+
+        frame = data if subset is None else data.loc[subset]
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            endog, _ = dmatrices(formula, frame, NA_action="drop", return_type="dataframe")
+            usable = np.isfinite(endog.to_numpy()).all(axis=1)
+        bad = frame.index.difference(endog.index[usable])
+        if len(bad):
+            shown = ", ".join(map(str, bad[:10])) + (" …" if len(bad) > 10 else "")
+            raise ValueError(f"{len(bad)} of {len(frame)} row(s) give a missing or invalid value in "
+                             f"{formula!r} (NaN, or the log of a value ≤ 0): rows {shown}")
+        return super().from_formula(formula, data, subset, drop_cols, *args, cost=cost, dist=dist,
+                                    missing="raise", **kwargs)
 
     # -- likelihood ----------------------------------------------------------
     def _split(self, params):

@@ -54,6 +54,7 @@ class CostModel:
     reference: dict[str, str]
     n: int
     n_screened_out: int = 0
+    n_invalid: int = 0        # records refused before screening: quantity or cost missing or ≤ 0
     form: str = "loglinear"
     translog_q2: float = 0.0  # coefficient of ½(ln q − ln q_ref)² in the translog form
     detail: Any = None        # the statsmodels results behind the model, when there is one
@@ -185,7 +186,9 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=(
     factors = [f for f in factors if f in records]
     data = records.copy()
     data["_cost"] = (records["cost"] if cost is None else cost).astype(float)
-    data = data[(data["quantity"] > 0) & (data["_cost"] > 0)]
+    valid = (data["quantity"] > 0) & (data["_cost"] > 0)   # False for NaN too
+    n_invalid = int((~valid).sum())
+    data = data[valid]
     log_unit = np.log(data["_cost"] / data["quantity"])
     kept = screen_mask(log_unit.to_numpy(), screen)
     data, log_unit = data[kept], log_unit[kept]
@@ -196,7 +199,8 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=(
     dummies = _design(data, factors, reference)
     q_ref = float(np.exp(np.log(data["quantity"]).mean()))  # the geometric mean quantity
     log_q = np.log(data["quantity"] / q_ref)
-    common = dict(method=method, q_ref=q_ref, reference=reference, n=len(data), n_screened_out=n_out, form=form,
+    common = dict(method=method, q_ref=q_ref, reference=reference, n=len(data), n_screened_out=n_out,
+                  n_invalid=n_invalid, form=form,
                   options=dict(scale=scale, tau=tau, q=q, screen=screen, dist=dist, factors=list(factors)))
 
     if method in STATISTIC_METHODS:

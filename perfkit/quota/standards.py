@@ -11,13 +11,18 @@ from perfkit.errors import DataError, Problem
 from perfkit.excel import write_workbook
 from perfkit.quota.models import CostModel, _index_map, deflate, fit_cost_model
 from perfkit.quota.validation import cross_validate
+from perfkit.rules import PresetLike, load_preset
 from perfkit.text import text, texts, value_label
 
 #: Columns of a standards table, one row per direction × factor level (factor and level
 #: empty on the direction's own row).
 COLUMNS = ["direction", "direction_name", "output_unit", "method", "base_year", "basic_quota",
            "scale_elasticity", "reference_quantity", "translog_q2", "n", "validation_mape",
-           "share_above", "factor", "level", "coefficient"]
+           "share_above", "reach", "unit_reach", "benchmark_method", "benchmark_quota", "selection",
+           "factor", "level", "coefficient"]
+#: Why a direction's method was used (``selection``): given by the caller, or picked by ``method="auto"``
+#: as the reach closest to the preset's target, or (no candidate reaching it) the highest reach.
+SELECTIONS = ("given", "closest_reach", "highest_reach")
 
 class StandardsTable:
     """Quota standards of one or more directions (a DataFrame inside, ``.frame``).
@@ -28,6 +33,13 @@ class StandardsTable:
     """
 
     def __init__(self, frame: pd.DataFrame, price_index: dict[int, float] | None = None):
+        frame = frame.copy()
+        for column in ("reach", "unit_reach", "benchmark_quota"):   # a table saved before these existed
+            if column not in frame:
+                frame[column] = np.nan
+        for column, default in (("benchmark_method", None), ("selection", "given")):
+            if column not in frame:
+                frame[column] = default
         missing = [c for c in COLUMNS if c not in frame]
         if missing:
             raise ValueError(f"a standards table needs the columns {missing}")
@@ -117,7 +129,9 @@ class StandardsTable:
     def _quotas_shown(self, lang: str) -> pd.DataFrame:
         """The quotas as a flat frame, method names in ``lang``, without the translog term."""
         quotas = self.quotas.reset_index().drop(columns=["translog_q2"])
-        quotas["method"] = quotas["method"].map(lambda m: value_label("method", m, lang))
+        for column in ("method", "benchmark_method"):
+            quotas[column] = quotas[column].map(lambda m: value_label("method", m, lang) if isinstance(m, str) else m)
+        quotas["selection"] = quotas["selection"].map(lambda v: value_label("selection", v, lang))
         return quotas
 
     def _coefficients_named(self) -> pd.DataFrame:
@@ -133,8 +147,9 @@ class StandardsTable:
     def quota_table(self, lang: str = "zh") -> pd.DataFrame:
         """One row per direction with display headers: the basic quotas and their validation."""
         quotas = self._quotas_shown(lang)
-        quotas["basic_quota"] = quotas["basic_quota"].map("{:,.2f}".format)
-        for column in ("validation_mape", "share_above"):
+        for column in ("basic_quota", "benchmark_quota"):
+            quotas[column] = quotas[column].map(lambda v: "—" if pd.isna(v) else f"{v:,.2f}")
+        for column in ("validation_mape", "share_above", "reach", "unit_reach"):
             quotas[column] = quotas[column].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
         labels = texts("standards.columns", lang)
         return quotas.rename(columns=labels).set_index(labels["direction"])
@@ -148,8 +163,9 @@ class StandardsTable:
         """A formatted workbook: the standards and their adjustment coefficients."""
         labels = texts("standards.columns", lang)
         quotas, coefficients = self._quotas_shown(lang), self._coefficients_shown(lang)
-        formats = {"basic_quota": "#,##0.00", "coefficient": "0.000", "validation_mape": "0.0%",
-                   "share_above": "0.0%", "scale_elasticity": "0.000", "reference_quantity": "#,##0.0"}
+        formats = {"basic_quota": "#,##0.00", "benchmark_quota": "#,##0.00", "coefficient": "0.000",
+                   "validation_mape": "0.0%", "share_above": "0.0%", "reach": "0.0%", "unit_reach": "0.0%",
+                   "scale_elasticity": "0.000", "reference_quantity": "#,##0.0"}
         return write_workbook(path, {text("standards.sheet_standards", lang): quotas.rename(columns=labels),
                                      text("standards.sheet_coefficients", lang): coefficients.rename(columns=labels)},
                               {labels[c]: f for c, f in formats.items()})
@@ -169,10 +185,53 @@ class StandardsTable:
         return cls(frame.drop(columns=["_price_index"], errors="ignore"), price_index=index)
 
 
+def reach(model: CostModel, records: pd.DataFrame, cost: pd.Series) -> tuple[float, float]:
+    """How reachable a standard is: the share of records whose cost is at or below their standard cost
+    (quantity × basic quota × coefficients), and the share of units whose total cost is at or below the
+    total standard cost of their records (NaN without ``unit_id``)."""
+    valid = (records["quantity"] > 0) & (cost > 0)
+    records, cost = records[valid], cost[valid].astype(float)
+    levels = records[list(model.coefficients)] if model.coefficients else None
+    standard = pd.Series(model.cost(records["quantity"].to_numpy(), levels), index=records.index)
+    share = float((cost <= standard * (1 + 1e-12)).mean()) if len(records) else float("nan")
+    if "unit_id" not in records:
+        return share, float("nan")
+    by_unit = pd.DataFrame({"cost": cost, "standard": standard}).groupby(records["unit_id"]).sum()
+    return share, float((by_unit["cost"] <= by_unit["standard"] * (1 + 1e-12)).mean())
+
+
+def _candidate(records, cost, method, factors, options, validate) -> dict:
+    model = fit_cost_model(records, method, factors=factors, cost=cost, **options)
+    if not np.isfinite(model.basic_quota) or model.basic_quota <= 0:
+        raise DataError(Problem("cost_records", f"method {method!r} gives no usable basic quota "
+                                                f"({model.basic_quota}) for these records", column="cost"))
+    checked = (cross_validate(records, method, cost=cost, factors=factors, **options)
+               if validate else {"mape": np.nan, "share_above": np.nan})
+    share, unit_share = reach(model, records, cost)
+    return dict(model=model, method=method, mape=checked["mape"], share_above=checked["share_above"],
+                reach=share, unit_reach=unit_share)
+
+
+def pick_standard(candidates: list[dict], target_reach: float, tolerance: float) -> tuple[dict, str]:
+    """The candidate a 先进合理 standard should use, and why (:data:`SELECTIONS`).
+
+    Among the candidates met by at least ``target_reach`` of the records, those whose reach is within
+    ``tolerance`` of the closest to the target; of these the lowest cross-validated error (MAPE). When no
+    candidate reaches the target, the one with the highest reach.
+    """
+    eligible = [c for c in candidates if c["reach"] >= target_reach - 1e-12]
+    if not eligible:
+        return max(candidates, key=lambda c: c["reach"]), "highest_reach"
+    closest = min(c["reach"] - target_reach for c in eligible)
+    pool = [c for c in eligible if c["reach"] - target_reach <= closest + tolerance]
+    return min(pool, key=lambda c: (np.nan_to_num(c["mape"], nan=np.inf), c["reach"])), "closest_reach"
+
+
 def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | None = None,
-                    method: str = "frontier", base_year: int | None = None, *,
+                    method: str = "auto", base_year: int | None = None, *,
                     price_index: pd.DataFrame | dict | None = None, directions: pd.DataFrame | None = None,
-                    factors=("region", "grade"), validate: bool = True, **options) -> StandardsTable:
+                    factors=("region", "grade"), validate: bool = True, preset: PresetLike = "default",
+                    **options) -> StandardsTable:
     """Build the quota standards of one or more expenditure directions.
 
     Parameters
@@ -181,8 +240,10 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
         The ``cost_records`` table (or a subset of it).
     direction : str or list of str, optional
         Direction id(s); by default every direction in ``cost_records``.
-    method : str
-        See :data:`perfkit.quota.models.METHODS`.
+    method : str, default "auto"
+        See :data:`perfkit.quota.models.METHODS`; ``"auto"`` picks per direction among the preset's
+        ``quota.candidates`` (see :func:`pick_standard`): the standard met by closest to (at least)
+        ``quota.target_reach`` of the records, with the best cross-validated error.
     base_year : int, optional
         Year whose prices the standard is in; by default the latest year of
         the records. Needs ``price_index`` to deflate other years.
@@ -194,9 +255,23 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
         Factors that get adjustment coefficients.
     validate : bool, default True
         Add 5-fold cross-validated MAPE and share above the standard.
+    preset : str, path, mapping or Preset
+        Its ``quota`` section: target reach, candidates, benchmark.
     **options
         Passed to :func:`perfkit.quota.models.fit_cost_model` (``tau``, ``q``,
         ``screen``, ``scale``, ``form``, ``reference``, ``dist``).
+
+    Returns
+    -------
+    StandardsTable
+        Besides the quota and coefficients, each direction's ``reach`` (share of records at or below
+        the standard) and ``unit_reach`` (share of units), the efficient ``benchmark_quota`` beside it,
+        and ``selection``, why its method was used.
+
+    Raises
+    ------
+    perfkit.DataError
+        No records for a direction, or a method that gives no usable (finite, positive) quota.
     """
     if direction is None:
         wanted = sorted(cost_records["direction"].unique())
@@ -209,20 +284,32 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
     base_year = int(base_year if base_year is not None else cost_records["year"].max())
     index = _index_map(price_index) if price_index is not None else {}
     names = directions.set_index("direction_id") if directions is not None else None
+    rules = load_preset(preset).quota
     rows = []
     for d in wanted:
         records = cost_records[cost_records["direction"] == d]
         cost = deflate(records, price_index, base_year)
-        model = fit_cost_model(records, method, factors=factors, cost=cost, **options)
-        checked = (cross_validate(records, method, cost=cost, factors=factors, **options)
-                   if validate else {"mape": np.nan, "share_above": np.nan})
+        if method == "auto":
+            candidates = [_candidate(records, cost, m, factors, {**candidate_options, **options}, validate)
+                          for m, candidate_options in rules.candidates.items()]
+            chosen, selection = pick_standard(candidates, rules.target_reach, rules.reach_tolerance)
+        else:
+            chosen, selection = _candidate(records, cost, method, factors, options, validate), "given"
+            candidates = [chosen]
+        model = chosen["model"]
+        benchmark = next((c for c in candidates if c["method"] == rules.benchmark), None)
+        if benchmark is None:
+            benchmark = _candidate(records, cost, rules.benchmark, factors,
+                                   {**rules.candidates.get(rules.benchmark, {}), **options}, validate=False)
         head = dict(direction=d,
                     direction_name=names.loc[d, "name"] if names is not None and d in names.index else d,
                     output_unit=names.loc[d, "output_unit"] if names is not None and d in names.index else None,
-                    method=method, base_year=base_year, basic_quota=model.basic_quota,
+                    method=chosen["method"], base_year=base_year, basic_quota=model.basic_quota,
                     scale_elasticity=model.elasticity, reference_quantity=model.q_ref,
                     translog_q2=model.translog_q2, n=model.n,
-                    validation_mape=checked["mape"], share_above=checked["share_above"])
+                    validation_mape=chosen["mape"], share_above=chosen["share_above"],
+                    reach=chosen["reach"], unit_reach=chosen["unit_reach"], benchmark_method=rules.benchmark,
+                    benchmark_quota=benchmark["model"].basic_quota, selection=selection)
         rows.append({**head, "factor": None, "level": None, "coefficient": np.nan})
         for factor, table in model.coefficients.items():
             for level, coefficient in table.items():

@@ -43,8 +43,12 @@ def two_stage_average(values) -> float:
     "advanced and reasonable" (先进合理): below the average, reachable by most.
     """
     values = np.asarray(values, dtype=float)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError("the two-stage average needs finite values")
     mean = values.mean()
-    return float((mean + values[values <= mean].mean()) / 2)
+    # a value equal to the mean is "at or below" it, whatever the last bit of the float sum says
+    at_or_below = (values <= mean) | np.isclose(values, mean, rtol=1e-12, atol=0.0)
+    return float((mean + values[at_or_below].mean()) / 2)
 
 
 def unit_cost_standard(values, method: str = "two_stage", q: float | None = None,

@@ -11,6 +11,7 @@ from perfkit import queries
 from perfkit.datasets import AS_OF_MONTH, CURRENT_YEAR, write_demo
 from perfkit.errors import ReportError
 from perfkit.evaluation import TOTAL, apply_results, results_summary
+from perfkit.exante import DRAFT as EXANTE_DRAFT
 from perfkit.exante import exante_summary
 from perfkit.monitoring import monitor, monitoring_summary
 from perfkit.reports.ex_ante import exante_portfolio
@@ -70,14 +71,16 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
     applied = apply_results(evaluated)
     summary = results_summary(applied)
     workbook = results_application_workbook(applied, output_dir / f"results_application_{CLOSED_YEAR}.xlsx", lang)
-    log.info("results application of %d key evaluations (%d): next-year budget cut %s 万元 (%.1f%%) → %s",
-             len(applied), CLOSED_YEAR, f"{summary.loc[TOTAL, 'cut'] / 1e4:,.2f}",
-             summary.loc[TOTAL, "cut_rate"] * 100, workbook)
+    log.info("results application of %d key evaluations (%d): next-year budget cut %s 万元 (%.1f%%); %d drafts "
+             "(evidence incomplete) left unchanged and listed apart → %s", len(applied), CLOSED_YEAR,
+             f"{summary.loc[TOTAL, 'cut'] / 1e4:,.2f}", summary.loc[TOTAL, "cut_rate"] * 100,
+             int((applied["status"] == "draft").sum()), workbook)
     exante = exante_summary(assessed)
     workbook = exante_workbook(assessed, output_dir / "ex_ante_assessments.xlsx", lang)
-    log.info("ex-ante assessments of %d requests: %s 万元 requested, %s 万元 supported, overall cut %.1f%% → %s",
-             len(assessed), f"{exante.loc[TOTAL, 'requested'] / 1e4:,.2f}",
-             f"{exante.loc[TOTAL, 'approved'] / 1e4:,.2f}", exante.loc[TOTAL, "cut_rate"] * 100, workbook)
+    log.info("ex-ante assessments of %d requests: %s 万元 requested, %s 万元 supported, cut %.1f%% of the decided; "
+             "%d pending the experts' review (待补充) → %s", len(assessed), f"{exante.loc[TOTAL, 'requested'] / 1e4:,.2f}",
+             f"{exante.loc[TOTAL, 'approved'] / 1e4:,.2f}", exante.loc[TOTAL, "cut_rate"] * 100,
+             int((assessed["conclusion"] == EXANTE_DRAFT).sum()), workbook)
     headline = monitoring_summary(monitored).attrs["headline"]
     workbook = monitoring_workbook(monitored, output_dir / f"monitoring_{AS_OF}.xlsx", lang)
     log.info("monitoring as of %s: %d projects of %d units to rectify (%s 亿元), %d to terminate (%s 万元) → %s",

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from perfkit import queries
-from perfkit.exante import ExAnteResult, assess, assess_all
+from perfkit.exante import DRAFT, ExAnteResult, assess, assess_all
 from perfkit.quota.standards import StandardsTable
 from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
-from perfkit.text import texts
+from perfkit.text import text, texts
 
 JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),
@@ -34,10 +34,14 @@ class ExAnteView(PresetView):
     lang: str = "zh"
 
 
+    def conclusion_label(self, conclusion: str) -> str:
+        """A conclusion in the report's language; 待补充 for a draft."""
+        return text("common.draft", self.lang) if conclusion == DRAFT else self.label(conclusion)
+
     def section(self, name: str):
         """One section of the outline (title, basic, work, overall, advice, other)."""
         r = self.result
-        context = dict(conclusion=self.label(r.conclusion),
+        context = dict(conclusion=self.conclusion_label(r.conclusion),
                        reasons=[notes_text([reason], self.lang, r.preset) for reason in r.reasons[1:]])
         return markdown(getattr(outline("ex_ante", self.lang).make_module(context), name)(r))
 
@@ -46,7 +50,9 @@ class ExAnteView(PresetView):
         table = pd.DataFrame({"points": self.result.points, "score": self.result.by_dimension})
         table.index = table.index.map(self.label)
         headers = texts("ex_ante.dimensions", self.lang)
-        return table[["points", "score"]].round(2).rename(columns=headers).rename_axis(headers["dimension"])
+        table = table[["points", "score"]].round(2)
+        table["score"] = table["score"].astype(object).where(table["score"].notna(), text("common.draft", self.lang))
+        return table.rename(columns=headers).rename_axis(headers["dimension"])
 
     def targets_table(self) -> pd.DataFrame:
         """The request's performance targets with the library's unit and the unit's own history."""

@@ -39,17 +39,25 @@ class KeyEvaluationView(PresetView):
             category=value_label("category", r.project["category"], self.lang),
             preset_name=self.label(self.preset.name), n_experts=experts,
             trimmed=experts >= self.preset.expert_panel.trim_min_experts,
-            rating=self.label(r.rating),
+            draft=r.is_draft, rating=self.rating_label(),
+            missing=[dict(item=self.label(row.indicator), evidence=text(f"evaluation.evidence.{row.evidence}", self.lang),
+                          supplier=text(f"evaluation.supplier.{row.supplier}", self.lang))
+                     for row in r.missing.itertuples()] if r.is_draft else [],
             by_level1=[(self.label(name), score) for name, score in r.by_level1.items()],
             flags=[(self.label(item), notes_text(notes, self.lang, self.preset)) for item, notes in r.flags],
             sensitivity=None,
             weakest=[dict(indicator=self.label(row.indicator), share=row.share) for row in weakest.itertuples()],
             advice=advice)
 
+    def rating_label(self) -> str:
+        """The rating in the report's language, or 待补充 for a draft."""
+        rating = self.result.rating
+        return text("common.draft", self.lang) if rating is None else self.label(rating)
+
     def section(self, name: str):
         """One section of the outline (title, basic, work, conclusion, analysis, problems, recommendations, other)."""
         context = self._context()
-        if name == "conclusion":  # only the conclusion reports the (Monte Carlo) rating sensitivity
+        if name == "conclusion" and not self.result.is_draft:  # only the conclusion reports the sensitivity
             context["sensitivity"] = {**self.result.sensitivity(),
                                       "perturbation": self.preset.sensitivity.perturbation}
         module = outline("key_evaluation", self.lang).make_module(context)
@@ -65,16 +73,25 @@ class KeyEvaluationView(PresetView):
         t["note"] = t["note"].map(lambda notes: notes_text(notes, self.lang, self.preset))
         t = t[["level1", "level2", "indicator", "rule", "points", "score", "note"]]
         total = pd.DataFrame([{"level1": h["total"], "level2": "", "indicator": "", "rule": "",
-                               "points": t["points"].sum(), "score": t["score"].sum(),
-                               "note": self.label(self.result.rating)}])
+                               "points": t["points"].sum(), "score": self.result.total, "note": self.rating_label()}])
         out = pd.concat([t, total], ignore_index=True).round({"points": 2, "score": 2})
+        out["score"] = out["score"].astype(object).where(out["score"].notna(), text("common.draft", self.lang))
         return out.rename(columns=h)
+
+    def _by_level2(self) -> pd.DataFrame:
+        """Points and score per level-2 dimension; ``pending`` (score NaN) where an item lacks evidence."""
+        grouped = self.result.table.groupby(["level1", "level2"], sort=False)
+        t = grouped[["points", "score"]].sum()
+        t["pending"] = grouped["score"].apply(lambda v: v.isna().any())
+        t["score"] = t["score"].where(~t["pending"])
+        return t
 
     def level_table(self) -> pd.DataFrame:
         """Points and score per level-1 and level-2 dimension."""
         h = texts("key_evaluation.headers", self.lang)
-        t = self.result.by_level2.round(2)
+        t = self._by_level2()[["points", "score"]].round(2)
         t["lost"] = (t["points"] - t["score"]).round(2)
+        t = t.astype(object).where(t.notna(), text("common.draft", self.lang))
         t.index = pd.MultiIndex.from_tuples([(self.label(a), self.label(b)) for a, b in t.index])
         return t.rename(columns=h).rename_axis([h["level1"], h["level2"]])
 
@@ -82,17 +99,21 @@ class KeyEvaluationView(PresetView):
         """Points won and lost per level-2 dimension."""
         h = texts("key_evaluation.headers", self.lang)
         r = self.result
-        t = r.by_level2
+        t = self._by_level2()
         t = t[t["points"] > 0]
         labels = [f"{self.label(a)} · {self.label(b)}" for a, b in t.index]
         fig, ax = figure(figsize=(8, 0.4 * len(t) + 1.2))
-        ax.barh(labels, t["score"], color="#55a868", label=h["won"])
-        ax.barh(labels, t["points"] - t["score"], left=t["score"], color="#c44e52", label=h["lost"])
+        scored = t["score"].where(~t["pending"], 0.0)
+        ax.barh(labels, scored, color="#55a868", label=h["won"])
+        ax.barh(labels, (t["points"] - scored).where(~t["pending"], 0.0), left=scored, color="#c44e52", label=h["lost"])
+        if t["pending"].any():   # a level whose evidence is missing is neither won nor lost: it is pending
+            ax.barh(labels, t["points"].where(t["pending"], 0.0), color="#bbbbbb", hatch="//",
+                    label=text("common.draft", self.lang))
         ax.invert_yaxis()
         ax.set_xlabel(h["points"])
         ax.legend(loc="lower right")
-        ax.set_title(text("key_evaluation.chart_title", self.lang, name=r.project["name"], total=r.total,
-                          rating=self.label(r.rating)))
+        ax.set_title(text("key_evaluation.chart_title_draft" if r.is_draft else "key_evaluation.chart_title",
+                          self.lang, name=r.project["name"], total=r.total, rating=self.rating_label()))
         fig.tight_layout()
         return fig
 
@@ -111,16 +132,20 @@ def key_evaluation(store: Store, project_id: str, preset: PresetLike = "default"
 
 
 def key_evaluations(store: Store, year: int, preset: PresetLike = "default") -> pd.DataFrame:
-    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget."""
+    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget.
+
+    A draft (evidence incomplete) has a NaN total, no rating and the items whose evidence is ``missing``.
+    """
     preset = load_preset(preset)
     rows = []
     for project_id in queries.panel_projects(store, year):
         result = evaluate(store, project_id, preset)
         rows.append(dict(project_id=project_id, name=result.project["name"], unit_id=result.project["unit_id"],
                          unit_name=result.project["unit_name"], program_id=result.project["program_id"],
-                         total=round(result.total, 2), rating=result.rating, budget=result.budget))
+                         total=round(result.total, 2), rating=result.rating, budget=result.budget,
+                         missing=tuple(result.missing["indicator"])))
     return pd.DataFrame(rows, columns=["project_id", "name", "unit_id", "unit_name", "program_id", "total",
-                                       "rating", "budget"])
+                                       "rating", "budget", "missing"])
 
 
 __all__ = ["JOB", "KeyEvaluationView", "key_evaluation", "key_evaluations"]

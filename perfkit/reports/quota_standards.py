@@ -8,6 +8,7 @@ import pandas as pd
 from perfkit import queries, quota
 from perfkit.reports.display import MISSING, figure, markdown, pct
 from perfkit.reports.registry import Job, register
+from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
@@ -15,9 +16,18 @@ JOB = register(Job(name="quota-standards", notebook="quota_standards.ipynb", sub
                    paths=("excel",),
                    summary="a direction's quota standard: every method compared, the standard and its coefficients"))
 
-#: The methods compared, with the options that make each an "advanced and reasonable" standard.
-COMPARED = {"mean": {}, "median": {}, "two_stage": {}, "percentile": {"q": 0.4}, "ols": {}, "rlm": {},
-            "quantile": {"tau": 0.4}, "frontier": {}}
+#: Methods always shown in the comparison beside the preset's candidates (which carry their options).
+ALSO_COMPARED = ("mean", "median", "rlm")
+#: The comparison's row order: statistics of unit costs first, then the regressions and the frontier.
+COMPARISON_ORDER = ("mean", "median", "trimmed_mean", "two_stage", "percentile", "ols", "rlm", "quantile", "frontier")
+
+
+def compared_methods(preset: PresetLike = "default") -> dict[str, dict]:
+    """The methods of the comparison table with their options: the preset's candidates and the plain
+    statistics, in :data:`COMPARISON_ORDER`."""
+    candidates = load_preset(preset).quota.candidates
+    wanted = set(candidates) | set(ALSO_COMPARED)
+    return {m: dict(candidates.get(m, {})) for m in COMPARISON_ORDER if m in wanted}
 
 
 @dataclass
@@ -35,6 +45,7 @@ class QuotaStudy:
     standards: quota.StandardsTable
     truth: pd.DataFrame | None
     lang: str = "zh"
+    preset: Preset | None = None
 
     def _text(self, key: str, **params) -> str:
         return text(f"quota_standards.{key}", self.lang, **params)
@@ -48,8 +59,20 @@ class QuotaStudy:
     def screening_table(self) -> pd.DataFrame:
         """Records, screened out, used, years and base year."""
         years = f"{self.records['year'].min()}–{self.records['year'].max()}"
-        values = [len(self.records), self.model.n_screened_out, self.model.n, years, self.base_year]
+        values = [len(self.records), self.model.n_invalid, self.model.n_screened_out, self.model.n, years,
+                  self.base_year]
         return pd.DataFrame({"": values}, index=list(texts("quota_standards.screening", self.lang).values()))
+
+    def conclusion(self):
+        """The written conclusion: the standard, the method and why, how reachable it is, the benchmark."""
+        q = self.standards.quotas.loc[self.direction]
+        preset = self.preset or load_preset()
+        return markdown(self._text(
+            "conclusion", name=self.name, quota=q["basic_quota"], unit=self.output_unit,
+            method=value_label("method", q["method"], self.lang), why=value_label("selection", q["selection"], self.lang),
+            reach=q["reach"], unit_reach=q["unit_reach"], target=preset.quota.target_reach,
+            mape=q["validation_mape"], benchmark=q["benchmark_quota"],
+            benchmark_method=value_label("method", q["benchmark_method"], self.lang)))
 
     def comparison(self) -> pd.DataFrame:
         """Every method side by side: quota, cross-validated error, share above, year stability, truth error.
@@ -57,7 +80,7 @@ class QuotaStudy:
         Indexed by method code; the demo city's stores add the error against the true efficient unit cost.
         """
         rows = []
-        for method, options in COMPARED.items():
+        for method, options in compared_methods(self.preset or "default").items():
             model = quota.fit_cost_model(self.records, method, cost=self.cost, **options)
             checked = quota.cross_validate(self.records, method, cost=self.cost, **options)
             row = {"method": value_label("method", method, self.lang), "key": method,
@@ -119,9 +142,11 @@ class QuotaStudy:
         return fig
 
 
-def quota_study(store: Store, direction: str, method: str = "frontier", base_year: int | None = None,
-                lang: str = "zh", **options) -> QuotaStudy:
-    """Gather a direction's cost records from the store and fit its standard with ``method``."""
+def quota_study(store: Store, direction: str, method: str = "auto", base_year: int | None = None,
+                lang: str = "zh", preset: PresetLike = "default", **options) -> QuotaStudy:
+    """Gather a direction's cost records from the store and set its standard with ``method``
+    (``"auto"``: the preset's choice, see :func:`perfkit.quota.build_standards`)."""
+    preset = load_preset(preset)
     records = queries.cost_records(store, direction)
     if records.empty:
         raise KeyError(f"no cost records for direction {direction!r} in {store.path}")
@@ -129,22 +154,25 @@ def quota_study(store: Store, direction: str, method: str = "frontier", base_yea
     price_index = queries.optional_table(store, "price_index")
     base_year = int(base_year or records["year"].max())
     cost = quota.deflate(records, price_index, base_year)
-    options = {**COMPARED.get(method, {}), **options}
-    model = quota.fit_cost_model(records, method, cost=cost, **options)
     standards = quota.build_standards(records, direction, method=method, base_year=base_year,
-                                      price_index=price_index, directions=store.table("directions"), **options)
+                                      price_index=price_index, directions=store.table("directions"),
+                                      preset=preset, **options)
+    chosen = standards.quotas.loc[direction, "method"]
+    model = quota.fit_cost_model(records, chosen, cost=cost,
+                                 **{**preset.quota.candidates.get(chosen, {}), **options})
     truth = queries.optional_table(store, "cost_truth", where_direction=direction)
-    return QuotaStudy(direction=direction, name=info["name"], output_unit=info["output_unit"], method=method,
+    return QuotaStudy(direction=direction, name=info["name"], output_unit=info["output_unit"], method=chosen,
                       base_year=base_year, records=records, cost=cost, model=model, standards=standards,
-                      truth=truth, lang=lang)
+                      truth=truth, lang=lang, preset=preset)
 
 
-def build_all_standards(store: Store, method: str = "frontier", base_year: int | None = None) -> quota.StandardsTable:
-    """Standards of every direction with cost records in the store."""
+def build_all_standards(store: Store, method: str = "auto", base_year: int | None = None,
+                        preset: PresetLike = "default") -> quota.StandardsTable:
+    """Standards of every direction with cost records in the store (see :func:`perfkit.quota.build_standards`)."""
     records = store.table("cost_records")
     price_index = queries.optional_table(store, "price_index")
     return quota.build_standards(records, method=method, base_year=base_year, price_index=price_index,
-                                 directions=store.table("directions"), **COMPARED.get(method, {}))
+                                 directions=store.table("directions"), preset=preset)
 
 
-__all__ = ["JOB", "COMPARED", "QuotaStudy", "build_all_standards", "quota_study"]
+__all__ = ["JOB", "QuotaStudy", "build_all_standards", "compared_methods", "quota_study"]

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from perfkit.evaluation import SelfEvaluationResult, self_evaluate
+from perfkit.evaluation import DRAFT, SelfEvaluationResult, self_evaluate
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, pct
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
-from perfkit.text import texts
+from perfkit.text import text, texts
 
 JOB = register(Job(name="self-evaluation", notebook="self_evaluation.ipynb", subject=("unit_id", "year"),
                    aliases={"unit_id": "--unit"},
@@ -26,12 +26,16 @@ class SelfEvaluationView(PresetView):
 
 
 
+    def rating_label(self, rating) -> str:
+        """A rating in the report's language; 待补充 for a draft (no rating)."""
+        return text("common.draft", self.lang) if rating is None or rating == DRAFT else self.label(rating)
+
     def section(self, name: str):
         """One section of the outline (title, summary, projects, issues)."""
         r, preset = self.result, self.preset
         projects = r.projects.assign(
             notes_text=r.projects["notes"].map(lambda notes: notes_text(notes, self.lang, preset)),
-            rating_label=r.projects["rating"].map(self.label))
+            rating_label=r.projects["rating"].map(self.rating_label))
         module = outline("self_evaluation", self.lang).make_module(dict(
             weights=[(self.label(block), w) for block, w in preset.self_evaluation.weights.items()],
             ratings=[(rating, self.label(rating)) for rating in preset.rating_bands],
@@ -48,7 +52,9 @@ class SelfEvaluationView(PresetView):
         p["execution_rate"] = p["execution_rate"].map(pct)
         blocks = [c for c in p if c.startswith("score_")]
         p[blocks + ["total"]] = p[blocks + ["total"]].round(2)
-        p["rating"] = p["rating"].map(self.label)
+        p["rating"] = p["rating"].map(self.rating_label)
+        p[blocks + ["total"]] = p[blocks + ["total"]].astype(object).where(p[blocks + ["total"]].notna(),
+                                                                          text("common.draft", self.lang))
         p["notes"] = p["notes"].map(lambda notes: notes_text(notes, self.lang, self.preset))
         columns = ["project_id", "name", "unit_name", "budget", "execution_rate", *blocks, "total", "rating", "notes"]
         headers = {**texts("self_evaluation.headers", self.lang),
@@ -59,7 +65,7 @@ class SelfEvaluationView(PresetView):
         """Projects and budget per rating."""
         t = self.result.by_rating.copy()
         t["budget"] = (t["budget"] / 1e4).round(2)
-        t.index = t.index.map(self.label)
+        t.index = t.index.map(self.rating_label)
         return (t.rename(columns=texts("self_evaluation.by_rating", self.lang))
                 .rename_axis(texts("self_evaluation.headers", self.lang)["rating"]))
 
@@ -67,7 +73,8 @@ class SelfEvaluationView(PresetView):
         """Distribution of the unit's project scores, with the rating bands."""
         r = self.result
         fig, ax = figure(figsize=(8, 3.5))
-        ax.hist(r.projects["total"], bins=20, range=(min(50, r.projects["total"].min()), 100), color="#4c72b0")
+        totals = r.projects["total"].dropna()      # drafts have no score to show
+        ax.hist(totals, bins=20, range=(min(50, totals.min()) if len(totals) else 50, 100), color="#4c72b0")
         for name, band in self.preset.rating_bands.items():
             if band.min > 0:
                 ax.axvline(band.min, color="#999999", linestyle="--")

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfkit.evaluation import results_summary
+from perfkit.evaluation import DRAFT, results_summary
 from perfkit.excel import write_workbook
+from perfkit.exante import DRAFT as EXANTE_DRAFT
 from perfkit.exante import exante_summary
 from perfkit.monitoring import monitoring_summary
 from perfkit.rules import PresetLike, load_preset
@@ -30,20 +31,34 @@ def results_application_workbook(applied: pd.DataFrame, path: str | PathLike, la
     """Write the results application (project detail, by rating, by unit) as a formatted workbook."""
     preset = load_preset(preset)
     names = texts("workbooks.results", lang)
+    draft = text("common.draft", lang)
+
+    def rating(r):
+        return draft if r is None or (isinstance(r, float) and pd.isna(r)) else preset.label(r, lang)
+
     detail = applied[["project_id", "name", "unit_name", "total", "rating", "budget", "recommended_budget",
                       "rule"]].copy()
-    detail["rating"] = detail["rating"].map(lambda r: preset.label(r, lang))
-    detail["rule"] = detail["rule"].map(lambda r: preset.label(r, lang))
+    detail["rating"] = detail["rating"].map(rating)
+    detail["rule"] = detail["rule"].map(lambda r: text("evaluation.draft_rule", lang) if r == DRAFT
+                                        else preset.label(r, lang))
     by_rating = _total_label(results_summary(applied, "rating"), lang)
-    by_rating.index = by_rating.index.map(lambda r: preset.label(r, lang))
+    by_rating.index = [r if r == text("common.total", lang) else rating(r) for r in by_rating.index]
     by_rating = by_rating.rename_axis("rating").reset_index()
     by_unit = _total_label(results_summary(applied, "unit_name"), lang).rename_axis("unit_name").reset_index()
     formats = {names[c]: MONEY for c in ("budget", "recommended_budget", "recommended", "cut")}
     formats[names["cut_rate"]] = PERCENT
     sheets = texts("workbooks.results_sheets", lang)
-    return write_workbook(path, {sheets["projects"]: detail.rename(columns=names),
-                                 sheets["by_rating"]: by_rating.rename(columns=names),
-                                 sheets["by_unit"]: by_unit.rename(columns=names)}, formats)
+    book = {sheets["projects"]: detail.rename(columns=names), sheets["by_rating"]: by_rating.rename(columns=names),
+            sheets["by_unit"]: by_unit.rename(columns=names)}
+    if "status" in applied and (applied["status"] == "draft").any():
+        # the drafts apart: what each lacks; their budgets stay as they are until the evidence is in
+        drafts = applied.loc[applied["status"] == "draft", ["project_id", "name", "unit_name", "budget"]].copy()
+        if "missing" in applied:
+            separator = "、" if lang == "zh" else ", "
+            drafts["missing"] = applied.loc[drafts.index, "missing"].map(
+                lambda items: separator.join(preset.label(i, lang) for i in items))
+        book = {sheets["drafts"]: drafts.rename(columns=names), **book}
+    return write_workbook(path, book, formats)
 
 
 def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "zh",
@@ -52,7 +67,8 @@ def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "z
     preset = load_preset(preset)
     names = texts("workbooks.exante", lang)
     shown = assessed.copy()
-    shown["conclusion"] = shown["conclusion"].map(lambda c: preset.label(c, lang))
+    conclusion = lambda c: text("common.draft", lang) if c == EXANTE_DRAFT else preset.label(c, lang)  # noqa: E731
+    shown["conclusion"] = shown["conclusion"].map(conclusion)
     shown["reasons"] = shown["reasons"].map(lambda notes: render(notes, lang, preset))
     shown["needs_expert_judgement"] = shown["needs_expert_judgement"].map(
         lambda v: text("common.yes" if v else "common.no", lang))
@@ -60,7 +76,7 @@ def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "z
     def summary(by: str) -> pd.DataFrame:
         frame = _total_label(exante_summary(assessed, by), lang)
         if by == "conclusion":
-            frame.index = frame.index.map(lambda c: preset.label(c, lang))
+            frame.index = frame.index.map(conclusion)
         return frame.rename_axis(by).reset_index().rename(columns=names)
 
     money = {names[c]: MONEY for c in ("requested", "standard_cost", "suggested", "approved")}

@@ -79,6 +79,18 @@ class Scoring(_Strict):
 class Panel(_Strict):
     trim_min_experts: int = Field(ge=3, description="drop the highest and lowest score from this many experts up")
     spread_threshold: PositiveFloat = Field(description="flag items whose expert scores span more % points")
+    min_experts: int = Field(ge=1, description="fewest experts whose scores make an item's evidence")
+
+
+class Evidence(_Strict):
+    """What missing evidence does: ``draft`` (the evaluation is incomplete: no total, no rating, no
+    budget consequence) or ``zero`` (the item scores 0, flagged), per scoring rule (``judgement``: an
+    ex-ante dimension without the experts' review, or economy without a standard); and what the results
+    application does with a draft (``unchanged``: the budget stays and the draft is listed apart;
+    ``refuse``: an error naming the drafts)."""
+
+    missing: dict[Literal["expert", "execution_rate", "indicators", "judgement"], Literal["draft", "zero"]]
+    drafts: Literal["unchanged", "refuse"]
 
 
 class SelfEvaluation(_Strict):
@@ -110,6 +122,16 @@ class Application(_Strict):
 
 class Weights(_Strict):
     ahp_max_cr: float = Field(gt=0, lt=1)
+
+
+class Quota(_Strict):
+    """How a quota standard is chosen: 先进合理, met by at least ``target_reach`` of the records."""
+
+    target_reach: float = Field(gt=0, lt=1, description="share of records at or below the standard aimed at")
+    reach_tolerance: float = Field(ge=0, lt=1, description="reaches this close count as equally near")
+    candidates: dict[Literal["mean", "median", "trimmed_mean", "percentile", "two_stage", "ols", "rlm", "quantile",
+                             "frontier"], dict[str, float | str]] = Field(min_length=1)
+    benchmark: Literal["frontier", "quantile", "ols"] = Field(description="the efficient benchmark shown beside it")
 
 
 class Sensitivity(_Strict):
@@ -169,6 +191,15 @@ class TargetDeductions(_Strict):
     low_quantitative_share: float = Field(ge=0, le=1)
     target_below_history: float = Field(ge=0, le=1)
     unit_mismatch: float = Field(ge=0, le=1)
+    quantity_mismatch: float = Field(ge=0, le=1, description="an output target that is not the requested quantity")
+    unit_cost_mismatch: float = Field(ge=0, le=1, description="a unit-cost target far from the standard's")
+
+
+class TargetChecks(_Strict):
+    """How far a request's own targets may stray from its quantity and from the quota standard."""
+
+    quantity_tolerance: float = Field(ge=0, lt=1, description="relative gap allowed between output target and quantity")
+    unit_cost_tolerance: float = Field(ge=0, description="relative gap allowed between unit-cost target and standard")
 
 
 class ExAnte(_Strict):
@@ -176,6 +207,7 @@ class ExAnte(_Strict):
     tolerance: float = Field(ge=0, lt=1)
     economy_zero_cut: float = Field(gt=0, le=1)
     target_deductions: TargetDeductions
+    target_checks: TargetChecks
     min_quantitative_share: float = Field(ge=0, le=1)
     output_levels: list[str] = Field(min_length=1, description="level-1 names that count as output targets")
     benefit_levels: list[str] = Field(min_length=1, description="level-1 names that count as benefit targets")
@@ -227,6 +259,8 @@ class Preset(_Strict):
     results_application: dict[str, Application]
     weights: Weights
     sensitivity: Sensitivity
+    evidence: Evidence
+    quota: Quota
     monitoring: Monitoring
     exante: ExAnte
 
