@@ -68,8 +68,11 @@ def _cmd_report(args) -> int:
         if isinstance(value, str) and (name != "preset" or value.endswith((".yaml", ".yml"))):
             parameters[name] = str(Path(value).resolve())
     store = str(Path(args.store).resolve()) if args.store else None
-    report = run_report(job.name, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang)
-    print(report.html)
+    report = run_report(job.name, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang,
+                        formats=args.formats, evaluating_body=args.evaluating_body,
+                        document_number=args.document_number)
+    for path in report.outputs.values():
+        print(path)
     return 0
 
 
@@ -78,7 +81,7 @@ def _cmd_demo(args) -> int:
 
     reports = run_demo(data_dir=args.data_dir, store_path=args.store or "data/perfkit.duckdb",
                        output_dir=args.output_dir, seed=args.seed, lang=args.lang)
-    print(f"\n{len(reports)} reports in {Path(args.output_dir).resolve()}:")
+    print(f"\n{len(reports)} reports in {Path(args.output_dir).resolve()} (index.html lists them):")
     for report in reports:
         print(f"  {report.html}")
     return 0
@@ -214,6 +217,10 @@ def _add_job_parser(jobs_parsers, job) -> None:
             p.add_argument(*flags, dest=name, default=default, type=kind, metavar=name.upper(),
                            help=f"{spec.get('help', '')}{shown}{needed}".replace("%", "%%"))
         names.append(name)
+    p.add_argument("--format", dest="formats", default=None, metavar="FORMATS",
+                   help="html, pdf and/or docx, comma-separated (default: the preset's report.formats, html,pdf)")
+    p.add_argument("--evaluating-body", default=None, help="the title page's evaluating body (default: the preset's)")
+    p.add_argument("--document-number", default=None, help="the title page's document number (default: the preset's)")
     p.add_argument("--output-dir", default="reports", help="where the report goes (default reports)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     _add_store(p)

@@ -9,9 +9,12 @@ import pandas as pd
 
 def write_workbook(path: str | PathLike, sheets: dict[str, pd.DataFrame],
                    number_formats: dict[str, str] | None = None) -> Path:
-    """Write ``sheets`` (name → frame) to ``path``: bold coloured headers, sized columns, frozen header row.
+    """Write ``sheets`` (name → frame) to ``path``: bold coloured headers, sized columns, a frozen header
+    row and filters on every column.
 
-    ``number_formats`` maps a column header to an Excel number format (e.g. ``"#,##0.00"``).
+    ``number_formats`` maps a column header to an Excel number format (e.g. ``"#,##0.00"``). Every text
+    cell is stored as text: a value from data that starts with ``=`` (or another formula leader) is
+    never a live formula.
     The workbook is written beside the target and moved into place, so a failure
     never leaves a half-written file.
     """
@@ -40,6 +43,12 @@ def write_workbook(path: str | PathLike, sheets: dict[str, pd.DataFrame],
                         for cell in sheet[letter][1:]:
                             cell.number_format = number_formats[column]
                 sheet.freeze_panes = "A2"
+                if sheet.max_row >= 1 and sheet.max_column >= 1:
+                    sheet.auto_filter.ref = sheet.dimensions
+                for row in sheet.iter_rows(min_row=1):
+                    for cell in row:
+                        if cell.data_type == "f":   # openpyxl reads "=..." as a formula: perfkit writes none
+                            cell.data_type = "s"
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

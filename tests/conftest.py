@@ -78,3 +78,35 @@ def demo_store_path(tmp_path_factory, demo_dir) -> Path:
 def demo_store(demo_store_path):
     with perfkit.Store(demo_store_path, read_only=True) as store:
         yield store
+
+
+def pick_subjects(store) -> dict[str, dict]:
+    """One subject of each report job in the demo city."""
+    pick = lambda sql: store.query(sql).iloc[0, 0]  # noqa: E731
+    return {
+        "project-overview": {"project_id": pick("SELECT min(project_id) FROM projects WHERE year = 2025")},
+        "key-evaluation": {"project_id": pick("SELECT min(project_id) FROM expert_scores")},
+        "self-evaluation": {"unit_id": pick("SELECT min(unit_id) FROM units WHERE level = 1"), "year": 2025},
+        "ex-ante": {"request_id": pick("SELECT min(request_id) FROM requests")},
+        "monitoring": {"as_of": "2026-08-31", "unit": "all"},
+        "quota-standards": {"direction": pick("SELECT min(direction) FROM cost_records")},
+    }
+
+
+@pytest.fixture(scope="session")
+def job_reports(demo_store_path, tmp_path_factory):
+    """One report of each job: in Chinese as HTML, PDF and Word, in English as HTML; run as two batches."""
+    from perfkit.cli import main
+    from perfkit.reports import run_batch
+    out = tmp_path_factory.mktemp("job_reports")
+    assert main(["standards", "--store", str(demo_store_path), "--output", str(out / "s.xlsx")]) == 0
+    with perfkit.Store(demo_store_path, read_only=True) as store:
+        subjects = pick_subjects(store)
+    batch = [(job, {**parameters, "store": str(demo_store_path)}) for job, parameters in subjects.items()]
+    reports = {}
+    for lang, formats in (("zh", "html,pdf,docx"), ("en", "html")):
+        outcomes = run_batch(batch, output_dir=out / lang, lang=lang, max_workers=2, formats=formats)
+        for (job, _), outcome in zip(batch, outcomes):
+            assert not isinstance(outcome, Exception), outcome
+            reports[job, lang] = outcome
+    return reports

@@ -139,4 +139,4 @@ def test_results_application_command(demo_store_path, tmp_path, capsys):
     book = load_workbook(workbook)
     assert book.sheetnames == ["待补充", "项目明细", "按等级汇总", "按单位汇总"]   # drafts listed apart
     headers = [c.value for c in book["项目明细"][1]]
-    assert "下年建议预算（元）" in headers and "应用规则" in headers
+    assert "下年建议预算（万元）" in headers and "应用规则" in headers

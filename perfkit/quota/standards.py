@@ -149,6 +149,8 @@ class StandardsTable:
         quotas = self._quotas_shown(lang)
         for column in ("basic_quota", "benchmark_quota"):
             quotas[column] = quotas[column].map(lambda v: "—" if pd.isna(v) else f"{v:,.2f}")
+        quotas["reference_quantity"] = quotas["reference_quantity"].map(lambda v: "—" if pd.isna(v) else f"{v:,.1f}")
+        quotas["scale_elasticity"] = quotas["scale_elasticity"].map(lambda v: "—" if pd.isna(v) else f"{v:.3f}")
         for column in ("validation_mape", "share_above", "reach", "unit_reach"):
             quotas[column] = quotas[column].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
         labels = texts("standards.columns", lang)

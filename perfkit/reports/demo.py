@@ -92,11 +92,12 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
     def done(job, parameters, outcome):
         what = " ".join(str(v) for k, v in parameters.items() if k != "store")
         if isinstance(outcome, Report):
-            log.info("%s %s → %s", job, what, outcome.html)
+            log.info("%s %s → %s", job, what, ", ".join(p.name for p in outcome.outputs.values()))
         else:
             log.error("%s %s FAILED: %s", job, what, outcome)
 
-    outcomes = run_batch(jobs, output_dir=output_dir, lang=lang, on_done=done)
+    outcomes = run_batch(jobs, output_dir=output_dir, lang=lang, on_done=done, formats=None)  # the preset's formats
+    log.info("index of every report → %s", Path(output_dir).resolve() / "index.html")
     failed = [o for o in outcomes if isinstance(o, ReportError)]
     if failed:
         raise ReportError(f"{len(failed)} of {len(outcomes)} reports failed:\n" + "\n".join(map(str, failed)))

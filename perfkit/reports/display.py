@@ -7,10 +7,13 @@ proprietary font.
 """
 from __future__ import annotations
 
+import html
 import importlib.util
+import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from perfkit.reports.registry import templates_dir
@@ -35,7 +38,7 @@ class PresetView:
 
 
 def markdown(source: str):
-    """``source`` as an IPython Markdown display object."""
+    """``source`` as an IPython Markdown display object (the caller escapes what comes from data)."""
     from IPython.display import Markdown
 
     return Markdown(str(source).strip())
@@ -51,8 +54,9 @@ def outline(name: str, lang: str):
     """The report outline ``templates/outlines/<name>.<lang>.md.j2`` as a module of section macros."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+    # autoescape: a value from data is text, never markup, in the Markdown the outline becomes
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "outlines")), undefined=StrictUndefined,
-                      autoescape=False, keep_trailing_newline=True)
+                      autoescape=True, keep_trailing_newline=True)
     env.filters["wan"] = wan
     env.filters["pct"] = pct
     return env.get_template(f"{name}.{check_lang(lang)}.md.j2")
@@ -104,3 +108,81 @@ def figure(**kwargs):
 
     use_cjk_font()
     return plt.subplots(**kwargs)
+
+
+_NUMBER_TEXT = re.compile(r"^\s*[-+−]?[\d,]*\.?\d+\s*%?\s*$")
+
+
+def _column_class(series: pd.Series) -> str:
+    """``num`` for a column of numbers (or of formatted numbers, percentages and —), else ``text``
+    (``text short`` for short labels, which are kept on one line)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return "num"
+    values = [str(v) for v in series.dropna() if str(v) != MISSING]
+    if values and all(_NUMBER_TEXT.match(v) for v in values):
+        return "num"
+    # short labels (levels, ratings, codes) stay on one line; long text wraps
+    return "text short" if all(len(v) <= 8 for v in values) else "text"
+
+
+def show(frame: pd.DataFrame, digits: int = 2):
+    """A table as a report shows it: no row numbers, numbers right-aligned with thousands separators
+    and ``digits`` decimals, text left-aligned, ``—`` for a missing value, every value HTML-escaped.
+
+    A frame indexed by labels (a summary) shows its index as its first columns.
+    """
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        unnamed = [name is None for name in frame.index.names]
+        frame = frame.reset_index()
+        if all(unnamed) and len(unnamed) == 1 and "" not in frame.columns:
+            frame = frame.rename(columns={"index": ""})   # a label column without a name: a blank header
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    classes = {c: _column_class(frame[c]) for c in frame.columns}
+    formats = {}
+    for column in frame.columns:
+        series = frame[column]
+        mixed = series.dtype == object   # a column of labels and values (a two-column summary): years stay plain
+        numbers = series[series.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                                    and not isinstance(v, bool))].astype(float).dropna()
+        whole = len(numbers) and (numbers == numbers.round()).all()
+        # counts and large whole amounts without decimals; every other number with ``digits``
+        pattern = "{:,.0f}" if whole and (pd.api.types.is_integer_dtype(series) or numbers.abs().max() >= 1000) \
+            else f"{{:,.{digits}f}}"
+        formats[column] = lambda v, pattern=pattern, mixed=mixed: (
+            MISSING if v is None or (isinstance(v, float) and np.isnan(v)) else
+            str(v) if mixed and isinstance(v, (int, np.integer)) else
+            pattern.format(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            else str(v))
+    styler = frame.style.hide(axis="index").format(formats, na_rep=MISSING, escape="html")
+    styler = styler.format_index(escape="html", axis=1)
+    styler = styler.set_td_classes(pd.DataFrame({c: [classes[c]] * len(frame) for c in frame.columns},
+                                                index=frame.index))
+    return styler
+
+
+def plain(label) -> str:
+    """Text for a chart, drawn as written: a ``$`` from data is not the start of a formula."""
+    return str(label).replace("$", r"\$")
+
+
+def thousands(axis) -> None:
+    """Plain numbers with thousands separators on a chart axis (never 1e6 or 10^6)."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}" if abs(value) >= 10 or value == 0
+                                           else f"{value:,.2f}".rstrip("0").rstrip(".")))
+    axis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+
+
+def markdown_text(key: str, lang: str = "zh", level: int = 0, **params):
+    """The catalogue's sentence ``key`` as Markdown, its text parameters HTML-escaped (they come from data)."""
+    safe = {k: html.escape(v, quote=False) if isinstance(v, str) else v for k, v in params.items()}
+    return markdown(("#" * level + " " if level else "") + text(key, lang, **safe))
+
+
+def record(**values):
+    """The report's result for the index (score, rating, status), shown as JSON in a tagged cell."""
+    from IPython.display import JSON
+
+    return JSON({k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()})

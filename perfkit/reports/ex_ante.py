@@ -9,7 +9,7 @@ import pandas as pd
 from perfkit import queries
 from perfkit.exante import DRAFT, ExAnteResult, assess, assess_all
 from perfkit.quota.standards import StandardsTable
-from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline
+from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
@@ -44,6 +44,12 @@ class ExAnteView(PresetView):
         context = dict(conclusion=self.conclusion_label(r.conclusion),
                        reasons=[notes_text([reason], self.lang, r.preset) for reason in r.reasons[1:]])
         return markdown(getattr(outline("ex_ante", self.lang).make_module(context), name)(r))
+
+    def record(self):
+        """The result for the index: score and conclusion, or pending."""
+        r = self.result
+        return record(score=r.score, rating=self.conclusion_label(r.conclusion),
+                      status="draft" if r.is_draft else "final")
 
     def dimension_table(self) -> pd.DataFrame:
         """Each dimension's points in the preset and the request's score."""

@@ -7,7 +7,7 @@ import pandas as pd
 
 from perfkit import queries
 from perfkit.evaluation import EvaluationResult, evaluate
-from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline
+from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike, load_preset
 from perfkit.store import Store
@@ -101,7 +101,7 @@ class KeyEvaluationView(PresetView):
         r = self.result
         t = self._by_level2()
         t = t[t["points"] > 0]
-        labels = [f"{self.label(a)} · {self.label(b)}" for a, b in t.index]
+        labels = [plain(f"{self.label(a)} · {self.label(b)}") for a, b in t.index]
         fig, ax = figure(figsize=(8, 0.4 * len(t) + 1.2))
         scored = t["score"].where(~t["pending"], 0.0)
         ax.barh(labels, scored, color="#55a868", label=h["won"])
@@ -112,10 +112,15 @@ class KeyEvaluationView(PresetView):
         ax.invert_yaxis()
         ax.set_xlabel(h["points"])
         ax.legend(loc="lower right")
-        ax.set_title(text("key_evaluation.chart_title_draft" if r.is_draft else "key_evaluation.chart_title",
-                          self.lang, name=r.project["name"], total=r.total, rating=self.rating_label()))
+        ax.set_title(plain(text("key_evaluation.chart_title_draft" if r.is_draft else "key_evaluation.chart_title",
+                                self.lang, name=r.project["name"], total=r.total, rating=self.rating_label())))
         fig.tight_layout()
         return fig
+
+    def record(self):
+        """The result for the index: total and rating, or a draft."""
+        r = self.result
+        return record(score=r.total, rating=self.rating_label(), status="draft" if r.is_draft else "final")
 
     def findings_table(self) -> pd.DataFrame:
         """The findings: problem, item, description, deduction, recommendation."""

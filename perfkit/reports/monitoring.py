@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit.monitoring import monitor, monitoring_summary
-from perfkit.reports.display import figure, heading, markdown, notes_text, pct
+from perfkit.reports.display import figure, heading, markdown, notes_text, pct, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
@@ -69,6 +69,19 @@ class MonitoringView:
         f["reasons"] = f["reasons"].map(lambda notes: notes_text(notes, self.lang))
         columns = texts("monitoring.columns", self.lang)
         return f[list(columns)].rename(columns=columns).reset_index(drop=True)
+
+    def attention_note(self, limit: int = 50):
+        """Says how much of the list the report shows, and where the complete list is."""
+        total = int((self.frame["action"] != "normal").sum())
+        key = "monitoring.list_complete" if total <= limit else "monitoring.list_first"
+        return markdown(text(key, self.lang, shown=min(total, limit), total=total))
+
+    def record(self):
+        """The result for the index: the lights."""
+        lights = self.frame["light"].value_counts()
+        shown = " / ".join(f"{value_label('light', light, self.lang)} {int(lights.get(light, 0))}"
+                           for light in ("red", "yellow", "green"))
+        return record(score=None, rating=shown, status="final")
 
     def plot_deviation(self):
         """Execution rate against time progress, one dot per project, coloured by its light (which judges it

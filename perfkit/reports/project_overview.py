@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import html
+
 import numpy as np
 import pandas as pd
 
 from perfkit import queries
 from perfkit.monitoring import city_profile
-from perfkit.reports.display import figure, markdown, pct, wan
+from perfkit.reports.display import figure, markdown, markdown_text, pct, plain, record, wan
 from perfkit.reports.registry import Job, register
 from perfkit.store import Store
 from perfkit.text import Message, column_label, note, render, term, text, value_label
@@ -52,15 +54,20 @@ class ProjectOverview:
 
     def heading(self, key: str | None = None, level: int = 2):
         """A Markdown heading: the report title when ``key`` is None, else the term ``key`` in ``lang``."""
-        title = (text("project_overview.title", self.lang, name=self.project["name"],
-                      project_id=self.project["project_id"]) if key is None else term(key, self.lang))
-        return markdown(f"{'#' * level} {title}")
+        if key is None:
+            return markdown_text("project_overview.title", self.lang, level=level, name=self.project["name"],
+                                 project_id=self.project["project_id"])
+        return markdown(f"{'#' * level} {text(f'project_overview.sections.{key}', self.lang)}")
 
     def notes_markdown(self):
         """The data-quality notes as a Markdown list (a reassuring line when there are none)."""
         if not self.notes:
             return markdown(text("notes.dq_none", self.lang))
-        return markdown("\n".join(f"- {render(n, self.lang)}" for n in self.notes))
+        return markdown("\n".join(f"- {html.escape(render(n, self.lang), quote=False)}" for n in self.notes))
+
+    def record(self):
+        """The result for the index: the execution rate to date."""
+        return record(score=None if pd.isna(self.execution_rate) else self.execution_rate * 100, status="final")
 
     def summary(self) -> pd.DataFrame:
         """Two-column table of the project's facts and money, labelled in ``lang``."""
@@ -112,7 +119,7 @@ class ProjectOverview:
         ax.set_xlabel(term("month", lang))
         ax.set_ylabel("%")
         ax.set_ylim(0, max(105, float(e["execution_rate"].max() * 100 + 5) if len(e) else 105))
-        ax.set_title(f"{term('execution_curve', lang)}：{self.project['name']}")
+        ax.set_title(plain(f"{term('execution_curve', lang)}{text('common.colon', lang)}{self.project['name']}"))
         ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
         fig.tight_layout()
@@ -124,11 +131,11 @@ class ProjectOverview:
         t = self.targets.dropna(subset=["completion"])
         fig, ax = figure(figsize=(8, 0.45 * max(len(t), 2) + 1))
         colors = ["#55a868" if c >= 1 else "#dd8452" if c >= 0.8 else "#c44e52" for c in t["completion"]]
-        ax.barh(t["name"], t["completion"] * 100, color=colors)
+        ax.barh([plain(n) for n in t["name"]], t["completion"] * 100, color=colors)
         ax.axvline(100, color="#333333", linewidth=1)
         ax.invert_yaxis()
         ax.set_xlabel(f"{term('completion', lang)} (%)")
-        ax.set_title(f"{term('targets_vs_actuals', lang)}：{self.project['name']}")
+        ax.set_title(plain(f"{term('targets_vs_actuals', lang)}{text('common.colon', lang)}{self.project['name']}"))
         fig.tight_layout()
         return fig
 

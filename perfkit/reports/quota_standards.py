@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit import queries, quota
-from perfkit.reports.display import MISSING, figure, markdown, pct
+from perfkit.reports.display import MISSING, figure, markdown, markdown_text, pct, plain, record, thousands
 from perfkit.reports.registry import Job, register
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
@@ -51,7 +51,12 @@ class QuotaStudy:
         return text(f"quota_standards.{key}", self.lang, **params)
 
     def heading(self, level: int = 1):
-        return markdown("#" * level + " " + self._text("title", name=self.name, direction=self.direction))
+        return markdown_text("quota_standards.title", self.lang, level=level, name=self.name,
+                             direction=self.direction)
+
+    def section(self, key: str):
+        """A numbered section heading (data, methods, result)."""
+        return markdown("## " + self._text(f"sections.{key}"))
 
     def explanation(self):
         return markdown(self._text("explain", base=self.base_year))
@@ -61,18 +66,26 @@ class QuotaStudy:
         years = f"{self.records['year'].min()}–{self.records['year'].max()}"
         values = [len(self.records), self.model.n_invalid, self.model.n_screened_out, self.model.n, years,
                   self.base_year]
-        return pd.DataFrame({"": values}, index=list(texts("quota_standards.screening", self.lang).values()))
+        return pd.DataFrame({text("project_overview.item", self.lang): list(texts("quota_standards.screening",
+                                                                                 self.lang).values()),
+                             text("project_overview.value", self.lang): [str(v) for v in values]})
 
     def conclusion(self):
         """The written conclusion: the standard, the method and why, how reachable it is, the benchmark."""
         q = self.standards.quotas.loc[self.direction]
         preset = self.preset or load_preset()
-        return markdown(self._text(
-            "conclusion", name=self.name, quota=q["basic_quota"], unit=self.output_unit,
+        return markdown_text(
+            "quota_standards.conclusion", self.lang, name=self.name, quota=q["basic_quota"], unit=self.output_unit,
             method=value_label("method", q["method"], self.lang), why=value_label("selection", q["selection"], self.lang),
             reach=q["reach"], unit_reach=q["unit_reach"], target=preset.quota.target_reach,
             mape=q["validation_mape"], benchmark=q["benchmark_quota"],
-            benchmark_method=value_label("method", q["benchmark_method"], self.lang)))
+            benchmark_method=value_label("method", q["benchmark_method"], self.lang))
+
+    def record(self):
+        """The result for the index: the basic quota and its method."""
+        q = self.standards.quotas.loc[self.direction]
+        return record(score=float(q["basic_quota"]), rating=value_label("method", q["method"], self.lang),
+                      status="final")
 
     def comparison(self) -> pd.DataFrame:
         """Every method side by side: quota, cross-validated error, share above, year stability, truth error.
@@ -117,9 +130,11 @@ class QuotaStudy:
         fig, ax = figure(figsize=(8, 4.5))
         unit = self.cost / self.records["quantity"]
         for region, group in self.records.groupby("region"):
-            ax.scatter(group["quantity"], unit.loc[group.index], s=12, alpha=0.6, label=region)
+            ax.scatter(group["quantity"], unit.loc[group.index], s=12, alpha=0.6, label=plain(region))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        thousands(ax.xaxis)
+        thousands(ax.yaxis)
         ax.set_xlabel(self._text("quantity", unit=self.output_unit))
         ax.set_ylabel(self._text("unit_cost"))
         ax.set_title(self._text("drivers"))

@@ -1,11 +1,11 @@
-"""Running a parameterised notebook into a report: papermill, then nbconvert to HTML.
+"""Running a parameterised notebook into a report: papermill, then the exports (HTML, PDF, Word).
 
 A report is written whole or not at all: the notebook runs and exports in a
 temporary folder beside the target, and only a successful export is moved
 into place. A failing run leaves ``<name>.failed.ipynb`` for diagnosis.
 
-This is the only module that imports papermill, nbconvert and nbformat; report
-kernels never import it.
+This module and :mod:`perfkit.reports.export` are the only ones that import papermill,
+nbconvert and nbformat; report kernels never import them.
 """
 from __future__ import annotations
 
@@ -14,41 +14,43 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import papermill
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
-import perfkit
 from perfkit.errors import ReportError
-from perfkit.reports.registry import jobs, templates_dir
-
-LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
-#: Cells tagged so are shown in JupyterLab and left out of reports (the notebook's own heading and intro).
-REMOVE_TAGS = {"remove-cell"}
-
+from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_html, export_pdf,
+                                    record_in_index, report_record, report_title)
+from perfkit.reports.registry import jobs
+from perfkit.rules import load_preset
+from perfkit.text import text
 
 @dataclass(frozen=True)
 class Report:
-    """Paths of one finished report."""
+    """One finished report: its files by format, the executed notebook, and what it concluded."""
 
-    html: Path
+    job: str
+    name: str
     notebook: Path
+    outputs: dict[str, Path]
+    title: str = ""
+    record: dict = field(default_factory=dict)
 
+    @property
+    def html(self) -> Path | None:
+        return self.outputs.get("html")
 
-class DropStderr(Preprocessor):
-    """Remove stderr streams (library warnings) from outputs: readers need the results."""
+    @property
+    def pdf(self) -> Path | None:
+        return self.outputs.get("pdf")
 
-    def preprocess_cell(self, cell, resources, index):
-        if cell.get("cell_type") == "code":
-            cell.outputs = [o for o in cell.outputs
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-        return cell, resources
+    @property
+    def docx(self) -> Path | None:
+        return self.outputs.get("docx")
 
 
 def notebook_for(job: str | PathLike) -> Path:
@@ -60,29 +62,56 @@ def notebook_for(job: str | PathLike) -> Path:
     return path
 
 
-def safe_name(text: str) -> str:
+def safe_name(value: str) -> str:
     """A file name made from ``text``: keeps CJK, letters, digits, '-', '_' and '.'."""
-    return re.sub(r"[^\w.\-]+", "_", text, flags=re.UNICODE).strip("_") or "report"
+    return re.sub(r"[^\w.\-]+", "_", value, flags=re.UNICODE).strip("_") or "report"
 
 
-def export_html(notebook: nbformat.NotebookNode, *, lang: str = "zh", title: str = "perfkit") -> str:
-    """Export an executed notebook to HTML with code hidden, in perfkit's template."""
-    exporter = HTMLExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            language_code=LANGUAGE_CODES.get(lang, lang))
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True), enabled=True)
-    exporter.register_preprocessor(DropStderr(), enabled=True)
-    resources = {"metadata": {"name": title},
-                 "perfkit_version": perfkit.__version__,
-                 "perfkit_generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M")}
-    body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return body
+def parse_formats(formats: str | list[str] | tuple[str, ...] | None, preset=None) -> tuple[str, ...]:
+    """``"html,pdf"`` (or a list) as a tuple of known formats; the preset's ``report.formats`` when None.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format.
+    """
+    if formats is None:
+        formats = load_preset(preset or "default").report.formats
+    if isinstance(formats, str):
+        formats = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise ValueError(f"unknown report format(s) {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(formats))
+
+
+def _meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_body: str | None,
+          document_number: str | None) -> ReportMeta:
+    """The title page and provenance of a report: the preset's ``report`` section unless given."""
+    preset = load_preset(parameters.get("preset") or "default")
+    style = preset.report
+    known = jobs()
+    subject_names = known[job_name].subject if job_name in known else ()
+    given = [p for p in subject_names if parameters.get(p) not in (None, "", "all")]
+    separator, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+    subject = separator.join(f"{text(f'cover.subjects.{p}', lang)}{colon}{parameters[p]}" for p in given)
+    year = parameters.get("year") or str(parameters.get("as_of") or "")[:4] or dt.date.today().year
+    if document_number is None:
+        code = preset.label(style.job_codes.get(job_name, job_name), lang)
+        document_number = preset.label(style.document_number, lang).format(
+            code=code, year=year, subject="-".join(str(parameters[p]) for p in given) or "—")
+    return ReportMeta(job=job_name, title=title, subject=subject, lang=lang,
+                      evaluating_body=evaluating_body or preset.label(style.evaluating_body, lang),
+                      document_number=document_number, parameters=dict(parameters),
+                      preset=f"{preset.label(preset.name, lang)} ({preset.source})",
+                      snapshot=data_snapshot(parameters.get("store")))
 
 
 def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: str | PathLike = "reports",
-               name: str | None = None, lang: str = "zh", kernel_name: str = "python3",
-               title: str | None = None) -> Report:
-    """Run a job's notebook with ``parameters`` and export it to ``output_dir/name.html``.
+               name: str | None = None, lang: str = "zh", formats: str | list[str] | None = "html",
+               evaluating_body: str | None = None, document_number: str | None = None,
+               kernel_name: str = "python3", index: bool = True) -> Report:
+    """Run a job's notebook with ``parameters`` and export it to ``output_dir/name.{html,pdf,docx}``.
 
     Parameters
     ----------
@@ -92,28 +121,37 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         Values for the notebook's ``parameters`` cell (``lang`` is added).
     output_dir : path-like, default "reports"
     name : str, optional
-        File name without suffix; by default the job name and parameter values.
+        File name without suffix; by default the job name and parameter values (and ``_en`` for English).
     lang : {"zh", "en"}
-    title : str, optional
-        The HTML page title; by default ``name``.
+    formats : str or list, default "html"
+        ``"html,pdf,docx"`` or a subset; None takes the preset's ``report.formats``.
+    evaluating_body, document_number : str, optional
+        For the title page; by default from the preset's ``report`` section.
+    index : bool, default True
+        Record the report in ``output_dir/index.json`` and ``index.html``.
 
     Returns
     -------
     Report
-        Paths of the HTML report and the executed notebook.
+        The files written, the executed notebook, the title and the report's record (score, rating).
 
     Raises
     ------
     ReportError
-        When a cell fails; no HTML is written.
+        When a cell fails or an export fails; nothing of this report is written then.
     """
     source = notebook_for(job).resolve()
+    job_name = str(job) if str(job) in jobs() else Path(source).stem
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     parameters = {**parameters, "lang": lang}
+    try:
+        wanted = parse_formats(formats, parameters.get("preset"))
+    except ValueError as exc:
+        raise ReportError(str(exc)) from exc
     if name is None:
         name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
-                                               if k not in ("store", "lang") and v is not None)])
+                                               if k not in ("store", "lang", "preset") and v is not None)])
         if lang != "zh":  # a report in another language never overwrites the Chinese one
             name += f"_{lang}"
     name = safe_name(name)
@@ -132,24 +170,53 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             raise ReportError(f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                               f"(executed notebook kept at {failed})") from exc
         executed = nbformat.read(executed_path, as_version=4)
-        html = export_html(executed, lang=lang, title=title or name)
-        (work / f"{name}.html").write_text(html, encoding="utf-8")
-        report = Report(html=output_dir / f"{name}.html", notebook=output_dir / f"{name}.ipynb")
-        os.replace(executed_path, report.notebook)
-        os.replace(work / f"{name}.html", report.html)
+        title = report_title(executed) or name
+        meta = _meta(job_name, parameters, lang, title, evaluating_body, document_number)
+        html = export_html(executed, meta)
+        staged = {"html": work / f"{name}.html"}
+        staged["html"].write_text(html, encoding="utf-8")
+        try:
+            if "pdf" in wanted:
+                staged["pdf"] = export_pdf(html, work / f"{name}.pdf")
+            if "docx" in wanted:
+                staged["docx"] = export_docx(html, work / f"{name}.docx")
+        except Exception as exc:  # an exporter's own failure: report it, write nothing of this report
+            raise ReportError(f"{name}: export failed: {type(exc).__name__}: {exc}") from exc
+        outputs = {fmt: output_dir / staged[fmt].name for fmt in wanted}
+        os.replace(executed_path, output_dir / f"{name}.ipynb")
+        for fmt, target in outputs.items():
+            os.replace(staged[fmt], target)
         (output_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
+        report = Report(job=job_name, name=name, notebook=output_dir / f"{name}.ipynb", outputs=outputs,
+                        title=title, record=report_record(executed))
+        if index:
+            _index(output_dir, report, meta)
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_batch(jobs: list[tuple[str, dict[str, Any]]], *, output_dir: str | PathLike = "reports", lang: str = "zh",
-              max_workers: int | None = None, on_done=None) -> list[Report | ReportError]:
+def _index(output_dir: Path, report: Report, meta: ReportMeta) -> None:
+    record = report.record
+    score = record.get("score")
+    status = record.get("status", "final")
+    known = jobs()
+    record_in_index(output_dir, {
+        "name": report.name, "job": report.job,
+        "job_label": text(f"jobs.{report.job}", meta.lang) if report.job in known else report.job,
+        "title": report.title, "subject": meta.subject, "lang": meta.lang,
+        "score": None if score is None else f"{score:.2f}", "rating": record.get("rating"),
+        "status": status, "status_label": text(f"index.status.{status}", meta.lang),
+        "outputs": {fmt: str(path) for fmt, path in report.outputs.items()}, "generated": meta.generated})
+
+
+def run_batch(batch: list[tuple[str, dict[str, Any]]], *, output_dir: str | PathLike = "reports", lang: str = "zh",
+              max_workers: int | None = None, on_done=None, **options) -> list[Report | ReportError]:
     """Run many reports, ``max_workers`` kernels at a time (default: the number of cores).
 
     Parameters
     ----------
-    jobs : list of (job, parameters)
+    batch : list of (job, parameters)
     on_done : callable, optional
         Called with (job, parameters, Report or ReportError) as each report finishes.
 
@@ -164,7 +231,7 @@ def run_batch(jobs: list[tuple[str, dict[str, Any]]], *, output_dir: str | PathL
     def one(job_and_parameters):
         job, parameters = job_and_parameters
         try:
-            outcome = run_report(job, parameters, output_dir=output_dir, lang=lang)
+            outcome = run_report(job, parameters, output_dir=output_dir, lang=lang, **options)
         except ReportError as exc:
             outcome = exc
         if on_done is not None:
@@ -173,4 +240,4 @@ def run_batch(jobs: list[tuple[str, dict[str, Any]]], *, output_dir: str | PathL
 
     # each report is a separate kernel process, so threads suffice to keep every core busy
     with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 1) as pool:
-        return list(pool.map(one, jobs))
+        return list(pool.map(one, batch))

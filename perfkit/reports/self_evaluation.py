@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit.evaluation import DRAFT, SelfEvaluationResult, self_evaluate
-from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, pct
+from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, pct, plain, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
@@ -69,6 +69,11 @@ class SelfEvaluationView(PresetView):
         return (t.rename(columns=texts("self_evaluation.by_rating", self.lang))
                 .rename_axis(texts("self_evaluation.headers", self.lang)["rating"]))
 
+    def record(self):
+        """The result for the index: the unit's mean score (drafts counted apart)."""
+        s = self.result.summary
+        return record(score=s["mean_score"], rating=None, status="draft" if s["drafts"] else "final")
+
     def plot_scores(self):
         """Distribution of the unit's project scores, with the rating bands."""
         r = self.result
@@ -78,7 +83,7 @@ class SelfEvaluationView(PresetView):
         for name, band in self.preset.rating_bands.items():
             if band.min > 0:
                 ax.axvline(band.min, color="#999999", linestyle="--")
-                ax.text(band.min + 0.5, ax.get_ylim()[1] * 0.9, self.label(name))
+                ax.text(band.min + 0.5, ax.get_ylim()[1] * 0.9, plain(self.label(name)))
         ax.set_xlabel(texts("self_evaluation.headers", self.lang)["total"])
         fig.tight_layout()
         return fig

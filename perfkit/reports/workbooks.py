@@ -22,6 +22,15 @@ MONEY = "#,##0.00"
 PERCENT = "0.0%"
 
 
+def _in_wan(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Amounts in 万元, as the reports show them (the data keep yuan)."""
+    frame = frame.copy()
+    for column in columns:
+        if column in frame:
+            frame[column] = frame[column] / 1e4
+    return frame
+
+
 def _total_label(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.rename(index={"total": text("common.total", lang)})
 
@@ -36,23 +45,27 @@ def results_application_workbook(applied: pd.DataFrame, path: str | PathLike, la
     def rating(r):
         return draft if r is None or (isinstance(r, float) and pd.isna(r)) else preset.label(r, lang)
 
-    detail = applied[["project_id", "name", "unit_name", "total", "rating", "budget", "recommended_budget",
-                      "rule"]].copy()
+    detail = _in_wan(applied[["project_id", "name", "unit_name", "total", "rating", "budget", "recommended_budget",
+                              "rule"]], ("budget", "recommended_budget"))
     detail["rating"] = detail["rating"].map(rating)
     detail["rule"] = detail["rule"].map(lambda r: text("evaluation.draft_rule", lang) if r == DRAFT
                                         else preset.label(r, lang))
-    by_rating = _total_label(results_summary(applied, "rating"), lang)
+    money = ("budget", "recommended", "cut")
+    by_rating = _in_wan(_total_label(results_summary(applied, "rating"), lang), money)
     by_rating.index = [r if r == text("common.total", lang) else rating(r) for r in by_rating.index]
     by_rating = by_rating.rename_axis("rating").reset_index()
-    by_unit = _total_label(results_summary(applied, "unit_name"), lang).rename_axis("unit_name").reset_index()
+    by_unit = _in_wan(_total_label(results_summary(applied, "unit_name"), lang), money)
+    by_unit = by_unit.rename_axis("unit_name").reset_index()
     formats = {names[c]: MONEY for c in ("budget", "recommended_budget", "recommended", "cut")}
     formats[names["cut_rate"]] = PERCENT
+    formats[names["total"]] = "0.00"
     sheets = texts("workbooks.results_sheets", lang)
     book = {sheets["projects"]: detail.rename(columns=names), sheets["by_rating"]: by_rating.rename(columns=names),
             sheets["by_unit"]: by_unit.rename(columns=names)}
     if "status" in applied and (applied["status"] == "draft").any():
         # the drafts apart: what each lacks; their budgets stay as they are until the evidence is in
-        drafts = applied.loc[applied["status"] == "draft", ["project_id", "name", "unit_name", "budget"]].copy()
+        drafts = _in_wan(applied.loc[applied["status"] == "draft", ["project_id", "name", "unit_name", "budget"]],
+                         ("budget",))
         if "missing" in applied:
             separator = "、" if lang == "zh" else ", "
             drafts["missing"] = applied.loc[drafts.index, "missing"].map(
@@ -74,7 +87,7 @@ def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "z
         lambda v: text("common.yes" if v else "common.no", lang))
 
     def summary(by: str) -> pd.DataFrame:
-        frame = _total_label(exante_summary(assessed, by), lang)
+        frame = _in_wan(_total_label(exante_summary(assessed, by), lang), ("requested", "approved"))
         if by == "conclusion":
             frame.index = frame.index.map(conclusion)
         return frame.rename_axis(by).reset_index().rename(columns=names)
@@ -85,18 +98,18 @@ def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "z
                                  sheets["by_conclusion"]: summary("conclusion"),
                                  sheets["by_unit"]: summary("unit_name"),
                                  sheets["by_direction"]: summary("direction_name")},
-                          {**money, names["cut_rate"]: PERCENT})
+                          {**money, names["cut_rate"]: PERCENT, names["score"]: "0.00"})
 
 
 def monitoring_workbook(monitored: pd.DataFrame, path: str | PathLike, lang: str = "zh") -> Path:
     """Write the monitoring: every project with its light, forecast and action, and totals by action."""
     names = texts("workbooks.monitoring", lang)
-    shown = monitored.copy()
+    shown = _in_wan(monitored, ("budget", "spent"))
     for column, kind in (("light", "light"), ("action", "action"), ("likelihood", "likelihood")):
         shown[column] = shown[column].map(lambda v, kind=kind: value_label(kind, v, lang))
     shown["key_project"] = shown["key_project"].map(lambda v: text("common.yes" if v else "common.no", lang))
     shown["reasons"] = shown["reasons"].map(lambda notes: render(notes, lang))
-    by_action = monitoring_summary(monitored)
+    by_action = _in_wan(monitoring_summary(monitored), ("budget",))
     by_action.index = by_action.index.map(lambda a: value_label("action", a, lang))
     by_action = by_action.rename_axis("action").reset_index()
     formats = {names[c]: MONEY for c in ("budget", "spent")}

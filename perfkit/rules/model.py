@@ -134,6 +134,24 @@ class Quota(_Strict):
     benchmark: Literal["frontier", "quantile", "ols"] = Field(description="the efficient benchmark shown beside it")
 
 
+class ReportStyle(_Strict):
+    """What a report's title page says by default, and which formats a report is written in."""
+
+    evaluating_body: str
+    document_number: str = Field(description="a format with the fields {code}, {year} and {subject}")
+    job_codes: dict[str, str]
+    formats: list[Literal["html", "pdf", "docx"]] = Field(min_length=1)
+
+    @field_validator("document_number")
+    @classmethod
+    def _known_fields(cls, pattern):
+        try:
+            pattern.format(code="X", year=2025, subject="P1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"document_number may use only {{code}}, {{year}} and {{subject}}: {exc}") from None
+        return pattern
+
+
 class Sensitivity(_Strict):
     perturbation: float = Field(gt=0, lt=1)
     draws: int = Field(ge=100)
@@ -261,6 +279,7 @@ class Preset(_Strict):
     sensitivity: Sensitivity
     evidence: Evidence
     quota: Quota
+    report: ReportStyle
     monitoring: Monitoring
     exante: ExAnte
 

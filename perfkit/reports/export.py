@@ -1,0 +1,238 @@
+"""From an executed notebook to the documents a bureau files: HTML, PDF (A4) and Word, and the index.
+
+- HTML: nbconvert's HTMLExporter with perfkit's template (``templates/perfkit``): a title page, the
+  house style, a provenance footer; self-contained (no script, font or stylesheet is fetched).
+- PDF: WeasyPrint renders that HTML on A4 with page numbers, headings kept with what follows and
+  table headers repeated; the CJK font is the Noto Sans CJK SC file the project installs (mplfonts),
+  embedded as a subset.
+- DOCX: pandoc (shipped in the ``pypandoc-binary`` wheel) turns the same HTML into real Word headings,
+  tables and pictures, styled by ``templates/perfkit/reference.docx``, which a bureau restyles in Word.
+
+This module imports nbconvert, WeasyPrint and pandoc; report kernels never import it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html as html_lib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+import perfkit
+from perfkit.reports.registry import templates_dir
+from perfkit.text import text
+
+FORMATS = ("html", "pdf", "docx")
+LANGUAGE_CODES = {"zh": "zh", "en": "en"}  # nbconvert takes ISO 639-1 codes only
+#: Cells shown in JupyterLab and left out of reports: the notebook's own heading and intro, the
+#: title cell (the title goes on the title page) and the machine-readable record of the result.
+REMOVE_TAGS = {"remove-cell", "perfkit-title", "perfkit-record"}
+TITLE_TAG, RECORD_TAG = "perfkit-title", "perfkit-record"
+
+
+class DropStderr(Preprocessor):
+    """Remove stderr streams (library warnings) from outputs: readers need the results."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return cell, resources
+
+
+def _tagged_output(notebook, tag: str, mime: str):
+    for cell in notebook.cells:
+        if tag in cell.get("metadata", {}).get("tags", []):
+            for output in cell.get("outputs", []):
+                if mime in output.get("data", {}):
+                    return output["data"][mime]
+    return None
+
+
+def report_title(notebook) -> str | None:
+    """The title the notebook's title cell shows (its Markdown heading, without the #)."""
+    source = _tagged_output(notebook, TITLE_TAG, "text/markdown")
+    if source is None:
+        return None
+    return "".join(source).strip().lstrip("#").strip() or None
+
+
+def report_record(notebook) -> dict:
+    """What the report concluded (score, rating, status), as the notebook's record cell displayed it."""
+    record = _tagged_output(notebook, RECORD_TAG, "application/json")
+    return dict(record) if isinstance(record, Mapping) else {}
+
+
+_SNAPSHOTS: dict[tuple, str] = {}
+_SNAPSHOT_LOCK = threading.Lock()
+
+
+def data_snapshot(store: str | os.PathLike | None) -> str:
+    """A short SHA-256 of the store file the report read (the same store gives the same snapshot)."""
+    if not store or str(store) == ":memory:" or not Path(store).exists():
+        return "—"
+    path = Path(store).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _SNAPSHOT_LOCK:
+        if key not in _SNAPSHOTS:
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            _SNAPSHOTS[key] = digest.hexdigest()[:16]
+        return _SNAPSHOTS[key]
+
+
+@dataclass
+class ReportMeta:
+    """What the title page and the provenance footer say about one report."""
+
+    job: str
+    title: str
+    subject: str = ""
+    lang: str = "zh"
+    evaluating_body: str = ""
+    document_number: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    preset: str = "default"
+    snapshot: str = "—"
+    generated: str = field(default_factory=lambda: dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+    def resources(self) -> dict:
+        lang = self.lang
+        cover = [(text("cover.evaluating_body", lang), self.evaluating_body),
+                 (text("cover.document_number", lang), self.document_number),
+                 (text("cover.date", lang), self.generated[:10]),
+                 (text("cover.snapshot", lang), self.snapshot)]
+        shown = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("store",) and v is not None)
+        provenance = [(text("cover.version", lang), f"perfkit {perfkit.__version__}"),
+                      (text("cover.preset", lang), self.preset),
+                      (text("cover.parameters", lang), shown),
+                      (text("cover.store", lang), f"{self.parameters.get('store') or '—'} · {self.snapshot}"),
+                      (text("cover.generated", lang), self.generated)]
+        return {"title": self.title, "subject": self.subject, "body": self.evaluating_body,
+                "cover": [(label, value) for label, value in cover if value],
+                "provenance_title": text("cover.provenance", lang), "provenance": provenance,
+                "version": perfkit.__version__}
+
+
+@lru_cache(maxsize=1)
+def _stylesheet() -> str:
+    return (templates_dir() / "perfkit" / "static" / "perfkit.css").read_text(encoding="utf-8")
+
+
+def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
+    """The executed notebook as a self-contained HTML report (code hidden) in perfkit's house style."""
+    exporter = HTMLExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            language_code=LANGUAGE_CODES.get(meta.lang, meta.lang))
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True), enabled=True)
+    exporter.register_preprocessor(DropStderr(), enabled=True)
+    resources = {"metadata": {"name": meta.title}, "perfkit": meta.resources(), "perfkit_css": _stylesheet()}
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    return body
+
+
+def _font_face() -> str:
+    from perfkit.reports.display import CJK_FONT_NAME, cjk_font_path
+
+    url = cjk_font_path().resolve().as_uri()
+    return (f'@font-face {{ font-family: "{CJK_FONT_NAME}"; src: url("{url}"); }}\n'
+            f'body.perfkit-report {{ font-family: "{CJK_FONT_NAME}", sans-serif; }}')
+
+
+def export_pdf(html: str, path: str | os.PathLike) -> Path:
+    """Render the HTML report as an A4 PDF (WeasyPrint), with the project's CJK font embedded."""
+    import logging
+
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)   # its notes on unsupported CSS are not for readers
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    fonts = FontConfiguration()    # @font-face needs one configuration shared by the stylesheet and the render
+    HTML(string=html, base_url=str(templates_dir())).write_pdf(
+        str(path), stylesheets=[CSS(string=_font_face(), font_config=fonts)], font_config=fonts,
+        presentational_hints=True)
+    return Path(path)
+
+
+def reference_docx() -> Path:
+    """The Word reference document whose styles a DOCX report takes (``templates/perfkit/reference.docx``)."""
+    return templates_dir() / "perfkit" / "reference.docx"
+
+
+def export_docx(html: str, path: str | os.PathLike) -> Path:
+    """Convert the HTML report to Word (pandoc): real headings, tables and embedded charts."""
+    import pypandoc
+
+    # the title page's title is the document title and 一、… are Heading 1; pandoc's zh labels are zh-Hans
+    language = "zh-Hans" if 'lang="zh' in html[:2000] else "en"
+    arguments = ["--shift-heading-level-by=-1", f"--metadata=lang:{language}", "--quiet"]
+    if reference_docx().exists():
+        arguments.append(f"--reference-doc={reference_docx()}")
+    pypandoc.convert_text(html, "docx", format="html", outputfile=str(path), extra_args=arguments)
+    return Path(path)
+
+
+# -- the index of everything produced --------------------------------------------------------------------
+_INDEX_LOCK = threading.Lock()
+
+
+def record_in_index(output_dir: str | os.PathLike, entry: dict) -> Path:
+    """Add (or replace, by name) one report's entry in ``output_dir/index.json`` and rewrite ``index.html``."""
+    output_dir = Path(output_dir)
+    with _INDEX_LOCK:
+        path = output_dir / "index.json"
+        entries = {}
+        if path.exists():
+            try:
+                entries = {e["name"]: e for e in json.loads(path.read_text(encoding="utf-8"))}
+            except (ValueError, KeyError, TypeError):
+                entries = {}
+        entries[entry["name"]] = entry
+        ordered = sorted(entries.values(), key=lambda e: (e.get("job", ""), e.get("name", "")))
+        _write_atomically(path, json.dumps(ordered, ensure_ascii=False, indent=1))
+        _write_atomically(output_dir / "index.html", index_html(ordered))
+    return output_dir / "index.html"
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        temporary.write_text(content, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def index_html(entries: list[dict], lang: str = "zh") -> str:
+    """The index page: every report with its job, subject, score or rating, status and a link per format."""
+    esc = html_lib.escape
+    head = [text(f"index.columns.{c}", lang) for c in ("job", "title", "subject", "result", "status", "files",
+                                                      "generated")]
+    rows = []
+    for e in entries:
+        links = " ".join(f'<a href="{esc(Path(p).name)}">{esc(fmt.upper())}</a>'
+                         for fmt, p in sorted(e.get("outputs", {}).items()))
+        result = " ".join(str(v) for v in (e.get("score"), e.get("rating")) if v not in (None, ""))
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in (
+            esc(e.get("job_label", e.get("job", ""))), esc(e.get("title", "")), esc(e.get("subject", "")),
+            esc(result or "—"), esc(e.get("status_label", e.get("status", ""))), links,
+            esc(e.get("generated", "")))) + "</tr>")
+    title = text("index.title", lang)
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+            f"<style>{_stylesheet()}</style></head><body class=\"perfkit-report\"><h1>{esc(title)}</h1>"
+            f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></body></html>\n")

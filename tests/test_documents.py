@@ -1,0 +1,169 @@
+"""Reports fit to file: A4 PDF with the CJK font embedded, Word with real headings and tables, self-contained
+HTML, escaped data, formula-safe workbooks, complete lists and an index of everything produced."""
+from __future__ import annotations
+
+import re
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+import perfkit
+from conftest import pick_subjects
+from test_architecture import visible_text
+
+JOBS = ["project-overview", "key-evaluation", "self-evaluation", "ex-ante", "monitoring", "quota-standards"]
+PAYLOADS = {"script": "<script>alert(1)</script>", "img": '<img src=x onerror="alert(2)">',
+            "formula": '=HYPERLINK("http://evil.example","点击")', "tex": "$x^2$ 项目"}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", JOBS)
+def test_pdf_is_a4_with_the_chinese_title_and_the_cjk_font_embedded(job_reports, job):
+    from pypdf import PdfReader
+    report = job_reports[job, "zh"]
+    pdf = PdfReader(report.pdf)
+    for page in pdf.pages[:2]:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (595, 842)            # A4 in points
+    first_pages = "".join(page.extract_text() for page in pdf.pages[:2])
+    assert report.title.replace(" ", "")[:12] in first_pages.replace(" ", "").replace("\n", "")
+    fonts = set()
+    for page in pdf.pages:
+        for font in (page.get("/Resources") or {}).get("/Font", {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor") or font.get("/DescendantFonts", [{}])[0].get_object().get(
+                "/FontDescriptor")
+            if descriptor is not None and any(k in descriptor.get_object() for k in ("/FontFile", "/FontFile2",
+                                                                                   "/FontFile3")):
+                fonts.add(str(font.get("/BaseFont")))
+    assert any("NotoSansCJK" in name.replace("-", "") for name in fonts), fonts
+    assert len(pdf.pages) >= 2 and "/ " in pdf.pages[1].extract_text()   # page numbers "n / N"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", JOBS)
+def test_docx_has_real_headings_and_a_table(job_reports, job):
+    with zipfile.ZipFile(job_reports[job, "zh"].docx) as docx:
+        document = docx.read("word/document.xml").decode("utf-8")
+    paragraphs = re.findall(r"<w:p>.*?</w:p>|<w:p .*?</w:p>", document, re.S)
+    headings = ["".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", p)) for p in paragraphs
+                if 'w:val="Heading1"' in p]
+    assert any(h.startswith("一、") for h in headings), headings[:5]
+    assert "<w:tbl>" in document
+    if job in ("project-overview", "key-evaluation", "monitoring", "quota-standards"):
+        assert "<pic:pic" in document or "<w:drawing>" in document          # the charts are embedded
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", JOBS)
+def test_html_is_self_contained_complete_and_free_of_nan(job_reports, job):
+    for lang in ("zh", "en"):
+        report = job_reports[job, lang]
+        html = report.html.read_text(encoding="utf-8")
+        assert "<script" not in html and not re.search(r"""(src|href)=["']?https?://""", html)
+        assert f"<title>{report.title}" in html or "<title>" in html and report.title
+        text = visible_text(html)
+        assert not re.search(r"\bNaN\b|\bNone\b|\bnan\b", text), re.findall(r".{30}(?:NaN|None|nan).{30}", text)
+        assert "perfkit " + perfkit.__version__ in text                     # the provenance footer
+        assert ("文号" if lang == "zh" else "Document number") in text           # the title page
+    assert job_reports[job, "en"].html.name.endswith("_en.html")               # never overwrites the Chinese
+
+
+@pytest.mark.notebook
+def test_long_lists_say_where_the_rest_is(job_reports):
+    text = visible_text(job_reports["monitoring", "zh"].html.read_text(encoding="utf-8"))
+    assert re.search(r"以上为需关注项目的前 50 项（共 \d+ 项）", text) or "以上为全部" in text
+
+
+@pytest.mark.notebook
+def test_index_lists_every_report_with_links(job_reports):
+    index = job_reports["key-evaluation", "zh"].html.parent / "index.html"
+    html = index.read_text(encoding="utf-8")
+    for job in JOBS:
+        report = job_reports[job, "zh"]
+        for path in report.outputs.values():
+            assert f'href="{path.name}"' in html
+        assert report.title in html
+    key = job_reports["key-evaluation", "zh"].record
+    assert key["status"] in ("final", "draft") and ("rating" in key)
+
+
+@pytest.fixture(scope="module")
+def hostile_store(demo_frames, tmp_path_factory):
+    """The demo city with hostile text where names and findings are."""
+    frames = {name: frame.copy() for name, frame in demo_frames.items()}
+    store_path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
+    with perfkit.Store(":memory:") as scratch:
+        scratch.load_frames(frames)
+        subjects = pick_subjects(scratch)
+    projects = frames["projects"]
+    for project_id in (subjects["project-overview"]["project_id"], subjects["key-evaluation"]["project_id"]):
+        projects.loc[projects["project_id"] == project_id, "name"] = PAYLOADS["script"] + PAYLOADS["tex"]
+    units = frames["units"]
+    units.loc[units["unit_id"] == subjects["self-evaluation"]["unit_id"], "name"] = PAYLOADS["img"]
+    children = units["parent_id"] == subjects["self-evaluation"]["unit_id"]
+    units.loc[children, "name"] = PAYLOADS["formula"]
+    findings = frames["findings"]
+    findings["description"] = PAYLOADS["img"]
+    findings["recommendation"] = PAYLOADS["script"]
+    requests = frames["requests"]
+    requests.loc[requests["request_id"] == subjects["ex-ante"]["request_id"], "name"] = PAYLOADS["script"]
+    directions = frames["directions"]
+    directions.loc[directions["direction_id"] == subjects["quota-standards"]["direction"], "name"] = \
+        PAYLOADS["script"] + PAYLOADS["tex"]
+    indicators = frames["indicators"]
+    indicators["name"] = indicators["name"].where(indicators.index % 3 != 0, PAYLOADS["formula"])
+    with perfkit.Store(store_path) as store:
+        store.load_frames(frames)
+    return store_path, subjects
+
+
+@pytest.mark.notebook
+def test_hostile_text_is_escaped_in_every_report_and_never_a_formula(hostile_store, tmp_path):
+    from perfkit.cli import main
+    from perfkit.reports import run_batch
+    store_path, subjects = hostile_store
+    assert main(["standards", "--store", str(store_path), "--output", str(tmp_path / "standards.xlsx")]) == 0
+    batch = [(job, {**parameters, "store": str(store_path)}) for job, parameters in subjects.items()]
+    outcomes = run_batch(batch, output_dir=tmp_path / "reports", max_workers=2, formats="html")
+    for (job, _), outcome in zip(batch, outcomes):
+        assert not isinstance(outcome, Exception), outcome       # a $…$ in a name does not crash a chart
+        html = outcome.html.read_text(encoding="utf-8")
+        assert "<script>alert" not in html and "<img src=x" not in html, job
+    overview = outcomes[0].html.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in overview
+    # workbooks: a name from data that starts with = is stored as text
+    assert main(["monitor", "--store", str(store_path), "--as-of", "2026-08-31",
+                 "--output", str(tmp_path / "m.xlsx")]) == 0
+    assert main(["ex-ante", "--store", str(store_path), "--output", str(tmp_path / "e.xlsx")]) == 0
+    assert main(["results-application", "--year", "2025", "--store", str(store_path),
+                 "--output", str(tmp_path / "r.xlsx")]) == 0
+    leaders = 0
+    for name in ("m.xlsx", "e.xlsx", "r.xlsx", "standards.xlsx"):
+        for sheet in load_workbook(tmp_path / name).worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", (name, sheet.title, cell.coordinate, cell.value)
+                    leaders += isinstance(cell.value, str) and cell.value.startswith("=")
+    assert leaders > 0                                             # the payload is there, as text
+
+
+def test_an_unknown_format_is_refused_before_a_kernel_starts(demo_store_path, tmp_path, capsys):
+    from perfkit.cli import main
+    assert main(["report", "project-overview", "--project", "P202500001", "--format", "pdf,xls",
+                 "--store", str(demo_store_path), "--output-dir", str(tmp_path)]) == 4
+    assert "unknown report format(s) xls" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_workbooks_have_filters_and_text_cells(tmp_path):
+    import pandas as pd
+    from perfkit.excel import write_workbook
+    path = write_workbook(tmp_path / "w.xlsx", {"表": pd.DataFrame({"名称": ["=1+1", "+2", "@x", "普通"],
+                                                                 "金额": [1.5, 2.0, 3.0, 4.0]})},
+                          {"金额": "#,##0.00"})
+    sheet = load_workbook(path)["表"]
+    assert sheet.auto_filter.ref == "A1:B5" and sheet.freeze_panes == "A2"
+    assert [c.data_type for c in sheet["A"][1:]] == ["s", "s", "s", "s"] and sheet["A2"].value == "=1+1"
+    assert sheet["B2"].number_format == "#,##0.00"
