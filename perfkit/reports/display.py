@@ -22,6 +22,8 @@ from perfkit.text import check_lang, render, text
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CJK_FONT_NAME = "Noto Sans CJK SC"
 MISSING = "—"
+#: A table with this many columns is wide: printed on landscape pages.
+WIDE_COLUMNS = 9
 
 
 class PresetView:
@@ -121,15 +123,18 @@ def _column_class(series: pd.Series) -> str:
     values = [str(v) for v in series.dropna() if str(v) != MISSING]
     if values and all(_NUMBER_TEXT.match(v) for v in values):
         return "num"
-    # short labels (levels, ratings, codes) stay on one line; long text wraps
-    return "text short" if all(len(v) <= 8 for v in values) else "text"
+    # short labels (levels, ratings, codes) stay on one line; long text (reasons, findings) gets room
+    if all(len(v) <= 8 for v in values):
+        return "text short"
+    return "text long" if max(len(v) for v in values) > 40 else "text"
 
 
-def show(frame: pd.DataFrame, digits: int = 2):
+def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None):
     """A table as a report shows it: no row numbers, numbers right-aligned with thousands separators
     and ``digits`` decimals, text left-aligned, ``—`` for a missing value, every value HTML-escaped.
 
-    A frame indexed by labels (a summary) shows its index as its first columns.
+    A frame indexed by labels (a summary) shows its index as its first columns. A ``caption`` (a
+    section title) travels with the table: a wide table prints on landscape pages, and its title with it.
     """
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         unnamed = [name is None for name in frame.index.names]
@@ -156,6 +161,10 @@ def show(frame: pd.DataFrame, digits: int = 2):
             else str(v))
     styler = frame.style.hide(axis="index").format(formats, na_rep=MISSING, escape="html")
     styler = styler.format_index(escape="html", axis=1)
+    if len(frame.columns) >= WIDE_COLUMNS:
+        styler = styler.set_table_attributes('class="wide"')
+    if caption:
+        styler = styler.set_caption(html.escape(caption, quote=False))
     styler = styler.set_td_classes(pd.DataFrame({c: [classes[c]] * len(frame) for c in frame.columns},
                                                 index=frame.index))
     return styler

@@ -47,6 +47,10 @@ class MonitoringView:
         """A section heading (title, summary, actions, chart, list)."""
         return heading(f"monitoring.headings.{key}", self.lang, level=1 if key == "title" else 2)
 
+    def heading_text(self, key: str) -> str:
+        """A section heading's text (e.g. the caption of the long list, which prints with it)."""
+        return text(f"monitoring.headings.{key}", self.lang)
+
     def action_table(self) -> pd.DataFrame:
         """Projects, units and money by action."""
         t = self.summary.copy()
