@@ -8,7 +8,6 @@ Needs the demo store (``make demo``).
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -16,19 +15,10 @@ from pathlib import Path
 import nbformat
 import papermill
 
+from _timing import timed  # benchmarks/_timing.py, beside this script
 from perfkit.reports import get_job
 from perfkit.reports.export import export_docx, export_html, export_pdf, report_title
 from perfkit.reports.runner import _meta
-
-
-def timed(function, repeat: int) -> float:
-    """Median seconds of ``repeat`` calls."""
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
 
 
 def main() -> None:

@@ -11,9 +11,11 @@ import logging
 import sys
 from pathlib import Path
 
-from perfkit.errors import DataError, ReportError
+import pandas as pd
+
+from perfkit.errors import DataError, ReportError, UsageError
 from perfkit.quota.models import METHODS
-from perfkit.text import text, value_label
+from perfkit.text import text, texts, value_label
 
 log = logging.getLogger("perfkit")
 
@@ -21,6 +23,21 @@ log = logging.getLogger("perfkit")
 def _add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None,
                         help="the DuckDB store (default: $PERFKIT_STORE or data/perfkit.duckdb)")
+
+
+def _iso_date(value: str) -> str:
+    """An argparse type: a real YYYY-MM-DD date (31/08/2026 is refused, never read as 8 March)."""
+    from perfkit.reports.preflight import iso_date
+
+    try:
+        return iso_date(value, "zh", "--as-of").strftime("%Y-%m-%d")
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of a failure")
 
 
 def _cmd_demo_data(args) -> int:
@@ -32,13 +49,13 @@ def _cmd_demo_data(args) -> int:
 
 
 def _cmd_load(args) -> int:
-    from perfkit.store import Store
+    from perfkit.store import default_store_path, load_store
 
-    with Store(args.store) as store:
-        counts = store.load(args.dir, encoding=args.encoding)
-        print(f"loaded into {store.path}:")
-        for table, n in counts.items():
-            print(f"  {table:<14} {n:>8,} rows")
+    path = args.store or default_store_path()
+    counts = load_store(path, args.dir, encoding=args.encoding)   # validates first; readers are never blocked
+    print(f"loaded into {path}:")
+    for table, n in counts.items():
+        print(f"  {table:<14} {n:>8,} rows")
     return 0
 
 
@@ -54,6 +71,7 @@ def _cmd_tables(args) -> int:
 
 def _cmd_report(args) -> int:
     from perfkit.reports import get_job
+    from perfkit.reports.preflight import check_parameters
     from perfkit.reports.runner import run_report
 
     job = get_job(args.job)
@@ -68,6 +86,12 @@ def _cmd_report(args) -> int:
         if isinstance(value, str) and (name != "preset" or value.endswith((".yaml", ".yml"))):
             parameters[name] = str(Path(value).resolve())
     store = str(Path(args.store).resolve()) if args.store else None
+    from perfkit.reports.runner import parse_formats
+    try:
+        parse_formats(args.formats, parameters.get("preset"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check_parameters(job, {**parameters, "store": store}, args.lang)   # before any kernel starts
     report = run_report(job.name, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang,
                         formats=args.formats, evaluating_body=args.evaluating_body,
                         document_number=args.document_number)
@@ -111,12 +135,13 @@ def _cmd_results_application(args) -> int:
     with Store(args.store, read_only=True) as store:
         evaluated = key_evaluations(store, args.year, args.preset)
     if evaluated.empty:
-        print(f"no project of {args.year} has an expert panel: nothing to apply", file=sys.stderr)
-        return 2
+        print(f"perfkit: no project of {args.year} has an expert panel: nothing to apply", file=sys.stderr)
+        return EXIT_DATA
     applied = apply_results(evaluated, args.preset)
     path = results_application_workbook(applied, args.output or f"reports/results_application_{args.year}.xlsx",
                                         args.lang, args.preset)
-    print(results_summary(applied).rename(index={"total": text("common.total", args.lang)}).to_string())
+    _print_summary(results_summary(applied), "workbooks.results", args.lang, money=("budget", "recommended", "cut"),
+                   percent=("cut_rate",))
     print(f"\nwritten to {path}")
     return 0
 
@@ -130,10 +155,11 @@ def _cmd_exante(args) -> int:
     with Store(args.store, read_only=True) as store:
         assessed = exante_portfolio(store, args.year, args.preset)
     if assessed.empty:
-        print("no requests to assess", file=sys.stderr)
-        return 2
+        print("perfkit: no requests to assess", file=sys.stderr)
+        return EXIT_DATA
     path = exante_workbook(assessed, args.output, args.lang, args.preset)
-    print(exante_summary(assessed).rename(index={"total": text("common.total", args.lang)}).to_string())
+    _print_summary(exante_summary(assessed), "workbooks.exante", args.lang, money=("requested", "approved"),
+                   percent=("cut_rate",))
     print(f"\nwritten to {path}")
     return 0
 
@@ -147,9 +173,27 @@ def _cmd_monitor(args) -> int:
         monitored = monitor(store, args.as_of, args.preset, unit=args.unit)
     summary = monitoring_summary(monitored)
     path = monitoring_workbook(monitored, args.output or f"reports/monitoring_{args.as_of}.xlsx", args.lang)
-    print(summary.rename(index=lambda a: value_label("action", a, args.lang)).to_string())
+    print(text("monitoring.headline", args.lang, date=pd.Timestamp(args.as_of), projects=len(monitored),
+               budget=monitored["budget"].sum() / 1e8, green=int((monitored["light"] == "green").sum()),
+               yellow=int((monitored["light"] == "yellow").sum()), red=int((monitored["light"] == "red").sum()),
+               **{k: v / (1e8 if k == "rectify_money" else 1e4 if k == "terminate_money" else 1)
+                  for k, v in summary.attrs["headline"].items()}))
+    _print_summary(summary.rename(index=lambda a: value_label("action", a, args.lang)), "workbooks.monitoring",
+                   args.lang, money=("budget",))
     print(f"\nwritten to {path}")
     return 0
+
+
+def _print_summary(frame, headers: str, lang: str, money=(), percent=()) -> None:
+    """A summary on the console as a reader wants it: 万元 with separators, percentages, labelled headers."""
+    shown = frame.rename(index={"total": text("common.total", lang), "draft": text("common.draft", lang)}).copy()
+    shown.index = [text("common.draft", lang) if pd.isna(label) else label for label in shown.index]
+    for column in money:
+        shown[column] = shown[column].map(lambda v: "—" if pd.isna(v) else f"{v / 1e4:,.2f}")
+    for column in percent:
+        shown[column] = shown[column].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
+    names = {k: v.replace("（元）", "（万元）").replace("(yuan)", "(10k yuan)") for k, v in texts(headers, lang).items()}
+    print(shown.rename(columns=names).to_string())
 
 
 def _cmd_dictionary(args) -> int:
@@ -224,6 +268,7 @@ def _add_job_parser(jobs_parsers, job) -> None:
     p.add_argument("--output-dir", default="reports", help="where the report goes (default reports)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_report, notebook_parameters=names)
 
 
@@ -231,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every perfkit command."""
     parser = argparse.ArgumentParser(prog="perfkit", description="perfkit: budget performance evaluation "
                                      "workbench (预算绩效管理). Every command has --help.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="generate the demo city, load it and write its reports (the main job)",
@@ -240,12 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="reports", help="where reports go (default reports)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("demo-data", help="write the demo city as one CSV per table",
                        description="Write the deterministic demo city as <table>.csv files (UTF-8 with BOM).")
     p.add_argument("--dir", default="data/demo", help="output folder (default data/demo)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    _add_debug(p)
     p.set_defaults(func=_cmd_demo_data)
 
     p = sub.add_parser("load", help="validate a folder of table files and load it, all or nothing",
@@ -254,11 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="folder of table files")
     p.add_argument("--encoding", default=None, help="CSV encoding (default: UTF-8, then GBK/GB18030)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_load)
 
     p = sub.add_parser("tables", help="list the store's tables and row counts",
                        description="List the tables in the store with their row counts.")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_tables)
 
     p = sub.add_parser("report", help="run a report notebook through papermill into HTML",
@@ -279,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="reports/quota_standards.xlsx", help="the Excel workbook to write")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_standards)
 
     p = sub.add_parser("results-application",
@@ -290,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="workbook path (default reports/results_application_YEAR.xlsx)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_results_application)
 
     p = sub.add_parser("ex-ante", help="assess every new project request and write the portfolio workbook",
@@ -300,22 +352,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="reports/ex_ante_assessments.xlsx", help="workbook path")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_exante)
 
     p = sub.add_parser("monitor", help="monitor every project as of a date and write the workbook",
                        description="Double monitoring as of a date: execution against the city's typical path, "
                                    "forecasts, lights and actions, for every project of that year.")
-    p.add_argument("--as-of", required=True, help="monitoring date, YYYY-MM-DD")
+    p.add_argument("--as-of", required=True, type=_iso_date, help="monitoring date, YYYY-MM-DD")
     p.add_argument("--unit", default=None, help="one unit_id (default: the whole city)")
     p.add_argument("--preset", default="default", help="rule preset (default default)")
     p.add_argument("--output", default=None, help="workbook path (default reports/monitoring_DATE.xlsx)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="workbook language (default zh)")
     _add_store(p)
+    _add_debug(p)
     p.set_defaults(func=_cmd_monitor)
 
     p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
                        description="Generate the data dictionary from the schemas and the label catalogue.")
     p.add_argument("--output", default="data/README.md", help="output file, or - for stdout")
+    _add_debug(p)
     p.set_defaults(func=_cmd_dictionary)
     return parser
 
@@ -330,21 +385,50 @@ def _log_to_console() -> None:
     log.setLevel(logging.INFO)
 
 
+#: Exit codes: 2 a malformed command line, 3 bad or missing data, 4 a report that failed; 1 anything else.
+EXIT_USAGE, EXIT_DATA, EXIT_REPORT, EXIT_OTHER = 2, 3, 4, 1
+
+
+def explain(exc: BaseException, lang: str = "zh", store: str | None = None) -> tuple[int, str]:
+    """The exit code and the message (in ``lang``) of an exception that ends a command."""
+    import duckdb
+
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, DataError):
+        problems = exc.problems
+        if len(problems) == 1 and problems[0].row is None:   # one problem of a whole file or store
+            return EXIT_DATA, problems[0].problem if problems[0].file in problems[0].problem \
+                else f"{problems[0].file}: {problems[0].problem}"
+        return EXIT_DATA, f"{text('cli.bad_input', lang)}\n{exc}"
+    if isinstance(exc, ReportError):
+        return EXIT_REPORT, str(exc)
+    if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+        return EXIT_DATA, text("cli.store_locked", lang, path=store or "")
+    if isinstance(exc, (FileNotFoundError, KeyError)):
+        return EXIT_DATA, str(exc.args[0] if exc.args else exc)
+    if isinstance(exc, ValueError):
+        return EXIT_DATA, str(exc)
+    return EXIT_OTHER, text("cli.unexpected", lang, error=f"{type(exc).__name__}: {exc}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``perfkit`` command."""
+    """Entry point of the ``perfkit`` command: one clear line on failure (the traceback with ``--debug``)."""
     args = build_parser().parse_args(argv)
     _log_to_console()
+    lang = getattr(args, "lang", "zh") or "zh"
     try:
         return args.func(args)
-    except DataError as exc:
-        print(f"perfkit: bad input, nothing was changed:\n{exc}", file=sys.stderr)
-        return 2
-    except ReportError as exc:
-        print(f"perfkit: {exc}", file=sys.stderr)
-        return 4
-    except (FileNotFoundError, KeyError) as exc:
-        print(f"perfkit: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(f"perfkit: {text('cli.interrupted', lang)}", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
+        if getattr(args, "debug", False):
+            import traceback
+            traceback.print_exc()
+        code, message = explain(exc, lang, getattr(args, "store", None))
+        print(f"perfkit: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -54,3 +54,7 @@ class DataError(ValueError):
 
 class ReportError(RuntimeError):
     """A report notebook failed to run or export; the message names the cell and the error."""
+
+
+class UsageError(ValueError):
+    """A command-line argument (or report parameter) that is malformed: a date that is not YYYY-MM-DD."""

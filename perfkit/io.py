@@ -26,6 +26,11 @@ SUFFIXES = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
 # finance systems and Excel on a Chinese Windows export.
 ENCODINGS = ("utf-8-sig", "gb18030")
 
+#: The longest text a cell may hold: a name, a description or a finding fits; a runaway cell does not.
+MAX_TEXT = 2000
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_GROUPED = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"   # 1,234,567.89: the only comma perfkit accepts
+
 _TRUE = {"true", "1", "yes", "y", "t", "是", "真"}
 _FALSE = {"false", "0", "no", "n", "f", "否", "假"}
 
@@ -64,16 +69,20 @@ def read_table(path: str | PathLike, table: str, *, encoding: str | None = None,
     """
     table_spec = spec(table)
     path = Path(path)
-    raw, first_row = _read_raw(path, encoding=encoding, sheet=sheet, table=table)
-    return validate_frame(raw, table_spec, source=path.name, first_row=first_row)
+    raw, rows = _read_raw(path, encoding=encoding, sheet=sheet, table=table)
+    if raw.empty:
+        raise DataError(Problem(path.name, "has a header but no rows: a table file must hold at least one row "
+                                           "(loading it would empty the stored table)"))
+    return validate_frame(raw, table_spec, source=path.name, rows=rows)
 
 
 def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
-                   first_row: int = 2) -> pd.DataFrame:
+                   first_row: int = 2, rows=None) -> pd.DataFrame:
     """Coerce and validate a raw frame of ``table_spec``; see :func:`read_table`.
 
-    ``first_row`` is the row number a person sees for the first record (2 in a
-    spreadsheet whose row 1 is the header).
+    ``rows`` are the row numbers a person sees for the records (the file's own line numbers, blank
+    lines counted); by default they count from ``first_row`` (2 in a spreadsheet whose row 1 is the
+    header).
     """
     raw = raw.rename(columns=_header_map(table_spec, raw.columns))
     missing = [c for c in table_spec.columns if c not in raw.columns]
@@ -81,14 +90,20 @@ def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
         raise DataError([Problem(source, f"missing column '{c}' (expected columns: "
                                           f"{', '.join(table_spec.columns)})", column=c)
                          for c in missing])
-    rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)
+    rows = pd.Series(np.arange(first_row, first_row + len(raw)) if rows is None else np.asarray(rows),
+                     index=raw.index)
     problems: list[Problem] = []
     frame = pd.DataFrame(index=raw.index)
     for column in table_spec.columns:
-        values, bad = _coerce(raw[column], table_spec.dtype(column), table_spec.enums.get(column))
+        try:
+            values, bad = _coerce(raw[column], table_spec.dtype(column), table_spec.enums.get(column))
+        except Exception as exc:  # noqa: BLE001 - a column pandas cannot convert: say which, never dump it
+            raise DataError(Problem(source, f"cannot be read as {table_spec.dtype(column)}: "
+                                            f"{type(exc).__name__}: {str(exc)[:200]}", column=column)) from None
         frame[column] = values
         for idx, why in bad.items():
             problems.append(Problem(source, why, row=int(rows[idx]), column=column))
+    problems += _check_periods(frame, rows, source, skip=problems)
     problems += _check_schema(frame, table_spec, rows, source, skip=problems)
     problems += _check_key(frame, table_spec, rows, source)
     if problems:
@@ -161,16 +176,16 @@ def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]
     suffix = path.suffix.lower()
     try:
         if suffix in CSV_SUFFIXES:
-            text = _decode(path, encoding)
-            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                               skipinitialspace=True), 2
+            return _read_csv(path, _decode(path, encoding))
         if suffix in EXCEL_SUFFIXES:
             if sheet is None:
                 names = pd.ExcelFile(path, engine="openpyxl").sheet_names
                 sheet = table if table in names else 0
-            return pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl"), 2
+            frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+            return frame, np.arange(2, 2 + len(frame))
         if suffix in PARQUET_SUFFIXES:
-            return pd.read_parquet(path), 1
+            frame = pd.read_parquet(path)
+            return frame, np.arange(1, 1 + len(frame))
     except DataError:
         raise
     except Exception as exc:  # a parser's own message, attached to the file it concerns
@@ -179,15 +194,44 @@ def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]
                                        f"(use {', '.join(SUFFIXES)})"))
 
 
+def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The CSV's cells as text, with each record's line number in the file (blank lines counted).
+
+    ``index_col=False``: a stray extra field never turns the first column into an index; a record with
+    more fields than the header is a problem naming its line.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                            index_col=False, skip_blank_lines=False)
+    header_fields = len(frame.columns)
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) or \
+            frame.columns.astype(str).str.startswith("Unnamed:").any():
+        import csv
+        for line, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if record and len(record) > header_fields:
+                raise DataError(Problem(path.name, f"has {len(record)} fields where the header has "
+                                                   f"{header_fields}", row=line))
+    # a record's row is its line in the file: line 1 is the header, blank lines count
+    lines = np.arange(2, 2 + len(frame))
+    blank = frame.apply(lambda column: column.str.strip().eq("")).all(axis=1).to_numpy() if len(frame) else \
+        np.zeros(0, dtype=bool)
+    return frame[~blank].reset_index(drop=True), lines[~blank]
+
+
 def _decode(path: Path, encoding: str | None) -> str:
     data = path.read_bytes()
     tried = (encoding,) if encoding else ENCODINGS
-    error: UnicodeDecodeError | None = None
+    errors: list[UnicodeDecodeError] = []
     for candidate in tried:
         try:
             return data.decode(candidate)
         except UnicodeDecodeError as exc:
-            error = exc
+            errors.append(exc)
+    # the encoding that read furthest is the file's: its error is where the file is broken
+    error = max(errors, key=lambda e: e.start)
     line = data[: error.start].count(b"\n") + 1
     raise DataError(Problem(path.name, f"cannot be decoded as {' or '.join(tried)}: "
                                        f"byte 0x{data[error.start]:02x} at line {line}", row=line))
@@ -207,19 +251,38 @@ def _header_map(table_spec: TableSpec, headers) -> dict:
 
 # --- coercion --------------------------------------------------------------
 
+def _as_text(series: pd.Series) -> pd.Series:
+    """The cells as stripped text (pd.NA where missing), vectorised; Excel's 1001.0 reads "1001"."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) != "string":
+        whole = series.map(lambda v: isinstance(v, float) and v.is_integer())   # Excel's mixed cells only
+        if whole.any():
+            series = series.where(~whole, series[whole].map(lambda v: str(int(v))))
+    return series.astype("string").str.strip()
+
+
 def _blank(series: pd.Series) -> pd.Series:
     """True where a cell is empty: missing, NaN or only white space."""
-    return pd.Series([v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
-                      or (isinstance(v, str) and v.strip() == "") for v in series.astype(object)],
-                     index=series.index, dtype=bool)
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return series.isna()
+    return _as_text(series).fillna("").eq("")
 
 
 def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series, dict]:
     """Return the column in ``dtype`` and {index: problem} for values that cannot be."""
     blank = _blank(series)
     if dtype in (INTEGER, FLOAT):
-        text = series.astype(object).map(lambda v: v.replace(",", "").strip() if isinstance(v, str) else v)
-        numbers = pd.to_numeric(text.where(~blank, np.nan), errors="coerce")
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            numbers = series.astype(float)
+        else:
+            text = _as_text(series).where(~blank)
+            if text.str.contains(",", regex=False).fillna(False).any():
+                grouped = text.str.fullmatch(_GROUPED).fillna(False)   # 1,234.5 only: "1,5" is not 15
+                text = text.where(~grouped, text.str.replace(",", "", regex=False))
+            try:        # the common case, every cell a number: one vectorised cast
+                numbers = text.astype("float64")
+            except (ValueError, TypeError):
+                numbers = pd.to_numeric(text, errors="coerce").astype(float)
+        numbers = numbers.where(np.isfinite(numbers))              # inf, Infinity, 1e400: not amounts
         bad = ~blank & numbers.isna()
         if dtype == INTEGER:
             fractional = numbers.notna() & (numbers != np.round(numbers))
@@ -228,7 +291,7 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
             what = "a whole number"
         else:
             numbers = numbers.astype(FLOAT)
-            what = "a number"
+            what = "a finite number (a comma only separates thousands: 1,500 or 1500)"
         return numbers, {i: f"wrong type: {series[i]!r} is not {what}" for i in series.index[bad]}
     if dtype == DATE:
         dates = _to_dates(series.astype(object).where(~blank, None))
@@ -247,15 +310,21 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
         return flags.astype(BOOLEAN), {i: f"wrong type: {series[i]!r} is not true/false (是/否)"
                                        for i in series.index[bad]}
     # text: numbers read from Excel (1001.0) become their plain spelling ("1001")
-    def as_text(v):
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v).strip()
-    values = [None if is_blank else as_text(v) for v, is_blank in zip(series.astype(object), blank)]
+    values = _as_text(series).where(~blank)
+    problems = {}
+    control = values.str.contains(_CONTROL, regex=True).fillna(False)
+    for i in series.index[control]:
+        problems[i] = "control character (such as NUL) in text"
+    long = values.str.len().fillna(0) > MAX_TEXT
+    for i in series.index[long & ~control]:
+        problems[i] = f"text of {int(values[i].__len__()):,} characters is longer than the {MAX_TEXT:,} allowed"
     if enum:
         lookup = code_lookup(enum)
-        values = [None if v is None else lookup.get(v, lookup.get(v.lower(), v)) for v in values]
-    return pd.Series(values, index=series.index, dtype="string"), {}
+        present = values.dropna()
+        mapped = present.map(lambda v: lookup.get(v, lookup.get(v.lower(), v)))
+        values = values.copy()
+        values[mapped.index] = mapped
+    return values.astype("string"), problems
 
 
 def _to_dates(series: pd.Series) -> pd.Series:
@@ -264,7 +333,9 @@ def _to_dates(series: pd.Series) -> pd.Series:
     stamps = pd.Series(pd.NaT, index=series.index, dtype=DATE)
     native = values.map(lambda v: hasattr(v, "year"))  # Excel cells and Parquet already hold dates
     if native.any():
-        stamps[native] = pd.to_datetime(values[native])
+        # a time-zone-aware date keeps its own calendar day (its wall clock), not the UTC one
+        naive = values[native].map(lambda v: v.replace(tzinfo=None) if getattr(v, "tzinfo", None) else v)
+        stamps[native] = pd.to_datetime(naive).dt.normalize()
     text = values[~native & values.notna()].astype(str).str.strip().str.replace(r"[/.]", "-", regex=True)
     for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m"):
         if text.empty:
@@ -295,6 +366,17 @@ def _describe_check(check: str, value) -> str:
     if check.startswith("str_length"):
         return "empty value"
     return f"check {check} failed for {value!r}"
+
+
+def _check_periods(frame, rows, source, skip) -> list[Problem]:
+    """A period must not end before it starts (``end_date`` ≥ ``start_date``)."""
+    if "start_date" not in frame or "end_date" not in frame:
+        return []
+    already = {(p.row, p.column) for p in skip}
+    reversed_ = (frame["end_date"] < frame["start_date"]).fillna(False)
+    return [Problem(source, f"end_date {frame['end_date'][i]:%Y-%m-%d} is before start_date "
+                            f"{frame['start_date'][i]:%Y-%m-%d}", row=int(rows[i]), column="end_date")
+            for i in frame.index[reversed_] if (int(rows[i]), "end_date") not in already]
 
 
 def _check_schema(frame, table_spec, rows, source, skip) -> list[Problem]:

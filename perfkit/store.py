@@ -121,18 +121,7 @@ class Store:
         perfkit.DataError
             For every problem in every file; the store is then unchanged.
         """
-        files = find_table_files(directory)
-        if not files:
-            raise DataError(Problem(str(directory), "holds no table file (expected names like "
-                                                    f"units.csv; tables: {', '.join(TABLES)})"))
-        frames, problems = {}, []
-        for name, path in files.items():
-            try:
-                frames[name] = read_table(path, name, encoding=encoding)
-            except DataError as exc:
-                problems += exc.problems
-        if problems:
-            raise DataError(problems)
+        frames = read_folder(directory, encoding=encoding)
         return self._replace(frames)
 
     def load_frames(self, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
@@ -184,3 +173,77 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         return loaded
+
+
+def read_folder(directory: str | PathLike, *, encoding: str | None = None) -> dict[str, pd.DataFrame]:
+    """Read and validate every table file in ``directory``, touching no store.
+
+    Raises
+    ------
+    perfkit.DataError
+        For every problem in every file.
+    """
+    files = find_table_files(directory)
+    if not files:
+        raise DataError(Problem(str(directory), "holds no table file (expected names like "
+                                                f"units.csv; tables: {', '.join(TABLES)})"))
+    frames, problems = {}, []
+    for name, path in files.items():
+        try:
+            frames[name] = read_table(path, name, encoding=encoding)
+        except DataError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataError(problems)
+    return frames
+
+
+def load_store(path: str | PathLike, directory: str | PathLike, *, encoding: str | None = None) -> dict[str, int]:
+    """Load a folder of table files into the store file at ``path`` without ever blocking its readers.
+
+    The files are validated first, with no lock taken. The new store is then built beside the old one
+    (the old one attached read-only for the tables the folder does not replace, and for the references),
+    and moved into place with one atomic rename. A reader that has the old store open keeps a consistent
+    snapshot of it; the next one opens the new store. A refused load leaves no file behind.
+
+    Returns
+    -------
+    dict
+        Rows loaded per table.
+
+    Raises
+    ------
+    perfkit.DataError
+        For every problem in the files or their references; the store is then unchanged.
+    """
+    path = Path(path)
+    frames = read_folder(directory, encoding=encoding)           # no lock while the files are checked
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = path.with_name(f".{path.name}.{os.getpid()}.loading")
+    building.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(building))
+        try:
+            if path.exists():
+                con.execute(f"ATTACH '{_quoted(path)}' AS previous (READ_ONLY)")
+                kept = con.execute("SELECT table_name FROM information_schema.tables "
+                                   "WHERE table_catalog = 'previous' AND table_schema = 'main'").df()["table_name"]
+                for table in kept:
+                    if table not in frames:
+                        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM previous.main."{table}"')
+                con.execute("DETACH previous")
+            store = Store.__new__(Store)
+            store.path, store.read_only, store.con = str(building), False, con
+            loaded = store._replace(frames)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(building, path)                                  # readers of the old file keep it
+    finally:
+        building.unlink(missing_ok=True)
+        Path(f"{building}.wal").unlink(missing_ok=True)
+    return loaded
+
+
+def _quoted(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")

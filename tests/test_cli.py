@@ -35,14 +35,14 @@ def test_installed_entry_point():
     assert "perfkit" in result.stdout
 
 
-def test_load_reports_bad_input_and_exits_2(tmp_path, capsys):
+def test_load_reports_bad_input_and_exits_3(tmp_path, capsys):
     frames = tiny_tables()
     frames["budgets"].loc[0, "amount"] = -1.0
     directory = write_tables(tmp_path / "bad", frames)
     store = tmp_path / "s.duckdb"
-    assert main(["load", str(directory), "--store", str(store)]) == 2
+    assert main(["load", str(directory), "--store", str(store)]) == 3
     err = capsys.readouterr().err
-    assert "nothing was changed" in err and "budgets.csv, row 2, column 'amount'" in err
+    assert "未作任何修改" in err and "budgets.csv, row 2, column 'amount'" in err
 
 
 def test_load_then_tables(tiny_dir, tmp_path, capsys):

@@ -152,7 +152,7 @@ def test_hostile_text_is_escaped_in_every_report_and_never_a_formula(hostile_sto
 def test_an_unknown_format_is_refused_before_a_kernel_starts(demo_store_path, tmp_path, capsys):
     from perfkit.cli import main
     assert main(["report", "project-overview", "--project", "P202500001", "--format", "pdf,xls",
-                 "--store", str(demo_store_path), "--output-dir", str(tmp_path)]) == 4
+                 "--store", str(demo_store_path), "--output-dir", str(tmp_path)]) == 2   # a usage error
     assert "unknown report format(s) xls" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 

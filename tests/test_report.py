@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import perfkit
+
 from perfkit.reports import ReportError, get_job, run_report
 from perfkit.reports.project_overview import completion, project_overview
 from perfkit.text import render
@@ -51,11 +53,20 @@ def test_project_overview_in_english(demo_store, demo_store_path, tmp_path):
 
 @pytest.mark.notebook
 def test_a_failing_run_writes_no_report(demo_store_path, tmp_path):
+    # a notebook given by path has no preflight: its kernel runs and fails in a cell
     with pytest.raises(ReportError, match="KeyError.*P000000000"):
-        run_report("project-overview", {"project_id": "P000000000", "store": str(demo_store_path)},
+        run_report(get_job("project-overview").notebook_path, {"project_id": "P000000000",
+                                                                "store": str(demo_store_path)},
                    output_dir=tmp_path, name="broken")
     assert not (tmp_path / "broken.html").exists()
     assert (tmp_path / "broken.failed.ipynb").exists()
+
+
+def test_a_missing_subject_fails_before_a_kernel(demo_store_path, tmp_path):
+    with pytest.raises(perfkit.DataError, match="P000000000 不在数据库中"):
+        run_report("project-overview", {"project_id": "P000000000", "store": str(demo_store_path)},
+                   output_dir=tmp_path, name="broken")
+    assert not list(tmp_path.glob("broken*"))
 
 
 @pytest.mark.notebook

@@ -17,7 +17,7 @@ from perfkit.text import text, texts
 
 JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),
-                   aliases={"request_id": "--request"},
+                   aliases={"request_id": "--request"}, lookups={"request_id": ("requests", "request_id")},
                    summary="a new project request assessed against the quota standards (from the store or a YAML file)"))
 
 

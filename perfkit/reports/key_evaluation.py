@@ -14,7 +14,7 @@ from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="key-evaluation", notebook="key_evaluation.ipynb", subject=("project_id",),
-                   aliases={"project_id": "--project"},
+                   aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
                    summary="a project's key evaluation against the preset's indicator tree, in the official outline"))
 
 

@@ -16,7 +16,7 @@ from perfkit.store import Store
 from perfkit.text import Message, column_label, note, render, term, text, value_label
 
 JOB = register(Job(name="project-overview", notebook="project_overview.ipynb", subject=("project_id",),
-                   paths=(), aliases={"project_id": "--project"},
+                   paths=(), aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
                    summary="one project's budget, execution curve and targets against actuals"))
 
 

@@ -13,7 +13,7 @@ from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="quota-standards", notebook="quota_standards.ipynb", subject=("direction",),
-                   paths=("excel",),
+                   paths=("excel",), lookups={"direction": ("cost_records", "direction")},
                    summary="a direction's quota standard: every method compared, the standard and its coefficients"))
 
 #: Methods always shown in the comparison beside the preset's candidates (which carry their options).

@@ -64,6 +64,11 @@ class Job:
         Short command-line options (``{"project_id": "--project"}``).
     summary : str
         One line for ``perfkit report --help``.
+    lookups : mapping
+        Parameters that must name a row of the store: ``{"project_id": ("projects", "project_id")}``,
+        checked before a kernel starts (:mod:`perfkit.reports.preflight`).
+    dates : tuple of str
+        Parameters that are dates, YYYY-MM-DD, whose year must have projects in the store.
     """
 
     name: str
@@ -73,6 +78,8 @@ class Job:
     paths: tuple[str, ...] = ("preset",)
     aliases: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
+    lookups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    dates: tuple[str, ...] = ()
 
     @property
     def required_groups(self) -> tuple[tuple[str, ...], ...]:

@@ -25,9 +25,15 @@ import papermill
 from perfkit.errors import ReportError
 from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_html, export_pdf,
                                     record_in_index, report_record, report_title)
+from perfkit.reports.preflight import check_parameters
 from perfkit.reports.registry import jobs
 from perfkit.rules import load_preset
 from perfkit.text import text
+
+#: The kernel keeps its own notes (TCP transport, the interrupt at shutdown) to itself: a report's
+#: errors reach the caller through the notebook, not the kernel's log.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+
 
 @dataclass(frozen=True)
 class Report:
@@ -149,6 +155,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         wanted = parse_formats(formats, parameters.get("preset"))
     except ValueError as exc:
         raise ReportError(str(exc)) from exc
+    if job_name in jobs():
+        check_parameters(jobs()[job_name], parameters, lang)   # a missing subject fails before a kernel starts
     if name is None:
         name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
                                                if k not in ("store", "lang", "preset") and v is not None)])
@@ -162,7 +170,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             # no cwd=: papermill would chdir the whole process, which breaks concurrent runs (run_batch);
             # the kernel starts in the caller's directory, where a relative store path is meant
             papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
-                                       kernel_name=kernel_name, progress_bar=False, log_output=False)
+                                       kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                       extra_arguments=KERNEL_ARGUMENTS)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():

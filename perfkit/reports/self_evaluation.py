@@ -14,6 +14,7 @@ from perfkit.text import text, texts
 
 JOB = register(Job(name="self-evaluation", notebook="self_evaluation.ipynb", subject=("unit_id", "year"),
                    aliases={"unit_id": "--unit"},
+                   lookups={"unit_id": ("units", "unit_id"), "year": ("projects", "year")},
                    summary="a unit's self-evaluation of every project of a year, with its second-level units"))
 
 

@@ -1,0 +1,218 @@
+"""Bad input refused precisely (file, the file's own line, column, problem) with the store unchanged,
+and a command line that ends every failure in one line and an exit code."""
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import perfkit
+from perfkit import DataError
+from perfkit.cli import main
+from conftest import tiny_tables, write_tables
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def loaded(tmp_path, tiny_dir):
+    store = tmp_path / "s.duckdb"
+    assert main(["load", str(tiny_dir), "--store", str(store)]) == 0
+    return store
+
+
+def _load_refused(store, directory, *expected):
+    """Loading ``directory`` fails with problems matching ``expected`` and leaves ``store`` byte for byte."""
+    before = _sha(store)
+    with perfkit.Store(store) as opened, pytest.raises(DataError) as refused:
+        opened.load(directory)
+    assert _sha(store) == before
+    shown = [str(p) for p in refused.value.problems]
+    for pattern in expected:
+        assert any(re.search(pattern, line) for line in shown), (pattern, shown[:5])
+    return refused.value.problems
+
+
+def _csv(tmp_path, name, text, encoding="utf-8"):
+    directory = tmp_path / "bad"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.csv").write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return directory
+
+
+BUDGETS = "project_id,year,amount,adjusted_amount\n"
+
+
+@pytest.mark.parametrize("amount, accepted", [("1,5", None), ("1,2,3,4", None), ("1,234.5", 1234.5),
+                                              ("inf", None), ("Infinity", None), ("1e400", None), ("-1", None),
+                                              ("1500", 1500.0)])
+def test_amounts_commas_and_infinity(tmp_path, loaded, amount, accepted):
+    directory = _csv(tmp_path, "budgets", BUDGETS + f'P1,2025,"{amount}",\n')
+    if accepted is None:
+        problems = _load_refused(loaded, directory, r"budgets\.csv, row 2, column 'amount'")
+        assert len(problems) == 1
+    else:
+        with perfkit.Store(loaded) as store:
+            store.load(directory)
+            assert store.table("budgets")["amount"].iloc[0] == accepted
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False, min_value=0, max_value=1e12),
+                 st.integers(min_value=0, max_value=10**12)))
+def test_a_number_written_plainly_or_with_thousands_separators_reads_back(value):
+    from perfkit.io import _coerce
+    spelled = pd.Series([repr(float(value)), f"{value:,}" if isinstance(value, int) else f"{value:,.6f}"])
+    numbers, bad = _coerce(spelled, "float64", None)
+    assert not bad and numbers.tolist() == pytest.approx([float(value)] * 2, rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="0123456789-/.", min_size=1, max_size=12))
+def test_dates_are_iso_or_refused_never_misread(text):
+    from perfkit.reports.preflight import iso_date
+    from perfkit.errors import UsageError
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            stamp = iso_date(text)
+        except UsageError:
+            return  # 2026-13-45: refused
+        assert stamp.strftime("%Y-%m-%d") == text
+    else:
+        with pytest.raises(UsageError):
+            iso_date(text)
+
+
+def test_blank_lines_keep_the_files_line_numbers(tmp_path, loaded):
+    text = BUDGETS + "\n\nP1,2025,1000,\n\n" + "P1,2026,oops,\n"   # the bad value is on line 6
+    frames = tiny_tables()
+    directory = _csv(tmp_path, "budgets", text)
+    _load_refused(loaded, directory, r"budgets\.csv, row 6, column 'amount'")
+
+
+def test_a_stray_field_is_one_problem_on_its_line(tmp_path, loaded):
+    directory = _csv(tmp_path, "budgets", BUDGETS + "P1,2025,1000,,extra\n")
+    problems = _load_refused(loaded, directory, r"budgets\.csv, row 2: has 5 fields where the header has 4")
+    assert len(problems) == 1
+
+
+def test_a_file_cut_inside_a_character_is_reported_on_its_line(tmp_path, loaded):
+    frames = tiny_tables()
+    body = "unit_id,name,level,parent_id,field\n" + "".join(f"U{i},单位{i},1,,education\n" for i in range(3, 40))
+    data = body.encode("utf-8") + "U99,市教".encode("utf-8")[:-1]    # the last character cut in half
+    directory = _csv(tmp_path, "units", data)
+    _load_refused(loaded, directory, r"units\.csv, row 39: cannot be decoded")
+
+
+def test_a_header_only_file_says_so(tmp_path, loaded):
+    for table, header in (("projects", ",".join(tiny_tables()["projects"].columns)),
+                          ("actuals", ",".join(tiny_tables()["actuals"].columns))):
+        directory = _csv(tmp_path / table, table, header + "\n")
+        problems = _load_refused(loaded, directory, rf"{table}\.csv: has a header but no rows")
+        assert len(problems) == 1
+
+
+def test_nul_bytes_huge_names_and_reversed_periods(tmp_path, loaded):
+    frames = tiny_tables()
+    frames["units"].loc[1, "name"] = "市第一\x00中学"
+    frames["units"].loc[0, "name"] = "很" * 1_000_000
+    frames["projects"].loc[0, "end_date"] = pd.Timestamp("2024-12-31")
+    directory = write_tables(tmp_path / "bad", {k: frames[k] for k in ("units", "projects")})
+    _load_refused(loaded, directory, r"units\.csv, row 3, column 'name': control character",
+                  r"units\.csv, row 2, column 'name': text of 1,000,000 characters",
+                  r"projects\.csv, row 2, column 'end_date': end_date 2024-12-31 is before start_date 2025-01-01")
+
+
+def test_timezone_aware_parquet_dates_keep_their_day(tmp_path, loaded):
+    execution = tiny_tables()["execution"].copy()
+    execution["month"] = execution["month"].dt.tz_localize("Asia/Shanghai")
+    directory = tmp_path / "tz"
+    directory.mkdir()
+    execution.to_parquet(directory / "execution.parquet")
+    with perfkit.Store(loaded) as store:
+        store.load(directory)
+        months = store.table("execution")["month"].dt.strftime("%Y-%m-%d").tolist()
+    assert months == ["2025-01-31", "2025-02-28"]
+
+
+# -- the command line -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, code, message", [
+    (["report", "monitoring", "--as-of", "2026-13-45"], 2, "2026-13-45 无效"),
+    (["report", "monitoring", "--as-of", "31/08/2026"], 2, "31/08/2026 无效"),
+    (["report", "monitoring", "--as-of", "2030-08-31"], 3, "没有 2030 年的项目"),
+    (["report", "key-evaluation", "--project", "P_NOPE"], 3, "P_NOPE 不在数据库中"),
+    (["report", "key-evaluation", "--project", "P_NOPE", "--lang", "en"], 3, "P_NOPE is not in the store"),
+    (["report", "key-evaluation", "--project", "P1", "--format", "xls"], 2, "unknown report format"),
+])
+def test_report_errors_are_one_line_with_an_exit_code_and_no_kernel(demo_store_path, tmp_path, capsys, argv, code,
+                                                                     message):
+    assert main([*argv, "--store", str(demo_store_path), "--output-dir", str(tmp_path)]) == code
+    err = capsys.readouterr().err.strip()
+    assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.iterdir())                      # no kernel ran, nothing was written
+
+
+def test_commands_refuse_a_bad_date_as_usage(demo_store_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["monitor", "--as-of", "2026-13-45", "--store", str(demo_store_path)])
+    assert done.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_no_store_and_debug(tmp_path, capsys):
+    assert main(["report", "key-evaluation", "--project", "P1", "--store", str(tmp_path / "none.duckdb")]) == 3
+    assert "perfkit load" in capsys.readouterr().err
+    assert main(["report", "key-evaluation", "--project", "P1", "--store", str(tmp_path / "none.duckdb"),
+                 "--debug"]) == 3
+    assert "Traceback" in capsys.readouterr().err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_results_application_help_shows_percent(capsys):
+    with pytest.raises(SystemExit):
+        main(["results-application", "--help"])
+    out = capsys.readouterr().out
+    assert "10%" in out and "10%%" not in out
+
+
+def test_a_reader_never_blocks_a_load_and_keeps_its_snapshot(tmp_path, loaded):
+    """A notebook holding the store open (another process) while `perfkit load` replaces a table."""
+    import subprocess
+    import sys
+    import textwrap
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, perfkit
+        with perfkit.Store({str(loaded)!r}, read_only=True) as store:
+            print(store.query("SELECT count(*) AS n FROM budgets")["n"].iloc[0], flush=True)
+            sys.stdin.readline()          # hold the store open until the load is done
+            print(store.query("SELECT count(*) AS n FROM budgets")["n"].iloc[0], flush=True)
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        frames = tiny_tables()
+        frames["budgets"] = pd.concat([frames["budgets"], frames["budgets"].assign(year=2026)], ignore_index=True)
+        directory = write_tables(tmp_path / "more", {"budgets": frames["budgets"]})
+        assert main(["load", str(directory), "--store", str(loaded)]) == 0      # not blocked by the reader
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"                         # its snapshot is consistent
+    finally:
+        reader.communicate(timeout=30)
+    with perfkit.Store(loaded, read_only=True) as store:                        # the next reader sees the load
+        assert store.query("SELECT count(*) AS n FROM budgets")["n"].iloc[0] == 2
+        assert store.query("SELECT count(*) AS n FROM units")["n"].iloc[0] == 2   # the other tables kept
+
+
+def test_a_refused_load_creates_no_store(tmp_path, capsys):
+    frames = tiny_tables()
+    frames["budgets"].loc[0, "amount"] = -1.0
+    directory = write_tables(tmp_path / "bad", frames)
+    store = tmp_path / "new.duckdb"
+    assert main(["load", str(directory), "--store", str(store)]) == 3
+    assert not store.exists() and not list(tmp_path.glob(".new.duckdb*"))
