@@ -100,6 +100,34 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_batch(args) -> int:
+    from perfkit.reports import get_job
+    from perfkit.reports.batch import batch
+
+    get_job(args.job)
+    if args.job == "self-evaluation" and args.year is None:
+        raise UsageError("perfkit batch self-evaluation: --year required")
+    if args.job == "monitoring" and args.as_of is None:
+        raise UsageError("perfkit batch monitoring: --as-of required")
+    if not (args.all or args.ids or args.year or args.field or args.unit_level or args.where):
+        raise UsageError(f"perfkit batch {args.job}: choose the subjects (--all, --ids FILE, --year, --field, "
+                         f"--unit-level or --where)")
+    ids = None
+    if args.ids:
+        ids = Path(args.ids).read_text(encoding="utf-8-sig").split()
+    outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field, unit_level=args.unit_level,
+                     where=args.where, as_of=args.as_of, preset=args.preset, output_dir=args.output_dir,
+                     lang=args.lang, formats=args.formats, jobs=args.jobs, resume=args.resume,
+                     timeout=args.timeout)
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+    print(f"{len(outcomes)} reports: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
+          f"(manifest: {Path(args.output_dir).resolve() / 'manifest.csv'})")
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"  failed: {outcome.subject}: {outcome.error.splitlines()[0][:200]}")
+    return EXIT_REPORT if counts["failed"] else 0
+
+
 def _cmd_demo(args) -> int:
     from perfkit.reports.demo import run_demo
 
@@ -107,7 +135,7 @@ def _cmd_demo(args) -> int:
                        output_dir=args.output_dir, seed=args.seed, lang=args.lang)
     print(f"\n{len(reports)} reports in {Path(args.output_dir).resolve()} (index.html lists them):")
     for report in reports:
-        print(f"  {report.html}")
+        print(f"  {report.outputs.get('html')}")
     return 0
 
 
@@ -318,6 +346,30 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_parsers = p.add_subparsers(dest="job", required=True, metavar="JOB")
     for job in _jobs().values():
         _add_job_parser(jobs_parsers, job)
+
+    p = sub.add_parser("batch", help="run one report job for many subjects selected from the store",
+                       description="Run a report job for every subject selected from the store, several at a "
+                                   "time: each failure is recorded and the others go on; manifest.csv/.json "
+                                   "beside the reports; --resume skips what is done and unchanged.")
+    p.add_argument("job", help="project-overview, key-evaluation, self-evaluation, ex-ante, monitoring or "
+                               "quota-standards")
+    p.add_argument("--all", action="store_true", help="every subject of the job")
+    p.add_argument("--ids", help="a file of subject ids (project, unit, request or direction), one per line")
+    p.add_argument("--year", type=int, help="fiscal year (the subjects' year; required for self-evaluation)")
+    p.add_argument("--as-of", type=_iso_date, help="monitoring date, YYYY-MM-DD (for monitoring, one per unit)")
+    p.add_argument("--field", help="the units' field code (education, health, ...)")
+    p.add_argument("--unit-level", type=int, choices=(1, 2), help="first- or second-level units only")
+    p.add_argument("--where", help="an SQL condition on the subject's row (f: project facts, u: units)")
+    p.add_argument("--preset", default=None, help="rule preset (default default)")
+    p.add_argument("--format", dest="formats", default=None, help="html, pdf and/or docx (default: the preset's)")
+    p.add_argument("--jobs", type=int, default=None, help="reports at a time (default: the number of cores)")
+    p.add_argument("--resume", action="store_true", help="skip reports that are done and whose inputs are unchanged")
+    p.add_argument("--timeout", type=float, default=None, help="seconds a notebook cell may run (default: no limit)")
+    p.add_argument("--output-dir", default="reports", help="where the reports go (default reports)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    _add_store(p)
+    _add_debug(p)
+    p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("standards", help="build the quota standards of every direction with cost records",
                        description="Build the quota standards of every direction with cost records, save them in "

@@ -12,7 +12,7 @@ from perfkit.dictionary import data_dictionary
 from conftest import tiny_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["demo", "demo-data", "load", "tables", "report", "standards", "results-application", "ex-ante",
+COMMANDS = ["demo", "demo-data", "load", "tables", "report", "batch", "standards", "results-application", "ex-ante",
             "monitor", "data-dictionary"]
 
 

@@ -34,15 +34,15 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
 
     Returns
     -------
-    list of perfkit.reports.Report
-        The reports written.
+    list of perfkit.reports.batch.Outcome
+        The reports written (their outputs by format), as the manifest lists them.
 
     Raises
     ------
     perfkit.ReportError
         Naming every report that failed (the others are still written).
     """
-    from perfkit.reports.runner import Report, run_batch
+    from perfkit.reports.batch import run_many
 
     output_dir = Path(output_dir)
     log.info("demo city (seed %s) → %s", seed, data_dir)
@@ -87,18 +87,20 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
              AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e8:,.2f}",
              headline["terminate_projects"], f"{headline['terminate_money'] / 1e4:,.2f}", workbook)
     store_abs = str(Path(store_path).resolve())
-    jobs = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
+    tasks = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
 
-    def done(job, parameters, outcome):
-        what = " ".join(str(v) for k, v in parameters.items() if k != "store")
-        if isinstance(outcome, Report):
-            log.info("%s %s → %s", job, what, ", ".join(p.name for p in outcome.outputs.values()))
+    def done(outcome):
+        if outcome.status == "done":
+            log.info("%s %s → %s (%.1f s)", outcome.job, outcome.subject,
+                     ", ".join(Path(p).name for p in outcome.outputs.values()), outcome.seconds)
         else:
-            log.error("%s %s FAILED: %s", job, what, outcome)
+            log.error("%s %s FAILED: %s", outcome.job, outcome.subject, outcome.error)
 
-    outcomes = run_batch(jobs, output_dir=output_dir, lang=lang, on_done=done, formats=None)  # the preset's formats
-    log.info("index of every report → %s", Path(output_dir).resolve() / "index.html")
-    failed = [o for o in outcomes if isinstance(o, ReportError)]
+    outcomes = run_many(tasks, output_dir=output_dir, lang=lang, formats=None, progress=False, on_done=done)
+    log.info("index of every report → %s; manifest → %s", Path(output_dir).resolve() / "index.html",
+             Path(output_dir).resolve() / "manifest.csv")
+    failed = [o for o in outcomes if o.status == "failed"]
     if failed:
-        raise ReportError(f"{len(failed)} of {len(outcomes)} reports failed:\n" + "\n".join(map(str, failed)))
+        raise ReportError(f"{len(failed)} of {len(outcomes)} reports failed:\n"
+                          + "\n".join(f"{o.job} {o.subject}: {o.error}" for o in failed))
     return outcomes

@@ -159,7 +159,10 @@ def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None):
             str(v) if mixed and isinstance(v, (int, np.integer)) else
             pattern.format(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
             else str(v))
-    styler = frame.style.hide(axis="index").format(formats, na_rep=MISSING, escape="html")
+    from pandas.io.formats.style import Styler
+
+    # no per-cell ids: they bloat the HTML and slow the PDF's style cascade by a third
+    styler = Styler(frame, cell_ids=False).hide(axis="index").format(formats, na_rep=MISSING, escape="html")
     styler = styler.format_index(escape="html", axis=1)
     if len(frame.columns) >= WIDE_COLUMNS:
         styler = styler.set_table_attributes('class="wide"')

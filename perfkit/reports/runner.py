@@ -116,7 +116,7 @@ def _meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_bod
 def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: str | PathLike = "reports",
                name: str | None = None, lang: str = "zh", formats: str | list[str] | None = "html",
                evaluating_body: str | None = None, document_number: str | None = None,
-               kernel_name: str = "python3", index: bool = True) -> Report:
+               kernel_name: str = "python3", index: bool = True, timeout: float | None = None) -> Report:
     """Run a job's notebook with ``parameters`` and export it to ``output_dir/name.{html,pdf,docx}``.
 
     Parameters
@@ -135,6 +135,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         For the title page; by default from the preset's ``report`` section.
     index : bool, default True
         Record the report in ``output_dir/index.json`` and ``index.html``.
+    timeout : float, optional
+        Seconds a cell may run before the report fails (default: no limit).
 
     Returns
     -------
@@ -163,7 +165,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         if lang != "zh":  # a report in another language never overwrites the Chinese one
             name += f"_{lang}"
     name = safe_name(name)
-    work = Path(tempfile.mkdtemp(prefix=".perfkit-", dir=output_dir))
+    # the process id in the name lets a later batch remove the folder of a killed run
+    work = Path(tempfile.mkdtemp(prefix=f".perfkit-{os.getpid()}-", dir=output_dir))
     try:
         executed_path = work / f"{name}.ipynb"
         try:
@@ -171,13 +174,16 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             # the kernel starts in the caller's directory, where a relative store path is meant
             papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
                                        kernel_name=kernel_name, progress_bar=False, log_output=False,
-                                       extra_arguments=KERNEL_ARGUMENTS)
+                                       extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():
                 shutil.copyfile(executed_path, failed)
             raise ReportError(f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                               f"(executed notebook kept at {failed})") from exc
+        except Exception as exc:  # a cell that timed out, a kernel that died: the report fails with the reason
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ReportError(f"{source.name}: {type(exc).__name__}: {reason}") from exc
         executed = nbformat.read(executed_path, as_version=4)
         title = report_title(executed) or name
         meta = _meta(job_name, parameters, lang, title, evaluating_body, document_number)

@@ -1,0 +1,218 @@
+"""Reports in bulk: subjects selected from the store, run in parallel, each failure isolated and recorded,
+a manifest beside the reports, and ``resume`` that skips what is done and redoes what changed.
+
+``perfkit batch JOB`` and :func:`batch` select the subjects; :func:`run_many` runs any list of
+(job, parameters). Every report's outcome goes into ``manifest.csv`` (UTF-8 with BOM, for Excel) and
+``manifest.json``: subject, status (done, failed, skipped), seconds, outputs, error, and the hash of
+its inputs (notebook, parameters, preset, data snapshot, formats, language, perfkit version) that
+``resume`` compares.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import perfkit
+from perfkit import queries
+from perfkit.reports.export import data_snapshot
+from perfkit.reports.registry import get_job
+from perfkit.rules import load_preset
+
+log = logging.getLogger("perfkit")
+MANIFEST = "manifest"
+
+
+@dataclass
+class Outcome:
+    """One report of a batch: what it was about, how it ended, and what it wrote."""
+
+    job: str
+    subject: str
+    parameters: dict
+    status: str = "pending"          # done, failed, skipped
+    seconds: float = 0.0
+    outputs: dict = field(default_factory=dict)
+    error: str = ""
+    inputs: str = ""
+
+
+def inputs_hash(job: str, parameters: dict, lang: str, formats) -> str:
+    """A hash of everything a report depends on: notebook, parameters, preset, data, formats, language."""
+    digest = hashlib.sha256()
+    digest.update(get_job(job).notebook_path.read_bytes())
+    shown = {k: v for k, v in parameters.items() if k != "store"}
+    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
+    preset = load_preset(parameters.get("preset") or "default")
+    digest.update(preset.model_dump_json().encode())
+    digest.update(data_snapshot(parameters.get("store")).encode())
+    digest.update(f"{lang}|{formats}|{perfkit.__version__}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _subject(job: str, parameters: dict) -> str:
+    names = get_job(job).subject
+    return "-".join(str(parameters[n]) for n in names if parameters.get(n) not in (None, ""))
+
+
+def remove_stale_work(output_dir: Path) -> int:
+    """Remove the temporary folders of runs that were killed (their process is gone); return how many."""
+    removed = 0
+    for folder in output_dir.glob(".perfkit-*"):
+        match = re.match(r"\.perfkit-(\d+)-", folder.name)
+        pid = int(match.group(1)) if match else None
+        alive = False
+        if pid is not None:
+            try:
+                os.kill(pid, 0)
+                alive = True
+            except (ProcessLookupError, PermissionError):
+                alive = False
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _previous(output_dir: Path) -> dict[tuple[str, str], dict]:
+    path = output_dir / f"{MANIFEST}.json"
+    if not path.exists():
+        return {}
+    try:
+        return {(e["job"], e["subject"]): e for e in json.loads(path.read_text(encoding="utf-8"))}
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def write_manifest(output_dir: Path, outcomes: list[Outcome]) -> Path:
+    """``manifest.json`` and ``manifest.csv`` (UTF-8 with BOM) beside the reports, merged with earlier runs."""
+    merged = _previous(output_dir)
+    for outcome in outcomes:
+        merged[outcome.job, outcome.subject] = {**asdict(outcome),
+                                               "outputs": {k: str(v) for k, v in outcome.outputs.items()}}
+    entries = sorted(merged.values(), key=lambda e: (e["job"], e["subject"]))
+    (output_dir / f"{MANIFEST}.json").write_text(json.dumps(entries, ensure_ascii=False, indent=1, default=str),
+                                                encoding="utf-8")
+    frame = pd.DataFrame([{"job": e["job"], "subject": e["subject"], "status": e["status"],
+                           "seconds": round(float(e["seconds"]), 2),
+                           "outputs": " ".join(Path(p).name for p in e["outputs"].values()), "error": e["error"]}
+                          for e in entries])
+    frame.to_csv(output_dir / f"{MANIFEST}.csv", index=False, encoding="utf-8-sig")
+    return output_dir / f"{MANIFEST}.json"
+
+
+def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | os.PathLike = "reports",
+             lang: str = "zh", formats=None, jobs: int | None = None, resume: bool = False,
+             timeout: float | None = None, progress: bool = True,
+             on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Run reports ``jobs`` at a time; every failure is caught and recorded, and the others go on.
+
+    Parameters
+    ----------
+    tasks : iterable of (job, parameters)
+    formats : str or list, optional
+        As :func:`perfkit.reports.run_report` (None: the preset's).
+    jobs : int, optional
+        Reports at a time (each its own kernel); default the number of cores.
+    resume : bool
+        Skip a report whose outputs exist and whose inputs hash as in the manifest; redo the others.
+    timeout : float, optional
+        Seconds one cell may run; a hung report fails with the reason, the batch goes on.
+
+    Returns
+    -------
+    list of Outcome
+        In the order of ``tasks``; the manifest beside the reports holds the same.
+    """
+    from perfkit.reports.runner import run_report
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    removed = remove_stale_work(output_dir)
+    if removed:
+        log.info("removed %d temporary folder(s) of killed runs", removed)
+    previous = _previous(output_dir) if resume else {}
+    outcomes = []
+    for job, parameters in tasks:
+        parameters = {**parameters, "lang": lang}
+        outcome = Outcome(job=job, subject=_subject(job, parameters), parameters=parameters)
+        try:
+            outcome.inputs = inputs_hash(job, parameters, lang, formats)
+        except Exception as exc:  # noqa: BLE001 - e.g. a preset that does not load: this report fails
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+        before = previous.get((job, outcome.subject))
+        if resume and before and before.get("status") == "done" and before.get("inputs") == outcome.inputs \
+                and before.get("outputs") and all(Path(p).exists() for p in before["outputs"].values()):
+            outcome.status, outcome.outputs = "skipped", dict(before["outputs"])
+        outcomes.append(outcome)
+
+    def one(outcome: Outcome) -> Outcome:
+        start = time.perf_counter()
+        try:
+            report = run_report(outcome.job, outcome.parameters, output_dir=output_dir, lang=lang,
+                                formats=formats, timeout=timeout)
+            outcome.status, outcome.outputs = "done", dict(report.outputs)
+        except Exception as exc:  # noqa: BLE001 - one report's failure, whatever it is, never stops the batch
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+        outcome.seconds = time.perf_counter() - start
+        return outcome
+
+    pending = [o for o in outcomes if o.status == "pending"]
+    bar = None
+    if progress and pending:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(pending), unit="report", desc="perfkit", leave=True)
+    # each report runs in its own kernel process: threads keep every core busy and share nothing
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        for future in as_completed([pool.submit(one, o) for o in pending]):
+            outcome = future.result()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=sum(o.status == "failed" for o in pending))
+            if on_done is not None:
+                on_done(outcome)
+    if bar is not None:
+        bar.close()
+    write_manifest(output_dir, outcomes)
+    return outcomes
+
+
+def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str] | None = None,
+          year: int | None = None, field: str | None = None, unit_level: int | None = None,
+          where: str | None = None, as_of: str | None = None, preset: str | None = None,
+          **options) -> list[Outcome]:
+    """Every report of ``job`` for the subjects selected from the store (see :func:`run_many` for ``options``).
+
+    Subjects: key evaluations of the projects with an expert panel, overviews of projects,
+    self-evaluations of units (``year`` required), ex-ante assessments of requests, quota standards of
+    directions with cost records, monitoring of units (``as_of`` required). ``ids`` keeps the listed
+    subjects; ``year``, ``field`` (the units' 领域), ``unit_level`` and ``where`` (an SQL condition on
+    the subject's row) narrow them.
+    """
+    from perfkit.store import Store, default_store_path
+
+    store = str(Path(store or default_store_path()).resolve())
+    with Store(store, read_only=True) as opened:
+        subjects = queries.batch_subjects(opened, job, year=year, field=field, unit_level=unit_level, where=where)
+    if ids is not None:
+        wanted = {str(i).strip() for i in ids if str(i).strip()}
+        subjects = [s for s in subjects if s in wanted]
+    parameter = "unit" if job == "monitoring" else get_job(job).subject[0]   # monitoring: one report per unit
+    extra = {"year": year} if job == "self-evaluation" else {"as_of": as_of} if job == "monitoring" else {}
+    tasks = [(job, {parameter: subject, **extra, "store": store, **({"preset": preset} if preset else {})})
+             for subject in subjects]
+    return run_many(tasks, **options)
+
+
+__all__ = ["Outcome", "batch", "inputs_hash", "remove_stale_work", "run_many", "write_manifest"]

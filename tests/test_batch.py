@@ -1,0 +1,76 @@
+"""Reports in bulk: parallel runs, one failure never stops the others, a manifest, resume, timeouts."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+import perfkit
+from perfkit.cli import main
+from perfkit.reports import ReportError, run_report
+from perfkit.reports.batch import remove_stale_work, run_many
+
+
+def _panel_projects(store_path, n):
+    with perfkit.Store(store_path, read_only=True) as store:
+        return store.query("SELECT DISTINCT project_id FROM expert_scores ORDER BY 1 LIMIT ?", [n])["project_id"].tolist()
+
+
+@pytest.mark.notebook
+def test_batch_isolates_failures_writes_a_manifest_and_resumes(demo_store_path, tmp_path, capsys):
+    projects = _panel_projects(demo_store_path, 3)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(projects + ["P_NOT_THERE"]), encoding="utf-8")
+    out = tmp_path / "out"
+    (out / ".perfkit-999999999-killed").mkdir(parents=True)                 # left by a killed run
+    code = main(["batch", "key-evaluation", "--ids", str(ids), "--jobs", "2", "--format", "html",
+                 "--store", str(demo_store_path), "--output-dir", str(out)])
+    assert code == 0                              # P_NOT_THERE is no panel project: it is not selected
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [(e["subject"], e["status"]) for e in manifest] == [(p, "done") for p in projects]
+    assert all(e["seconds"] > 0 and e["inputs"] for e in manifest)
+    assert pd.read_csv(out / "manifest.csv", encoding="utf-8-sig")["status"].eq("done").all()
+    assert not list(out.glob(".perfkit-*"))       # the killed run's folder is gone, no new one is left
+    # a failing report among good ones: recorded, and the others are written
+    tasks = [("key-evaluation", {"project_id": p, "store": str(demo_store_path)}) for p in projects[:1]]
+    tasks.append(("key-evaluation", {"project_id": "P_NOT_THERE", "store": str(demo_store_path)}))
+    outcomes = run_many(tasks, output_dir=tmp_path / "mixed", formats="html", jobs=2, progress=False)
+    assert [o.status for o in outcomes] == ["done", "failed"] and "P_NOT_THERE" in outcomes[1].error
+    # resume: unchanged and present → skipped; a report whose output went missing → redone
+    (out / f"key_evaluation_{projects[0]}.html").unlink()
+    again = main(["batch", "key-evaluation", "--ids", str(ids), "--resume", "--format", "html",
+                  "--store", str(demo_store_path), "--output-dir", str(out)])
+    assert again == 0 and "1 done, 2 skipped, 0 failed" in capsys.readouterr().out
+    # inputs changed (another language) → redone, not skipped
+    outcomes = run_many([("key-evaluation", {"project_id": projects[1], "store": str(demo_store_path)})],
+                        output_dir=out, formats="html", resume=True, lang="en", progress=False)
+    assert outcomes[0].status == "done"
+
+
+@pytest.mark.notebook
+def test_a_hung_cell_fails_its_report_with_the_reason(tmp_path):
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                  "display_name": "Python 3"},
+                                                   "language_info": {"name": "python"}})
+    notebook.cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(60)")]
+    path = tmp_path / "hang.ipynb"
+    nbformat.write(notebook, path)
+    with pytest.raises(ReportError, match="Timeout|timed out"):
+        run_report(path, {}, output_dir=tmp_path / "out", timeout=3, index=False)
+    assert not list((tmp_path / "out").glob(".perfkit-*"))
+
+
+def test_stale_work_of_a_live_process_is_kept(tmp_path):
+    import os
+    (tmp_path / f".perfkit-{os.getpid()}-running").mkdir()
+    (tmp_path / ".perfkit-999999999-dead").mkdir()
+    assert remove_stale_work(tmp_path) == 1
+    assert (tmp_path / f".perfkit-{os.getpid()}-running").exists()
+
+
+def test_batch_needs_its_subjects_chosen(demo_store_path, capsys):
+    assert main(["batch", "key-evaluation", "--store", str(demo_store_path)]) == 2
+    assert "choose the subjects" in capsys.readouterr().err
+    assert main(["batch", "self-evaluation", "--all", "--store", str(demo_store_path)]) == 2
