@@ -1,12 +1,10 @@
 """The evaluation engine against hand-computed values: rules, edge cases, presets, panels, weights."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from perfkit import DataError
 from perfkit import evaluation as ev

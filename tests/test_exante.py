@@ -139,7 +139,6 @@ def test_demo_portfolio(demo_store_path, tmp_path):
 @pytest.mark.notebook
 def test_request_file_through_the_notebook(demo_store_path, tmp_path):
     import perfkit
-    from perfkit.cli import main
     with perfkit.Store(demo_store_path) as store:
         if "quota_standards" not in store.tables():
             from perfkit.reports.quota_standards import build_all_standards

@@ -6,7 +6,6 @@ tests/data/validation/README.md. Estimates must agree to 1e-4 relative.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -92,7 +91,6 @@ def test_dates_are_iso_or_refused_never_misread(text):
 
 def test_blank_lines_keep_the_files_line_numbers(tmp_path, loaded):
     text = BUDGETS + "\n\nP1,2025,1000,\n\n" + "P1,2026,oops,\n"   # the bad value is on line 6
-    frames = tiny_tables()
     directory = _csv(tmp_path, "budgets", text)
     _load_refused(loaded, directory, r"budgets\.csv, row 6, column 'amount'")
 
@@ -104,7 +102,6 @@ def test_a_stray_field_is_one_problem_on_its_line(tmp_path, loaded):
 
 
 def test_a_file_cut_inside_a_character_is_reported_on_its_line(tmp_path, loaded):
-    frames = tiny_tables()
     body = "unit_id,name,level,parent_id,field\n" + "".join(f"U{i},单位{i},1,,education\n" for i in range(3, 40))
     data = body.encode("utf-8") + "U99,市教".encode("utf-8")[:-1]    # the last character cut in half
     directory = _csv(tmp_path, "units", data)

@@ -1,7 +1,6 @@
 """The first notebook-to-report slice: papermill runs and nbconvert HTML exports, for real."""
 from __future__ import annotations
 
-import base64
 import io
 import json
 import subprocess

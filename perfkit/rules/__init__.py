@@ -15,7 +15,6 @@ from functools import lru_cache
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
