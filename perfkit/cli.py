@@ -118,7 +118,7 @@ def _cmd_batch(args) -> int:
     outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field, unit_level=args.unit_level,
                      where=args.where, as_of=args.as_of, preset=args.preset, output_dir=args.output_dir,
                      lang=args.lang, formats=args.formats, jobs=args.jobs, resume=args.resume,
-                     timeout=args.timeout)
+                     timeout=args.timeout, engine="perfkit-warm" if args.warm else None)
     counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
     print(f"{len(outcomes)} reports: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
           f"(manifest: {Path(args.output_dir).resolve() / 'manifest.csv'})")
@@ -365,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="reports at a time (default: the number of cores)")
     p.add_argument("--resume", action="store_true", help="skip reports that are done and whose inputs are unchanged")
     p.add_argument("--timeout", type=float, default=None, help="seconds a notebook cell may run (default: no limit)")
+    p.add_argument("--warm", action="store_true",
+                   help="one warm kernel per worker, reset between reports (faster; give --timeout with it)")
     p.add_argument("--output-dir", default="reports", help="where the reports go (default reports)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     _add_store(p)

@@ -74,3 +74,39 @@ def test_batch_needs_its_subjects_chosen(demo_store_path, capsys):
     assert main(["batch", "key-evaluation", "--store", str(demo_store_path)]) == 2
     assert "choose the subjects" in capsys.readouterr().err
     assert main(["batch", "self-evaluation", "--all", "--store", str(demo_store_path)]) == 2
+
+
+def _outputs(path):
+    """A notebook's outputs as data (execution counts and the kernel's own metadata left out)."""
+    notebook = nbformat.read(path, as_version=4)
+    return [(o.get("output_type"), o.get("name"), o.get("text"), json.dumps(o.get("data", {}), sort_keys=True))
+            for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+
+
+@pytest.mark.notebook
+def test_a_warm_kernel_after_three_reports_equals_a_fresh_one(demo_store_path, tmp_path):
+    projects = _panel_projects(demo_store_path, 4)
+    target, others = projects[0], projects[1:]
+    fresh = run_report("key-evaluation", {"project_id": target, "store": str(demo_store_path)},
+                       output_dir=tmp_path / "fresh", formats="html", index=False)
+    tasks = [("key-evaluation", {"project_id": p, "store": str(demo_store_path)}) for p in [*others, target]]
+    outcomes = run_many(tasks, output_dir=tmp_path / "warm", formats="html", jobs=1, progress=False,
+                        engine="perfkit-warm")
+    assert [o.status for o in outcomes] == ["done"] * 4
+    warm = tmp_path / "warm" / fresh.notebook.name
+    assert _outputs(warm) == _outputs(fresh.notebook)          # tables, text and the chart's PNG, byte for byte
+
+
+@pytest.mark.notebook
+def test_papermill_runs_a_notebook_on_the_warm_engine(demo_store_path, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    from perfkit.reports import get_job
+    project = _panel_projects(demo_store_path, 1)[0]
+    done = subprocess.run([str(Path(sys.executable).parent / "papermill"), "--engine", "perfkit-warm",
+                           str(get_job("key-evaluation").notebook_path), str(tmp_path / "out.ipynb"),
+                           "-p", "project_id", project, "-p", "store", str(demo_store_path), "--no-progress-bar"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert any("image/png" in o[3] for o in _outputs(tmp_path / "out.ipynb"))

@@ -51,7 +51,7 @@ class Outcome:
 def inputs_hash(job: str, parameters: dict, lang: str, formats) -> str:
     """A hash of everything a report depends on: notebook, parameters, preset, data, formats, language."""
     digest = hashlib.sha256()
-    digest.update(get_job(job).notebook_path.read_bytes())
+    digest.update(_notebook(job).read_bytes())
     shown = {k: v for k, v in parameters.items() if k != "store"}
     digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
     preset = load_preset(parameters.get("preset") or "default")
@@ -61,8 +61,19 @@ def inputs_hash(job: str, parameters: dict, lang: str, formats) -> str:
     return digest.hexdigest()[:20]
 
 
+def _notebook(job: str) -> Path:
+    """A job's notebook, or ``job`` itself when it is the path of a notebook."""
+    try:
+        return get_job(job).notebook_path
+    except KeyError:
+        return Path(job)
+
+
 def _subject(job: str, parameters: dict) -> str:
-    names = get_job(job).subject
+    try:
+        names = get_job(job).subject
+    except KeyError:   # a notebook given by path: its parameters name it
+        names = [k for k in parameters if k not in ("store", "lang", "preset")]
     return "-".join(str(parameters[n]) for n in names if parameters.get(n) not in (None, ""))
 
 
@@ -114,7 +125,7 @@ def write_manifest(output_dir: Path, outcomes: list[Outcome]) -> Path:
 
 def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | os.PathLike = "reports",
              lang: str = "zh", formats=None, jobs: int | None = None, resume: bool = False,
-             timeout: float | None = None, progress: bool = True,
+             timeout: float | None = None, progress: bool = True, engine: str | None = None,
              on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Run reports ``jobs`` at a time; every failure is caught and recorded, and the others go on.
 
@@ -129,6 +140,10 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
         Skip a report whose outputs exist and whose inputs hash as in the manifest; redo the others.
     timeout : float, optional
         Seconds one cell may run; a hung report fails with the reason, the batch goes on.
+    engine : str, optional
+        A papermill engine; ``"perfkit-warm"`` keeps one warm kernel per worker
+        (:mod:`perfkit.reports.warm`). By default a fresh kernel per report: a kernel that dies is
+        noticed at once there, while the warm engine still relies on ``timeout`` for that.
 
     Returns
     -------
@@ -161,7 +176,7 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
         start = time.perf_counter()
         try:
             report = run_report(outcome.job, outcome.parameters, output_dir=output_dir, lang=lang,
-                                formats=formats, timeout=timeout)
+                                formats=formats, timeout=timeout, engine=engine)
             outcome.status, outcome.outputs = "done", dict(report.outputs)
         except Exception as exc:  # noqa: BLE001 - one report's failure, whatever it is, never stops the batch
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -184,6 +199,9 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
                 on_done(outcome)
     if bar is not None:
         bar.close()
+    if engine == "perfkit-warm":
+        from perfkit.reports.warm import shutdown_all
+        shutdown_all()                     # the batch is done: its kernels go
     write_manifest(output_dir, outcomes)
     return outcomes
 

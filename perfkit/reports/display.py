@@ -7,6 +7,7 @@ proprietary font.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import importlib.util
 import re
@@ -129,7 +130,23 @@ def _column_class(series: pd.Series) -> str:
     return "text long" if max(len(v) for v in values) > 40 else "text"
 
 
-def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None):
+class Table:
+    """A report table: HTML from its Styler for reports and JupyterLab, plain text for a console.
+
+    The same frame gives byte-identical HTML in any kernel (the Styler's uuid comes from the content).
+    """
+
+    def __init__(self, styler, frame: pd.DataFrame):
+        self.styler, self.frame = styler, frame
+
+    def _repr_html_(self) -> str:
+        return self.styler.to_html()
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
+def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None) -> Table:
     """A table as a report shows it: no row numbers, numbers right-aligned with thousands separators
     and ``digits`` decimals, text left-aligned, ``—`` for a missing value, every value HTML-escaped.
 
@@ -162,7 +179,9 @@ def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None):
     from pandas.io.formats.style import Styler
 
     # no per-cell ids: they bloat the HTML and slow the PDF's style cascade by a third
-    styler = Styler(frame, cell_ids=False).hide(axis="index").format(formats, na_rep=MISSING, escape="html")
+    uuid = hashlib.sha1(frame.to_csv().encode("utf-8")).hexdigest()[:8]
+    styler = Styler(frame, cell_ids=False, uuid=uuid).hide(axis="index").format(formats, na_rep=MISSING,
+                                                                                  escape="html")
     styler = styler.format_index(escape="html", axis=1)
     if len(frame.columns) >= WIDE_COLUMNS:
         styler = styler.set_table_attributes('class="wide"')
@@ -170,7 +189,7 @@ def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None):
         styler = styler.set_caption(html.escape(caption, quote=False))
     styler = styler.set_td_classes(pd.DataFrame({c: [classes[c]] * len(frame) for c in frame.columns},
                                                 index=frame.index))
-    return styler
+    return Table(styler, frame)
 
 
 def plain(label) -> str:

@@ -116,7 +116,8 @@ def _meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_bod
 def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: str | PathLike = "reports",
                name: str | None = None, lang: str = "zh", formats: str | list[str] | None = "html",
                evaluating_body: str | None = None, document_number: str | None = None,
-               kernel_name: str = "python3", index: bool = True, timeout: float | None = None) -> Report:
+               kernel_name: str = "python3", index: bool = True, timeout: float | None = None,
+               engine: str | None = None) -> Report:
     """Run a job's notebook with ``parameters`` and export it to ``output_dir/name.{html,pdf,docx}``.
 
     Parameters
@@ -137,6 +138,9 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         Record the report in ``output_dir/index.json`` and ``index.html``.
     timeout : float, optional
         Seconds a cell may run before the report fails (default: no limit).
+    engine : str, optional
+        A papermill engine: ``"perfkit-warm"`` runs on this thread's warm kernel
+        (:mod:`perfkit.reports.warm`); by default a fresh kernel per report.
 
     Returns
     -------
@@ -174,7 +178,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             # the kernel starts in the caller's directory, where a relative store path is meant
             papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
                                        kernel_name=kernel_name, progress_bar=False, log_output=False,
-                                       extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout)
+                                       extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
+                                       engine_name=engine)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():
