@@ -260,21 +260,16 @@ def _as_text(series: pd.Series) -> pd.Series:
     return series.astype("string").str.strip()
 
 
-def _blank(series: pd.Series) -> pd.Series:
-    """True where a cell is empty: missing, NaN or only white space."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
-        return series.isna()
-    return _as_text(series).fillna("").eq("")
-
-
 def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series, dict]:
     """Return the column in ``dtype`` and {index: problem} for values that cannot be."""
-    blank = _blank(series)
+    typed = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+    text = None if typed else _as_text(series)          # computed once: blankness and values both use it
+    blank = series.isna() if typed else text.fillna("").eq("")
     if dtype in (INTEGER, FLOAT):
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        if typed and not pd.api.types.is_bool_dtype(series):
             numbers = series.astype(float)
         else:
-            text = _as_text(series).where(~blank)
+            text = (text if text is not None else _as_text(series)).where(~blank)
             if text.str.contains(",", regex=False).fillna(False).any():
                 grouped = text.str.fullmatch(_GROUPED).fillna(False)   # 1,234.5 only: "1,5" is not 15
                 text = text.where(~grouped, text.str.replace(",", "", regex=False))
@@ -310,7 +305,7 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
         return flags.astype(BOOLEAN), {i: f"wrong type: {series[i]!r} is not true/false (是/否)"
                                        for i in series.index[bad]}
     # text: numbers read from Excel (1001.0) become their plain spelling ("1001")
-    values = _as_text(series).where(~blank)
+    values = (text if text is not None else _as_text(series)).where(~blank)
     problems = {}
     control = values.str.contains(_CONTROL, regex=True).fillna(False)
     for i in series.index[control]:

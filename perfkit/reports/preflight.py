@@ -41,9 +41,7 @@ def check_parameters(job: Job, parameters: dict, lang: str = "zh") -> None:
     """
     from perfkit.store import Store, default_store_path
 
-    for name in job.dates:
-        if parameters.get(name) is not None:
-            iso_date(parameters[name], lang, name)
+    dates = {name: iso_date(parameters[name], lang, name) for name in job.dates if parameters.get(name) is not None}
     lookups = {name: where for name, where in job.lookups.items()
                if parameters.get(name) not in (None, "", "all")}
     if not lookups and not job.dates:
@@ -61,10 +59,8 @@ def check_parameters(job: Job, parameters: dict, lang: str = "zh") -> None:
                 raise DataError(Problem(Path(store).name, text("cli.not_found", lang,
                                                                label=text(f"cover.subjects.{name}", lang),
                                                                value=value), column=name))
-        for name in job.dates:
-            if parameters.get(name) is None:
-                continue
-            year = iso_date(parameters[name], lang, name).year
+        for name, date in dates.items():
+            year = date.year
             if "projects" not in tables or not len(opened.query("SELECT 1 FROM projects WHERE year = ? LIMIT 1",
                                                                 [year])):
                 raise DataError(Problem(Path(store).name, text("cli.no_year", lang, year=year), column=name))

@@ -153,16 +153,17 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         When a cell fails or an export fails; nothing of this report is written then.
     """
     source = notebook_for(job).resolve()
-    job_name = str(job) if str(job) in jobs() else Path(source).stem
-    output_dir = Path(output_dir).resolve()
-    output_dir.mkdir(parents=True, exist_ok=True)
+    known = jobs()
+    job_name = str(job) if str(job) in known else Path(source).stem
     parameters = {**parameters, "lang": lang}
     try:
         wanted = parse_formats(formats, parameters.get("preset"))
     except ValueError as exc:
         raise ReportError(str(exc)) from exc
-    if job_name in jobs():
-        check_parameters(jobs()[job_name], parameters, lang)   # a missing subject fails before a kernel starts
+    if job_name in known:   # a missing subject or a bad date fails before a kernel starts or a folder is made
+        check_parameters(known[job_name], parameters, lang)
+    output_dir = Path(output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
     if name is None:
         name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
                                                if k not in ("store", "lang", "preset") and v is not None)])
