@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -100,9 +101,11 @@ def _cmd_report(args) -> int:
 
 def _cmd_batch(args) -> int:
     from perfkit.reports import get_job
-    from perfkit.reports.batch import batch
+    from perfkit.reports.batch import WARM, batch
 
     get_job(args.job)
+    if args.scheduler and not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s/]+", args.scheduler):
+        raise UsageError(f"--scheduler {args.scheduler}: give the Dask scheduler's address, e.g. tcp://host:8786")
     if args.job == "self-evaluation" and args.year is None:
         raise UsageError("perfkit batch self-evaluation: --year required")
     if args.job == "monitoring" and args.as_of is None:
@@ -116,7 +119,7 @@ def _cmd_batch(args) -> int:
     outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field, unit_level=args.unit_level,
                      where=args.where, as_of=args.as_of, preset=args.preset, output_dir=args.output_dir,
                      lang=args.lang, formats=args.formats, jobs=args.jobs, resume=args.resume,
-                     timeout=args.timeout, engine="perfkit-warm" if args.warm else None)
+                     timeout=args.timeout, engine=None if args.fresh_kernels else WARM, scheduler=args.scheduler)
     counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
     print(f"{len(outcomes)} reports: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
           f"(manifest: {Path(args.output_dir).resolve() / 'manifest.csv'})")
@@ -363,8 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="reports at a time (default: the number of cores)")
     p.add_argument("--resume", action="store_true", help="skip reports that are done and whose inputs are unchanged")
     p.add_argument("--timeout", type=float, default=None, help="seconds a notebook cell may run (default: no limit)")
-    p.add_argument("--warm", action="store_true",
-                   help="one warm kernel per worker, reset between reports (faster; give --timeout with it)")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="a new kernel for every report (default: one warm kernel per worker, reset between reports)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the reports on a Dask cluster (its workers keep warm kernels; files come back here)")
     p.add_argument("--output-dir", default="reports", help="where the reports go (default reports)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     _add_store(p)

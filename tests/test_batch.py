@@ -110,3 +110,68 @@ def test_papermill_runs_a_notebook_on_the_warm_engine(demo_store_path, tmp_path)
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-1500:]
     assert any("image/png" in o[3] for o in _outputs(tmp_path / "out.ipynb"))
+
+
+def _notebook_with_parameters(path, body):
+    """A small parameterised notebook: ``n`` and ``die`` in its parameters cell, then ``body``."""
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                  "display_name": "Python 3"},
+                                                   "language_info": {"name": "python"}})
+    parameters = nbformat.v4.new_code_cell("n = 0\ndie = False")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(body)]
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.notebook
+def test_a_kernel_killed_mid_batch_fails_its_report_only(tmp_path):
+    notebook = _notebook_with_parameters(tmp_path / "maybe_die.ipynb",
+                                         "import os\nif die:\n    os._exit(1)\nprint('report', n)")
+    tasks = [(str(notebook), {"n": i, "die": i == 2}) for i in range(5)]
+    out = tmp_path / "out"
+    outcomes = run_many(tasks, output_dir=out, formats="html", jobs=2, progress=False, timeout=60)
+    assert [o.status for o in outcomes] == ["done", "done", "failed", "done", "done"]
+    assert "DeadKernelError" in outcomes[2].error
+    for i in (0, 1, 3, 4):
+        assert f"report {i}" in (out / f"maybe_die_{i}_False.html").read_text(encoding="utf-8")
+    assert not (out / "maybe_die_2_True.html").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {e["subject"]: e["status"] for e in manifest}["2-True"] == "failed"
+    assert not list(out.glob(".perfkit-*"))
+
+
+@pytest.mark.notebook
+def test_two_workers_make_twenty_reports_each_about_its_own_subject(demo_store_path, tmp_path):
+    """Parallel runs share no kernel, port, folder or namespace (papermill issues #239, #329, #478)."""
+    projects = _panel_projects(demo_store_path, 20)
+    tasks = [("key-evaluation", {"project_id": p, "store": str(demo_store_path)}) for p in projects]
+    outcomes = run_many(tasks, output_dir=tmp_path, formats="html", jobs=2, progress=False, timeout=300)
+    assert [o.status for o in outcomes] == ["done"] * 20, [o.error for o in outcomes if o.error]
+    for project in projects:
+        html = (tmp_path / f"key_evaluation_{project}.html").read_text(encoding="utf-8")
+        assert project in html
+        assert not [p for p in projects if p != project and p in html]
+    index = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
+    assert sorted(r["name"] for r in index) == sorted(f"key_evaluation_{p}" for p in projects)
+
+
+@pytest.mark.notebook
+def test_a_dask_cluster_makes_the_reports_and_sends_them_back(demo_store_path, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    projects = _panel_projects(demo_store_path, 3)
+    tasks = [("key-evaluation", {"project_id": p, "store": str(demo_store_path)}) for p in projects]
+    tasks.append(("key-evaluation", {"project_id": "P_NOT_THERE", "store": str(demo_store_path)}))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  local_directory=str(tmp_path / "workers")) as cluster, \
+            distributed.Client(cluster) as client:
+        outcomes = run_many(tasks, output_dir=tmp_path / "out", formats="html", progress=False,
+                            scheduler=client, timeout=300)
+        assert len(client.run(lambda dask_worker: sorted(dask_worker.plugins))) == 2
+    assert [o.status for o in outcomes] == ["done"] * 3 + ["failed"]
+    assert "P_NOT_THERE" in outcomes[3].error
+    for project in projects:
+        assert project in (tmp_path / "out" / f"key_evaluation_{project}.html").read_text(encoding="utf-8")
+    index = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
+    assert sorted(r["name"] for r in index) == sorted(f"key_evaluation_{p}" for p in projects)
+    assert not list((tmp_path / "out").glob(".perfkit-*"))

@@ -32,6 +32,7 @@ from perfkit.rules import load_preset
 
 log = logging.getLogger("perfkit")
 MANIFEST = "manifest"
+WARM = "perfkit-warm"       # the papermill engine of perfkit.reports.warm
 
 
 @dataclass
@@ -125,8 +126,8 @@ def write_manifest(output_dir: Path, outcomes: list[Outcome]) -> Path:
 
 def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | os.PathLike = "reports",
              lang: str = "zh", formats=None, jobs: int | None = None, resume: bool = False,
-             timeout: float | None = None, progress: bool = True, engine: str | None = None,
-             on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+             timeout: float | None = None, progress: bool = True, engine: str | None = WARM,
+             scheduler=None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Run reports ``jobs`` at a time; every failure is caught and recorded, and the others go on.
 
     Parameters
@@ -140,10 +141,13 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
         Skip a report whose outputs exist and whose inputs hash as in the manifest; redo the others.
     timeout : float, optional
         Seconds one cell may run; a hung report fails with the reason, the batch goes on.
-    engine : str, optional
-        A papermill engine; ``"perfkit-warm"`` keeps one warm kernel per worker
-        (:mod:`perfkit.reports.warm`). By default a fresh kernel per report: a kernel that dies is
-        noticed at once there, while the warm engine still relies on ``timeout`` for that.
+    engine : str or None, default "perfkit-warm"
+        The papermill engine: ``"perfkit-warm"`` keeps one warm kernel per worker, reset between
+        reports (:mod:`perfkit.reports.warm`); a kernel that dies or hangs fails its report and is
+        replaced. ``None`` starts a fresh kernel for every report.
+    scheduler : str or distributed.Client, optional
+        Run the reports on a Dask cluster (``tcp://HOST:8786`` or a client) instead of this machine's
+        threads; workers keep warm kernels and send the files back (:mod:`perfkit.reports.cluster`).
 
     Returns
     -------
@@ -188,22 +192,34 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
     if progress and pending:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(pending), unit="report", desc="perfkit", leave=True)
-    # each report runs in its own kernel process: threads keep every core busy and share nothing
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        for future in as_completed([pool.submit(one, o) for o in pending]):
-            outcome = future.result()
+    try:
+        for outcome in _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout):
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(failed=sum(o.status == "failed" for o in pending))
             if on_done is not None:
                 on_done(outcome)
-    if bar is not None:
-        bar.close()
-    if engine == "perfkit-warm":
-        from perfkit.reports.warm import shutdown_all
-        shutdown_all()                     # the batch is done: its kernels go
-    write_manifest(output_dir, outcomes)
+    finally:
+        if bar is not None:
+            bar.close()
+        if engine == WARM and scheduler is None:
+            from perfkit.reports.warm import shutdown_all
+            shutdown_all()                     # the batch is done: its kernels go
+        write_manifest(output_dir, outcomes)
     return outcomes
+
+
+def _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout):
+    """Each pending outcome as its report ends: on this machine's threads, or on a Dask cluster."""
+    if scheduler is not None:
+        from perfkit.reports.cluster import run_on_cluster
+        yield from run_on_cluster(scheduler, pending, output_dir=output_dir, lang=lang, formats=formats,
+                                  timeout=timeout)
+        return
+    # each report runs in its own kernel process: threads keep every core busy and share nothing
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        for future in as_completed([pool.submit(one, o) for o in pending]):
+            yield future.result()
 
 
 def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str] | None = None,

@@ -7,7 +7,8 @@ kernel is reset so that each report equals what a fresh kernel makes: ``%reset -
 namespace, matplotlib's figures are closed and its settings restored to what they were after start-up,
 the warnings filters restored, and perfkit's caches (presets, the CJK font set-up) cleared. A kernel
 that died or hung is discarded (the report fails with the reason) and the next report starts a new one;
-kernels are also recycled every ``recycle`` reports to bound memory.
+kernels are also recycled every ``recycle`` reports to bound memory. The executed notebook is
+saved when it ends, not before and after every cell as papermill's own engine does.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ import perfkit.reports.quota_standards
 _perfkit_state = (dict(_perfkit_matplotlib.rcParams), list(_perfkit_warnings.filters))
 import builtins as _perfkit_builtins
 _perfkit_builtins._perfkit_state = _perfkit_state
+import gc as _perfkit_gc
+_perfkit_gc.collect(); _perfkit_gc.freeze()   # the preloaded modules: never scanned again by %reset's collection
 """
 #: Run before every notebook: a namespace and module state as a fresh kernel has them.
 RESET = """
@@ -43,7 +46,6 @@ _w.filters[:] = _b._perfkit_state[1]
 import perfkit.rules as _r, perfkit.reports.display as _d
 _r.clear_cache(); _d.use_cjk_font.cache_clear()
 del _b, _w, _m, _p, _r, _d
-%reset -f
 """
 RECYCLE = 50
 _local = threading.local()
@@ -51,23 +53,28 @@ _all: list[KernelManager] = []
 _lock = threading.Lock()
 
 
+_control: dict[KernelManager, object] = {}     # each kernel's own client for the preload and the resets
+
+
 def _run(km: KernelManager, code: str, timeout: float = 120) -> None:
-    client = km.blocking_client()
-    client.start_channels()
-    try:
+    client = _control.get(km)
+    if client is None:           # connected once per kernel: a new client waits 0.2 s for its iopub
+        client = _control[km] = km.blocking_client()
+        client.start_channels()
         client.wait_for_ready(timeout=timeout)
-        reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
-        if reply["content"].get("status") != "ok":
-            raise RuntimeError(f"warm kernel set-up failed: {reply['content'].get('ename')}: "
-                               f"{reply['content'].get('evalue')}")
-    finally:
-        client.stop_channels()
+    reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
+    if reply["content"].get("status") != "ok":
+        raise RuntimeError(f"warm kernel set-up failed: {reply['content'].get('ename')}: "
+                           f"{reply['content'].get('evalue')}")
 
 
 def _start(kernel_name: str) -> KernelManager:
     from perfkit.reports.runner import KERNEL_ARGUMENTS
 
-    km = KernelManager(kernel_name=kernel_name)
+    # nbclient polls its client's channels inside asyncio: a blocking client (KernelManager's default)
+    # would block its event loop in a wait for output that never comes when the kernel dies, so the
+    # kernel's death would go unnoticed. The async client lets nbclient's liveness check run.
+    km = KernelManager(kernel_name=kernel_name, client_class="jupyter_client.asynchronous.AsyncKernelClient")
     km.start_kernel(extra_arguments=list(KERNEL_ARGUMENTS))
     _run(km, PRELOAD)
     with _lock:
@@ -79,6 +86,9 @@ def discard(km: KernelManager | None) -> None:
     """Shut a kernel down (it died, hung or served its turn)."""
     if km is None:
         return
+    client = _control.pop(km, None)
+    if client is not None:
+        client.stop_channels()
     try:
         km.shutdown_kernel(now=True)
     except Exception:  # noqa: BLE001 - a dead kernel may not answer; it is gone either way
@@ -110,6 +120,30 @@ def shutdown_all() -> None:
     _local.__dict__.clear()
 
 
+async def _until_connected(client, timeout: float) -> None:
+    """Wait until the kernel answers ``kernel_info`` and this new client's iopub hears its status.
+
+    jupyter_client's ``wait_for_ready`` does the same and then listens 0.2 s more for iopub to fall
+    silent; a warm kernel between notebooks is idle, so hearing the reply's status is enough.
+    """
+    import time
+    from queue import Empty
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg_id = client.kernel_info()
+        try:
+            while True:
+                msg = await client.iopub_channel.get_msg(timeout=0.1)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" \
+                        and msg["content"].get("execution_state") == "idle":
+                    return
+        except Empty:       # the subscription was not connected yet, or the kernel is gone
+            if not client.is_alive():
+                raise DeadKernelError("Kernel died") from None
+    raise TimeoutError(f"the warm kernel did not answer within {timeout:.0f} s")
+
+
 @lru_cache(maxsize=1)
 def _engine():
     """The engine class, built on papermill's nbclient engine when papermill is importable.
@@ -117,9 +151,24 @@ def _engine():
     papermill loads its ``papermill.engine`` entry points while it is itself being imported, so this
     module imports nothing of papermill at import time: :class:`WarmEngine` delegates to this class.
     """
+    from jupyter_core.utils import ensure_async, run_sync
+    from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine
     from papermill.utils import merge_kwargs, remove_args
+
+    class Client(PapermillNotebookClient):
+        """papermill's client, connecting to a warm kernel without jupyter_client's 0.2 s iopub wait."""
+
+        async def async_start_new_kernel_client(self):
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            await _until_connected(self.kc, self.startup_timeout)
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     class Engine(NBClientEngine):
         @classmethod
@@ -132,14 +181,18 @@ def _engine():
                                         startup_timeout=start_timeout, kernel_name=kernel_name,
                                         log=logging.getLogger("papermill"), log_output=log_output,
                                         stdout_file=stdout_file, stderr_file=stderr_file)
-            client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+            client = Client(nb_man, km=km, **final_kwargs)
+            # papermill saves the whole notebook before and after every cell, for a person watching
+            # the file; here it is saved once, when it ends (papermill's notebook_complete)
+            save, nb_man.save = nb_man.save, lambda **kwargs: None
             try:
                 return client.execute()
-            except (DeadKernelError, CellTimeoutError):
+            except (DeadKernelError, CellTimeoutError, TimeoutError):
                 discard(km)                # never reuse a kernel that died or is stuck in a cell
                 _local.km = None
                 raise
             finally:
+                nb_man.save = save
                 if client.kc is not None:
                     client.kc.stop_channels()
 
