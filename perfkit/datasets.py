@@ -209,7 +209,7 @@ def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, p
     execution = _execution(rng, projects, budgets)
     targets, actuals = _targets_and_actuals(rng, projects, budgets, indicators, directions)
     expert_scores, evaluated = _expert_scores(rng, projects, budgets)
-    findings = _findings(rng, projects, evaluated, budgets, execution)
+    findings = _vary_findings(_findings(rng, projects, evaluated, budgets, execution), seed)
     cost_records, cost_truth = _cost_records(rng, units, directions)
     price_index = pd.DataFrame({"year": list(PRICE_INDEX), "index": list(PRICE_INDEX.values())})
     requests, request_targets, request_scores = _requests(rng, units, directions, indicators, cost_records,
@@ -521,6 +521,45 @@ def _findings(rng, projects, evaluated, budgets, execution):
         add(project_id, rng.choice(["self_evaluation", "audit"]), PROBLEMS[int(rng.integers(len(PROBLEMS)))])
     return pd.DataFrame(rows, columns=["finding_id", "project_id", "stage", "item", "problem_type",
                                        "description", "deduction", "amount", "recommendation"])
+
+
+#: Other ways an evaluator writes each problem down ({n}, {pct} and {months} are filled per finding).
+FINDING_WORDINGS = {
+    "绩效目标设置不够明确": ["{n}项绩效指标表述笼统，无法量化考核", "绩效目标与项目内容脱节，指标值设定偏低",
+                   "产出指标缺少数量和时效要求，目标难以衡量"],
+    "预算编制不够精准": ["年中预算调整幅度达{pct}%，编制依据不足", "预算测算未参照支出标准，{n}个子项金额偏差较大",
+                 "预算编制粗放，未细化到具体支出内容"],
+    "预算执行进度滞后": ["截至年底预算执行率仅{pct}%，资金支付缓慢", "前{months}个月基本未支出，执行进度远低于时间进度",
+                 "项目推进迟缓，资金支付集中在年末"],
+    "资金使用不规范": ["{n}笔支出超出预算范围列支", "存在无依据发放补贴的情况，涉及{n}笔", "以拨代支，资金使用不合规"],
+    "内部管理制度不健全": ["未制定项目资金管理办法", "缺少项目全过程管理制度，职责分工不明确",
+                  "内部控制制度不完善，{n}个环节无制度依据"],
+    "制度执行不到位": ["{n}项采购未履行政府采购程序", "合同签订和验收未按制度执行", "资金审批手续不全，{n}笔支出缺少审批"],
+    "项目验收不及时": ["项目完工{months}个月后仍未验收", "验收资料不全，未按期完成验收", "工程交付延迟，验收滞后{months}个月"],
+    "满意度调查缺失": ["未开展服务对象满意度调查", "满意度数据来源不明，调查样本仅{n}份", "满意度指标无佐证材料"],
+    "成本控制不力": ["单位产出成本高出同类项目{pct}%", "成本核算不清，{n}项费用明显偏高", "未开展成本效益分析，支出标准偏高"],
+}
+#: Share of findings the demo leaves without a recorded problem type (a case compilation classifies them).
+UNCATEGORISED_SHARE = 0.15
+
+
+def _vary_findings(findings: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Give the findings the varied wording of real reports, and leave some without a problem type.
+
+    Uses its own random stream, so the rest of the demo city is what it was.
+    """
+    rng = np.random.default_rng([seed, 13])
+    findings = findings.copy()
+    descriptions = []
+    for kind, original in zip(findings["problem_type"], findings["description"]):
+        wordings = [original, *FINDING_WORDINGS.get(kind, [])]
+        text = wordings[int(rng.integers(len(wordings)))]
+        descriptions.append(text.format(n=int(rng.integers(2, 9)), pct=int(rng.integers(15, 60)),
+                                        months=int(rng.integers(3, 10))))
+    findings["description"] = descriptions
+    hidden = rng.random(len(findings)) < UNCATEGORISED_SHARE
+    findings["problem_type"] = findings["problem_type"].astype(object).where(~hidden, None)
+    return findings
 
 
 # --- cost records ----------------------------------------------------------

@@ -325,6 +325,9 @@ _SUBJECTS = {
     "ex-ante": """SELECT r.request_id AS subject FROM requests r JOIN units u USING (unit_id)
                   WHERE ($year IS NULL OR r.year = $year) {filters}""",
     "quota-standards": """SELECT DISTINCT c.direction AS subject FROM cost_records c WHERE TRUE {filters}""",
+    "portrait": """SELECT u.unit_id AS subject FROM units u
+                   WHERE u.unit_id IN (SELECT unit_id FROM projects) {filters}""",
+    "comparison": """SELECT DISTINCT u.field AS subject FROM units u WHERE TRUE {filters}""",
 }
 
 
@@ -349,3 +352,97 @@ def batch_subjects(store: Store, job: str, *, year: int | None = None, field: st
     parameters = {"year": year, "field": field, "level": unit_level}
     used = {k: v for k, v in parameters.items() if f"${'level' if k == 'level' else k}" in sql}
     return _query(store, sql, used)["subject"].astype(str).tolist()
+
+
+# -- one scale for units (perfkit.comparison, perfkit.portrait) ----------------------------------------
+_UNITS_OF = """(($field::VARCHAR IS NULL OR u.field = $field)
+                AND ($units::VARCHAR[] IS NULL OR u.unit_id IN (SELECT unnest($units::VARCHAR[]))))"""
+
+
+def unit_year_indicators(store: Store, years: list[int], *, field: str | None = None,
+                         units: list[str] | None = None) -> pd.DataFrame:
+    """Per unit and year: execution rate, target completion, unit cost ratio, findings per 100万元 and
+    satisfaction (the comparison's indicators that SQL measures; see :mod:`perfkit.comparison`)."""
+    params = {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units)}
+    frame = _query(store, f"""
+        WITH mine AS (
+            SELECT f.project_id, f.unit_id, f.year, f.budget FROM project_facts f JOIN units u USING (unit_id)
+            WHERE f.year IN (SELECT unnest($years::INTEGER[])) AND {_UNITS_OF}),
+        spent AS (
+            SELECT e.project_id, max(e.spent_cumulative) AS spent FROM execution e JOIN mine m USING (project_id)
+            WHERE year(e.month) = m.year GROUP BY 1),
+        money AS (
+            SELECT m.unit_id, m.year, sum(s.spent) / nullif(sum(m.budget) FILTER (WHERE s.spent IS NOT NULL), 0)
+                   AS execution_rate, sum(m.budget) AS budget
+            FROM mine m LEFT JOIN spent s USING (project_id) WHERE m.budget > 0 GROUP BY 1, 2),
+        completion AS (
+            SELECT m.unit_id, m.year,
+                   avg(CASE WHEN i.polarity = 'positive' THEN least(a.actual_value / t.target_value, 1)
+                            WHEN a.actual_value <= 0 THEN 1
+                            ELSE least(t.target_value / a.actual_value, 1) END) AS target_completion,
+                   avg(a.actual_value) FILTER (WHERE i.level1 = '满意度' AND i.measure_unit = '%') AS satisfaction
+            FROM mine m JOIN targets t USING (project_id) JOIN indicators i USING (indicator_id)
+            JOIN actuals a ON a.project_id = t.project_id AND a.indicator_id = t.indicator_id
+            WHERE i.value_type = 'quantitative' AND i.polarity IN ('positive', 'reverse')
+              AND t.target_value > 0 AND a.actual_value IS NOT NULL
+            GROUP BY 1, 2),
+        found AS (
+            SELECT m.unit_id, m.year, count(*) AS findings FROM findings fi JOIN mine m USING (project_id)
+            GROUP BY 1, 2),
+        costs AS (
+            SELECT c.unit_id, c.year, c.cost / c.quantity
+                   / median(c.cost / c.quantity) OVER (PARTITION BY c.direction, c.grade, c.year) AS ratio
+            FROM cost_records c WHERE c.year IN (SELECT unnest($years::INTEGER[]))),
+        unit_costs AS (
+            SELECT c.unit_id, c.year, avg(c.ratio) AS unit_cost_ratio FROM costs c JOIN units u USING (unit_id)
+            WHERE {_UNITS_OF} GROUP BY 1, 2),
+        keys AS (SELECT unit_id, year FROM money UNION SELECT unit_id, year FROM unit_costs)
+        SELECT k.unit_id, k.year, money.execution_rate, completion.target_completion,
+               unit_costs.unit_cost_ratio,
+               CASE WHEN money.budget > 0 THEN coalesce(found.findings, 0) / (money.budget / 1e6) END
+                   AS findings_per_million,
+               completion.satisfaction
+        FROM keys k LEFT JOIN money USING (unit_id, year) LEFT JOIN completion USING (unit_id, year)
+        LEFT JOIN found USING (unit_id, year) LEFT JOIN unit_costs USING (unit_id, year)
+        ORDER BY k.unit_id, k.year""", params)
+    frame["year"] = frame["year"].astype(int)
+    return frame.set_index(["unit_id", "year"]).astype(float)
+
+
+def panel_projects_of(store: Store, years: list[int], *, field: str | None = None,
+                      units: list[str] | None = None) -> pd.DataFrame:
+    """Projects with expert scores (key evaluations) of the units (of ``field``) in ``years``."""
+    return _query(store, f"""
+        SELECT DISTINCT p.project_id, p.unit_id, p.year FROM projects p JOIN units u USING (unit_id)
+        WHERE p.project_id IN (SELECT project_id FROM expert_scores)
+          AND p.year IN (SELECT unnest($years::INTEGER[])) AND {_UNITS_OF}
+        ORDER BY 1""",
+                  {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units)})
+
+
+def findings_with_projects(store: Store, years: list[int] | None = None) -> pd.DataFrame:
+    """Every finding (of projects of ``years``) with its project's unit, field, year, budget and year-end spending."""
+    return _query(store, """
+        WITH spent AS (SELECT e.project_id, max(e.spent_cumulative) AS spent FROM execution e
+                       JOIN projects p USING (project_id) WHERE year(e.month) = p.year GROUP BY 1)
+        SELECT fi.*, f.name AS project_name, f.unit_id, f.unit_name, u.field, f.year, f.budget, s.spent
+        FROM findings fi JOIN project_facts f USING (project_id) JOIN units u ON u.unit_id = f.unit_id
+        LEFT JOIN spent s ON s.project_id = fi.project_id
+        WHERE $years::INTEGER[] IS NULL OR f.year IN (SELECT unnest($years::INTEGER[]))
+        ORDER BY fi.finding_id""", {"years": None if years is None else [int(y) for y in years]})
+
+
+def unit(store: Store, unit_id: str) -> pd.Series:
+    """One unit (``unit_id``, ``name``, ``level``, ``parent_id``, ``field``).
+
+    Raises
+    ------
+    perfkit.DataError
+        When the unit is not in the store.
+    """
+    from perfkit.errors import DataError, Problem
+
+    frame = _query(store, "SELECT * FROM units WHERE unit_id = ?", [unit_id])
+    if frame.empty:
+        raise DataError(Problem("units", f"unknown unit_id '{unit_id}'", column="unit_id"))
+    return frame.iloc[0]

@@ -158,7 +158,7 @@ _TABLES = [
         "project_id": _id(),
         "stage": _code("stage"),
         "item": _text(nullable=True),
-        "problem_type": _text(),
+        "problem_type": _text(nullable=True),      # empty: not yet classified (perfkit.cases suggests one)
         "description": _text(),
         "deduction": _amount(),
         "amount": _amount(nullable=True),

@@ -90,6 +90,10 @@ def pick_subjects(store) -> dict[str, dict]:
         "ex-ante": {"request_id": pick("SELECT min(request_id) FROM requests")},
         "monitoring": {"as_of": "2026-08-31", "unit": "all"},
         "quota-standards": {"direction": pick("SELECT min(direction) FROM cost_records")},
+        "portrait": {"unit": pick("SELECT min(unit_id) FROM projects WHERE project_id IN "
+                                  "(SELECT project_id FROM expert_scores) AND year = 2025"), "years": "2024-2025"},
+        "comparison": {"field": "agriculture", "years": "2024-2025"},
+        "problem-cases": {"year": "2025"},
     }
 
 

@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 def test_one_module_per_job_named_after_its_notebook():
     registered = jobs()
     assert list(registered) == ["project-overview", "key-evaluation", "self-evaluation", "ex-ante", "monitoring",
-                                "quota-standards"]
+                                "quota-standards", "portrait", "comparison", "problem-cases"]
     for job in registered.values():
         module = job.notebook.removesuffix(".ipynb")
         assert (ROOT / "perfkit" / "reports" / f"{module}.py").exists(), module
@@ -44,7 +44,8 @@ def test_top_level_notebooks_and_templates_are_the_packaged_ones():
 
 def test_report_kernels_do_not_import_papermill_or_nbconvert():
     code = ("import sys, perfkit.reports.key_evaluation, perfkit.reports.monitoring, perfkit.reports.ex_ante, "
-            "perfkit.reports.self_evaluation, perfkit.reports.project_overview, perfkit.reports.quota_standards;"
+            "perfkit.reports.self_evaluation, perfkit.reports.project_overview, perfkit.reports.quota_standards, "
+            "perfkit.reports.portrait, perfkit.reports.comparison, perfkit.reports.problem_cases;"
             "print(sorted(m for m in ('papermill', 'nbconvert', 'nbformat', 'nbclient', 'jsonschema') "
             "if m in sys.modules))")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -202,8 +202,8 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
         elif rule == "deduction":
             mine = findings[findings["item"] == name]
             score = score_indicator("deduction", points=points, deductions=mine["deduction"].tolist(), preset=preset)
-            notes += [note("deducted", problem=t, points=float(d)) for t, d in zip(mine["problem_type"],
-                                                                                    mine["deduction"])]
+            notes += [note("deducted", problem=t if isinstance(t, str) and t else text, points=float(d))
+                      for t, text, d in zip(mine["problem_type"], mine["description"], mine["deduction"])]
             if mine.empty:
                 notes.append(note("no_problem_found"))
         else:

@@ -22,10 +22,13 @@ from scipy import optimize, stats
 from scipy.special import expit, log_ndtr, logit
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
 from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
 DISTRIBUTIONS = ("half-normal", "exponential", "truncated-normal")
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+#: γ below this is σu = 0 within the optimiser's reach: the likelihood's maximum is on the boundary.
+GAMMA_AT_ZERO = 1e-4
 
 
 class WrongSkewWarning(UserWarning):
@@ -65,10 +68,24 @@ class StochasticFrontier(GenericLikelihoodModel):
     >>> res.summary(); res.efficiency().mean()                                          # doctest: +SKIP
     """
 
-    def __init__(self, endog, exog, cost: bool = True, dist: str = "half-normal", **kwargs):
+    def __init__(self, endog, exog, cost: bool = True, dist: str = "half-normal", exog_inefficiency=None,
+                 inefficiency_names=None, **kwargs):
         if dist not in DISTRIBUTIONS:
             raise ValueError(f"dist must be one of {DISTRIBUTIONS}, not {dist!r}")
-        extra = ["sigma2", "gamma"] + (["mu"] if dist == "truncated-normal" else [])
+        # Battese and Coelli (1995): u ~ N⁺(zδ, σu²), the truncated normal with a mean for each record
+        self.exog_inefficiency = None if exog_inefficiency is None else np.asarray(exog_inefficiency, dtype=float)
+        if self.exog_inefficiency is not None:
+            if dist != "truncated-normal":
+                raise ValueError("determinants of inefficiency (Battese and Coelli 1995) need "
+                                 "dist='truncated-normal': u ~ N+(z'delta, sigma_u^2)")
+            if self.exog_inefficiency.ndim == 1:
+                self.exog_inefficiency = self.exog_inefficiency[:, None]
+            if not np.all(np.isfinite(self.exog_inefficiency)):
+                raise ValueError("the determinants of inefficiency must be finite")
+        self.k_delta = 0 if self.exog_inefficiency is None else self.exog_inefficiency.shape[1]
+        names = list(inefficiency_names) if inefficiency_names is not None else \
+            [f"z{i}" for i in range(self.k_delta)]
+        extra = ([f"delta_{n}" for n in names] + self._variance_names(dist))
         super().__init__(endog, exog, cost=cost, dist=dist, extra_params_names=extra, **kwargs)
         if not (np.all(np.isfinite(self.endog)) and np.all(np.isfinite(self.exog))):
             raise ValueError("endog and exog must be finite (take logs of positive values only)")
@@ -77,13 +94,27 @@ class StochasticFrontier(GenericLikelihoodModel):
                              f"no frontier can be fitted")
         self.sign = 1.0 if cost else -1.0
         self.k_beta = self.exog.shape[1]
+        self.i_sigma2 = self.k_beta + self.k_delta            # where σ², γ (and μ, η) sit in params
+        self.i_gamma = self.i_sigma2 + 1
         # the statsmodels base class counts only exog columns as the model's degrees of freedom
         self.df_resid = float(self.exog.shape[0] - self.nparams)
 
+    @property
+    def results_class(self):
+        return StochasticFrontierResults
+
+    def _variance_names(self, dist: str) -> list[str]:
+        """Names of the parameters after β (and δ): σ², γ, and μ for a truncated normal without z."""
+        return ["sigma2", "gamma"] + (["mu"] if dist == "truncated-normal" and self.exog_inefficiency is None else [])
+
     @classmethod
     def from_formula(cls, formula, data, subset=None, drop_cols=None, *args, cost: bool = True,
-                     dist: str = "half-normal", **kwargs):
+                     dist: str = "half-normal", inefficiency: str | None = None, **kwargs):
         """Create a frontier from a formula, e.g. ``"np.log(cost) ~ np.log(quantity) + C(region)"``.
+
+        ``inefficiency`` (e.g. ``"~ size + C(region)"``) gives the determinants of inefficiency of the
+        Battese and Coelli (1995) model, u ~ N⁺(z'δ, σu²), which is then fitted (``dist`` becomes the
+        truncated normal); patsy adds the constant unless the formula says ``- 1``.
 
         Rows where the formula gives a missing or invalid value (NaN inputs, the log of a value ≤ 0) are
         refused, never silently dropped: the error says how many and which.
@@ -93,11 +124,26 @@ class StochasticFrontier(GenericLikelihoodModel):
         ValueError
             Naming the count and the first rows (by the data's index) that the formula cannot use.
         """
+        from patsy import dmatrix
+
+        frame = data if subset is None else data.loc[subset]
+        cls._refuse_unusable_rows(formula, frame)
+        if inefficiency is not None:
+            z = dmatrix(inefficiency, frame, NA_action="raise", return_type="dataframe")
+            if not np.all(np.isfinite(z.to_numpy())):
+                raise ValueError(f"the determinants {inefficiency!r} give a missing or infinite value")
+            kwargs.update(exog_inefficiency=z.to_numpy(), inefficiency_names=list(z.columns))
+            dist = "truncated-normal"
+        return super().from_formula(formula, data, subset, drop_cols, *args, cost=cost, dist=dist,
+                                    missing="raise", **kwargs)
+
+    @staticmethod
+    def _refuse_unusable_rows(formula, frame) -> None:
+        """Refuse (never drop) the rows where the formula gives NaN or the log of a value ≤ 0."""
         import warnings
 
         from patsy import dmatrices
 
-        frame = data if subset is None else data.loc[subset]
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             endog, _ = dmatrices(formula, frame, NA_action="drop", return_type="dataframe")
@@ -107,15 +153,17 @@ class StochasticFrontier(GenericLikelihoodModel):
             shown = ", ".join(map(str, bad[:10])) + (" …" if len(bad) > 10 else "")
             raise ValueError(f"{len(bad)} of {len(frame)} row(s) give a missing or invalid value in "
                              f"{formula!r} (NaN, or the log of a value ≤ 0): rows {shown}")
-        return super().from_formula(formula, data, subset, drop_cols, *args, cost=cost, dist=dist,
-                                    missing="raise", **kwargs)
 
     # -- likelihood ----------------------------------------------------------
     def _split(self, params):
+        """β, σ², γ and μ (a number, or z'δ for each record in the Battese and Coelli 1995 model)."""
         params = np.asarray(params, dtype=float)
         beta = params[: self.k_beta]
-        sigma2, gamma = params[self.k_beta], params[self.k_beta + 1]
-        mu = params[self.k_beta + 2] if self.dist == "truncated-normal" else 0.0
+        sigma2, gamma = params[self.i_sigma2], params[self.i_gamma]
+        if self.exog_inefficiency is not None:
+            mu = self.exog_inefficiency @ params[self.k_beta:self.i_sigma2]
+        else:
+            mu = params[self.i_gamma + 1] if self.dist == "truncated-normal" else 0.0
         return beta, sigma2, gamma, mu
 
     def _e(self, beta):
@@ -144,7 +192,10 @@ class StochasticFrontier(GenericLikelihoodModel):
         return float(np.sum(self.loglikeobs(params)))
 
     def score(self, params):
-        """Gradient of the log-likelihood: analytic for the half-normal, centred differences otherwise."""
+        """Gradient of the log-likelihood: analytic for the half-normal and the truncated normal (with
+        or without determinants), centred differences for the exponential."""
+        if self.dist == "truncated-normal":
+            return self._score_truncated(np.asarray(params, float))
         if self.dist != "half-normal":
             return approx_fprime(np.asarray(params, float), self.loglike, centered=True).ravel()
         beta, sigma2, gamma, _ = self._split(params)
@@ -159,10 +210,32 @@ class StochasticFrontier(GenericLikelihoodModel):
         d_gamma = np.sum(r * z) / (2 * gamma * (1 - gamma))
         return np.concatenate([d_beta, [d_sigma2, d_gamma]])
 
+    def _score_truncated(self, params):
+        """Analytic gradient of the truncated-normal likelihood in (β, δ, σ², γ, μ).
+
+        With s = σ², g = γ, μ* = μ(1−g) − e·g, σ* = √(g(1−g)s), a = μ*/σ*, b = μ/√(gs) and Λ = φ/Φ:
+        ℓ = −½ log s − (e+μ)²/(2s) + log Φ(a) − log Φ(b) + const, whence the derivatives below.
+        """
+        beta, s, g, mu = self._split(params)
+        e = self._e(beta)
+        d = np.sqrt(g * (1 - g) * s)
+        a = (mu * (1 - g) - e * g) / d
+        b = mu / np.sqrt(g * s)
+        la, lb = _mills(a), _mills(b)
+        resid = (e + mu) / s
+        d_e = -resid - la * g / d
+        d_mu = -resid + la * (1 - g) / d - lb / np.sqrt(g * s)
+        d_s = np.sum(-0.5 / s + 0.5 * resid**2 - la * a / (2 * s) + lb * b / (2 * s))
+        d_g = np.sum(la * ((-mu - e) / d - a * (1 - 2 * g) / (2 * g * (1 - g))) + lb * b / (2 * g))
+        d_beta = self.sign * (self.exog.T @ d_e)
+        if self.exog_inefficiency is not None:
+            return np.concatenate([d_beta, self.exog_inefficiency.T @ d_mu, [d_s, d_g]])
+        return np.concatenate([d_beta, [d_s, d_g, np.sum(d_mu)]])
+
     def hessian(self, params):
-        """Hessian: differences of the analytic score (half-normal) or of the log-likelihood."""
+        """Hessian: differences of the analytic score (half-normal, truncated normal) or of the log-likelihood."""
         params = np.asarray(params, dtype=float)
-        if self.dist == "half-normal":
+        if self.dist in ("half-normal", "truncated-normal"):
             h = approx_fprime(params, self.score, centered=True)
             return 0.5 * (h + h.T)
         return approx_hess3(params, self.loglike)
@@ -177,11 +250,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         ols = self.ols()
         e = -self.sign * ols.resid          # production form: should be skewed to the left
         m2, m3 = np.mean(e**2), np.mean(e**3)
-        if m3 >= 0:
-            warnings.warn("OLS residuals have the wrong skew for a "
-                          f"{'cost' if self.sign > 0 else 'production'} frontier (third moment "
-                          f"{-self.sign * m3:+.3g}): the data show no inefficiency and σu tends to 0",
-                          WrongSkewWarning, stacklevel=3)
+        if m3 >= 0:            # wrong skew: start near σu = 0; fit() says what the likelihood then found
             su = 0.1 * np.sqrt(m2)
         elif self.dist == "exponential":
             su = (-m3 / 2) ** (1 / 3)
@@ -202,15 +271,28 @@ class StochasticFrontier(GenericLikelihoodModel):
 
     # -- estimation ----------------------------------------------------------
     def _to_free(self, params):
-        beta, sigma2, gamma, mu = self._split(params)
-        free = [*beta, np.log(sigma2), logit(gamma)]
-        return np.asarray(free + ([mu] if self.dist == "truncated-normal" else []))
+        """Unbounded parameters for the quasi-Newton stage: log σ², logit γ, the others as they are."""
+        free = np.array(params, dtype=float)
+        free[self.i_sigma2], free[self.i_gamma] = np.log(free[self.i_sigma2]), logit(free[self.i_gamma])
+        return free
 
     def _from_free(self, free):
-        free = np.asarray(free, dtype=float)
-        k = self.k_beta
-        out = [*free[:k], np.exp(free[k]), expit(free[k + 1])]
-        return np.asarray(out + ([free[k + 2]] if self.dist == "truncated-normal" else []))
+        params = np.array(free, dtype=float)
+        params[self.i_sigma2], params[self.i_gamma] = np.exp(params[self.i_sigma2]), expit(params[self.i_gamma])
+        return params
+
+    def _default_start(self) -> np.ndarray:
+        """Start values: COLS for the half-normal and exponential; for the truncated normal (and the
+        Battese and Coelli 1995 model) the half-normal estimates, with μ = 0 (δ = 0)."""
+        if self.dist != "truncated-normal":
+            return self.start_values()
+        half = StochasticFrontier(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
+        with warnings.catch_warnings():     # the inner fit's warnings are not this model's
+            warnings.simplefilter("ignore")
+            params = np.asarray(half.fit().params, dtype=float)
+        beta, variances = params[: self.k_beta], params[self.k_beta:]
+        return np.concatenate([beta, np.zeros(self.k_delta), variances,
+                               [0.0] * (len(self.exog_names) - self.k_beta - self.k_delta - 2)])
 
     def fit(self, start_params=None, method="newton", maxiter=100, disp=False, **kwargs):
         """Maximum-likelihood fit.
@@ -229,11 +311,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         StochasticFrontierResults
         """
         if start_params is None:
-            if self.dist == "truncated-normal":
-                half = StochasticFrontier(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
-                start_params = np.append(half.fit().params, 0.0)
-            else:
-                start_params = self.start_values()
+            start_params = self._default_start()
         start_params = np.asarray(start_params, dtype=float)
         free_start = self._to_free(start_params)
         # Stage 1: quasi-Newton in unbounded parameters, to get near the optimum safely.
@@ -246,35 +324,56 @@ class StochasticFrontier(GenericLikelihoodModel):
         def gradient(free):
             params = self._from_free(free)
             grad = self.score(params)
-            k = self.k_beta
-            grad[k] *= params[k]                          # d sigma2 / d log sigma2
-            grad[k + 1] *= params[k + 1] * (1 - params[k + 1])   # d gamma / d logit gamma
+            grad[self.i_sigma2] *= params[self.i_sigma2]                              # dσ² / d log σ²
+            grad[self.i_gamma] *= params[self.i_gamma] * (1 - params[self.i_gamma])    # dγ / d logit γ
             return -grad / scale
 
-        stage1 = optimize.minimize(objective, free_start, jac=gradient, method="BFGS",
-                                   options={"gtol": 1e-8, "maxiter": 2000})
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):   # trial steps outside the space
+            stage1 = optimize.minimize(objective, free_start, jac=gradient, method="BFGS",
+                                       options={"gtol": 1e-8, "maxiter": 2000})
         start = self._from_free(stage1.x)
         if not np.all(np.isfinite(start)):   # a degenerate fit (e.g. y explained exactly): keep COLS
             start = start_params
         # Stage 2: Newton in the reported parameters, whose Hessian gives the standard errors.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            # at a boundary (γ → 0 or 1) statsmodels cannot invert the Hessian or meet its tolerance; the
+            # warnings below say what happened instead
+            for category in (RuntimeWarning, HessianInversionWarning, ConvergenceWarning):
+                warnings.simplefilter("ignore", category)
             fitted = super().fit(start_params=start, method=method, maxiter=maxiter, disp=disp, **kwargs)
             if not np.all(np.isfinite(fitted.params)):
                 # Newton left the parameter space (γ at its bound 0 or 1): report the stage-1 optimum
                 fitted = super().fit(start_params=start, method="nm", maxiter=0, disp=disp, **kwargs)
-        results = StochasticFrontierResults(self, fitted)
+        results = self.results_class(self, fitted)
         results.stage1 = stage1
-        if results.gamma < 1e-6:
-            warnings.warn(f"gamma = {results.gamma:.3g}: no inefficiency is visible and the frontier is the OLS "
-                          f"regression", BoundaryWarning, stacklevel=2)
-        elif results.gamma > 0.999 or (self.dist == "truncated-normal" and results.mu < -20 * results.sigma_u):
-            warnings.warn(f"the {self.dist} likelihood has no interior maximum here (gamma = {results.gamma:.6f}, "
-                          f"mu = {results.mu:.4g}); the estimates sit at the edge of the parameter space"
-                          + ("; the exponential model is the limit of this one"
-                             if self.dist == "truncated-normal" else ""), BoundaryWarning, stacklevel=2)
+        self._warn_about(results)
         # the wrapper labels params, bse, ... with the parameter names (a Series for pandas input)
         return LikelihoodResultsWrapper(results)
+
+    def _warn_about(self, results) -> None:
+        """Say what happened at the edges: wrong skew (and what the likelihood then found), γ at 0 or 1."""
+        kind = "cost" if self.sign > 0 else "production"
+        m3 = float(np.mean((-self.sign * self.ols().resid) ** 3))
+        at_zero = results.gamma < GAMMA_AT_ZERO
+        if m3 >= 0:
+            found = (f"the {self.dist} likelihood's maximum is at sigma_u = 0 (gamma = {results.gamma:.3g}): "
+                     f"no inefficiency is visible and the frontier is the OLS regression" if at_zero else
+                     f"the {self.dist} likelihood still has an interior maximum, sigma_u = {results.sigma_u:.4g} "
+                     f"(gamma = {results.gamma:.4g}): read that inefficiency with care")
+            warnings.warn(f"OLS residuals have the wrong skew for a {kind} frontier (third moment "
+                          f"{-self.sign * m3:+.3g}); {found}", WrongSkewWarning, stacklevel=3)
+        elif at_zero:
+            warnings.warn(f"gamma = {results.gamma:.3g}: the {self.dist} likelihood's maximum is at sigma_u = 0; no "
+                          f"inefficiency is visible and the frontier is the OLS regression", BoundaryWarning,
+                          stacklevel=3)
+        mu = results.mu
+        if results.gamma > 0.999 or (self.dist == "truncated-normal" and np.ndim(mu) == 0
+                                     and mu < -20 * results.sigma_u):
+            warnings.warn(f"the {self.dist} likelihood has no interior maximum here (gamma = {results.gamma:.6f}"
+                          + (f", mu = {mu:.4g}" if np.ndim(mu) == 0 else "") + "); the estimates sit at the edge "
+                          "of the parameter space" + ("; the exponential model is the limit of this one"
+                                                      if self.dist == "truncated-normal" and np.ndim(mu) == 0
+                                                      else ""), BoundaryWarning, stacklevel=3)
 
 
 def conditional_moments(e, sigma_u: float, sigma_v: float, mu: float, dist: str):
@@ -316,15 +415,46 @@ class StochasticFrontierResults(GenericLikelihoodModelResults):
     # -- parameters ----------------------------------------------------------
     @property
     def sigma_squared(self) -> float:
-        return float(np.asarray(self.params)[self.model.k_beta])
+        return float(np.asarray(self.params)[self.model.i_sigma2])
 
     @property
     def gamma(self) -> float:
-        return float(np.asarray(self.params)[self.model.k_beta + 1])
+        return float(np.asarray(self.params)[self.model.i_gamma])
 
     @property
-    def mu(self) -> float:
-        return float(np.asarray(self.params)[self.model.k_beta + 2]) if self.model.dist == "truncated-normal" else 0.0
+    def mu(self):
+        """μ, the mean of u before truncation (0 for the half-normal); z'δ for each record in the
+        Battese and Coelli (1995) model."""
+        mu = self.model._split(np.asarray(self.params))[3]
+        return mu if np.ndim(mu) else float(mu)
+
+    @property
+    def delta(self):
+        """δ of the Battese and Coelli (1995) model, named after the determinants (the constant included)."""
+        import pandas as pd
+
+        names = self.model.exog_names[self.model.k_beta:self.model.i_sigma2]
+        return pd.Series(np.asarray(self.params)[self.model.k_beta:self.model.i_sigma2], index=names, name="delta")
+
+    def marginal_effects(self):
+        """Mean marginal effect of each determinant z on E[u] (Battese and Coelli 1995 model).
+
+        E[u] = μ + σu·Λ(μ/σu) with Λ = φ/Φ, so ∂E[u]/∂z_k = δ_k·[1 − Λ(a)(a + Λ(a))] at a = μᵢ/σu,
+        averaged over the records. For a log-cost frontier, E[u] is the share by which cost exceeds
+        the frontier.
+        """
+        import pandas as pd
+
+        if self.model.exog_inefficiency is None:
+            raise ValueError("marginal effects need determinants of inefficiency (inefficiency='~ ...')")
+        a = np.asarray(self.mu) / self.sigma_u
+        lam = _mills(a)
+        scale = 1 - lam * (a + lam)
+        delta = self.delta
+        effects = pd.Series([float(np.mean(d * scale)) for d in delta], index=delta.index, name="dE[u]/dz")
+        z = self.model.exog_inefficiency
+        constant = np.all(z == z[0], axis=0)         # the constant's "effect" is no effect of a determinant
+        return effects[~constant]
 
     @property
     def sigma_u(self) -> float:
@@ -387,7 +517,7 @@ class StochasticFrontierResults(GenericLikelihoodModelResults):
         1986), ½χ²(1) + ½χ²(2) for the truncated normal's two.
         """
         statistic = max(0.0, 2 * (self.llf - self.llf_ols))
-        df = 2 if self.model.dist == "truncated-normal" else 1
+        df = len(self.model.exog_names) - self.model.k_beta - 1     # γ, and μ (or δ, or η) with it
         p_value = 0.5 * stats.chi2.sf(statistic, df) + (0.5 * stats.chi2.sf(statistic, df - 1) if df > 1
                                                         else 0.5 * (statistic <= 0))
         return {"statistic": statistic, "df": df, "p_value": float(p_value)}
@@ -416,5 +546,5 @@ def fit_frontier(y, X, cost: bool = True, dist: str = "half-normal") -> Stochast
     return StochasticFrontier(np.asarray(y, dtype=float), X, cost=cost, dist=dist).fit()
 
 
-__all__ = ["BoundaryWarning", "DISTRIBUTIONS", "conditional_efficiency", "conditional_moments", "StochasticFrontier", "StochasticFrontierResults", "WrongSkewWarning",
+__all__ = ["BoundaryWarning", "DISTRIBUTIONS", "GAMMA_AT_ZERO", "conditional_efficiency", "conditional_moments", "StochasticFrontier", "StochasticFrontierResults", "WrongSkewWarning",
            "fit_frontier"]

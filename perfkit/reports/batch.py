@@ -230,7 +230,8 @@ def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str
 
     Subjects: key evaluations of the projects with an expert panel, overviews of projects,
     self-evaluations of units (``year`` required), ex-ante assessments of requests, quota standards of
-    directions with cost records, monitoring of units (``as_of`` required). ``ids`` keeps the listed
+    directions with cost records, monitoring of units (``as_of`` required), portraits of units with
+    projects, comparisons of fields (of ``year`` when given). ``ids`` keeps the listed
     subjects; ``year``, ``field`` (the units' 领域), ``unit_level`` and ``where`` (an SQL condition on
     the subject's row) narrow them.
     """
@@ -243,7 +244,8 @@ def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str
         wanted = {str(i).strip() for i in ids if str(i).strip()}
         subjects = [s for s in subjects if s in wanted]
     parameter = "unit" if job == "monitoring" else get_job(job).subject[0]   # monitoring: one report per unit
-    extra = {"year": year} if job == "self-evaluation" else {"as_of": as_of} if job == "monitoring" else {}
+    extra = {"year": year} if job == "self-evaluation" else {"as_of": as_of} if job == "monitoring" else \
+        {"years": str(year)} if job == "comparison" and year else {}
     tasks = [(job, {parameter: subject, **extra, "store": store, **({"preset": preset} if preset else {})})
              for subject in subjects]
     return run_many(tasks, **options)

@@ -50,6 +50,30 @@ class DropStderr(Preprocessor):
         return cell, resources
 
 
+class KeepHeadingWithNext(Preprocessor):
+    """Move the output of a heading cell (tag ``perfkit-heading``) into the next cell that shows something,
+    so that a section heading and what it heads are one block (tag ``perfkit-keep``), and never split
+    across a page break with the heading alone at the foot of a page."""
+
+    def preprocess(self, nb, resources):
+        held = []
+        for cell in nb.cells:
+            if cell.get("cell_type") != "code":
+                continue
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "perfkit-heading" in tags:
+                held += cell.outputs
+                cell.outputs = []
+            elif held and cell.outputs:
+                cell.outputs = held + cell.outputs
+                cell.metadata["tags"] = [*tags, "perfkit-keep"]
+                held = []
+        if held:        # a heading with nothing after it: it stays where it was
+            last = next(c for c in reversed(nb.cells) if "perfkit-heading" in c.get("metadata", {}).get("tags", []))
+            last.outputs = held
+        return nb, resources
+
+
 def _tagged_output(notebook, tag: str, mime: str):
     for cell in notebook.cells:
         if tag in cell.get("metadata", {}).get("tags", []):
@@ -147,6 +171,7 @@ def _html_exporter(language_code: str) -> HTMLExporter:
         exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True),
                                        enabled=True)
         exporter.register_preprocessor(DropStderr(), enabled=True)
+        exporter.register_preprocessor(KeepHeadingWithNext(), enabled=True)
         cache[key] = exporter
     return cache[key]
 

@@ -29,6 +29,18 @@ def iso_date(value, lang: str = "zh", name: str = "as_of") -> pd.Timestamp:
         raise UsageError(text("cli.bad_date", lang, name=name, value=value)) from None
 
 
+_YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
+
+
+def year_range(value, lang: str = "zh", name: str = "years") -> list[int]:
+    """``value`` (2025, "2025" or "2023-2025") as the list of years; else a UsageError."""
+    match = _YEARS.match(str(value))
+    first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, -1)
+    if not match or last < first or not 1990 <= first <= 2100 or not 1990 <= last <= 2100:
+        raise UsageError(text("cli.bad_years", lang, name=name, value=value))
+    return list(range(first, last + 1))
+
+
 def check_parameters(job: Job, parameters: dict, lang: str = "zh") -> None:
     """Refuse, before any kernel starts, what the report could not run with.
 
@@ -42,9 +54,11 @@ def check_parameters(job: Job, parameters: dict, lang: str = "zh") -> None:
     from perfkit.store import Store, default_store_path
 
     dates = {name: iso_date(parameters[name], lang, name) for name in job.dates if parameters.get(name) is not None}
+    years = {name: year_range(parameters[name], lang, name) for name in job.years
+             if parameters.get(name) not in (None, "", "all")}
     lookups = {name: where for name, where in job.lookups.items()
                if parameters.get(name) not in (None, "", "all")}
-    if not lookups and not job.dates:
+    if not lookups and not job.dates and not years:
         return
     store = parameters.get("store") or str(default_store_path())
     if str(store) != ":memory:" and not Path(store).exists():
@@ -59,8 +73,9 @@ def check_parameters(job: Job, parameters: dict, lang: str = "zh") -> None:
                 raise DataError(Problem(Path(store).name, text("cli.not_found", lang,
                                                                label=text(f"cover.subjects.{name}", lang),
                                                                value=value), column=name))
-        for name, date in dates.items():
-            year = date.year
+        wanted = [(name, date.year) for name, date in dates.items()] + \
+            [(name, year) for name, span in years.items() for year in span]
+        for name, year in wanted:
             if "projects" not in tables or not len(opened.query("SELECT 1 FROM projects WHERE year = ? LIMIT 1",
                                                                 [year])):
                 raise DataError(Problem(Path(store).name, text("cli.no_year", lang, year=year), column=name))

@@ -20,7 +20,8 @@ from typing import Any
 NOTEBOOKS_ENV = "PERFKIT_NOTEBOOKS"
 TEMPLATES_ENV = "PERFKIT_TEMPLATES"
 #: Modules that declare report jobs, in the order the CLI lists them.
-JOB_MODULES = ("project_overview", "key_evaluation", "self_evaluation", "ex_ante", "monitoring", "quota_standards")
+JOB_MODULES = ("project_overview", "key_evaluation", "self_evaluation", "ex_ante", "monitoring", "quota_standards",
+               "portrait", "comparison", "problem_cases")
 #: Parameters every job notebook has, which the runner and the CLI set themselves.
 COMMON_PARAMETERS = ("store", "lang")
 
@@ -69,6 +70,9 @@ class Job:
         checked before a kernel starts (:mod:`perfkit.reports.preflight`).
     dates : tuple of str
         Parameters that are dates, YYYY-MM-DD, whose year must have projects in the store.
+    years : tuple of str
+        Parameters that are a year or a range of years (``2025``, ``2023-2025``; empty: every closed
+        year), each of which must have projects in the store.
     """
 
     name: str
@@ -80,6 +84,7 @@ class Job:
     summary: str = ""
     lookups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     dates: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
 
     @property
     def required_groups(self) -> tuple[tuple[str, ...], ...]:

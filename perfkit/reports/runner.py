@@ -164,9 +164,10 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         check_parameters(known[job_name], parameters, lang)
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    if name is None:
+    if name is None:      # the job and its subject; never a file path (the store, a preset, a workbook)
+        files = ("store", "lang", "preset", *(known[job_name].paths if job_name in known else ()))
         name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
-                                               if k not in ("store", "lang", "preset") and v is not None)])
+                                               if k not in files and v not in (None, ""))])
         if lang != "zh":  # a report in another language never overwrites the Chinese one
             name += f"_{lang}"
     name = safe_name(name)

@@ -29,7 +29,8 @@ import warnings as _perfkit_warnings, matplotlib as _perfkit_matplotlib
 import matplotlib.pyplot as _perfkit_plt
 import perfkit, perfkit.reports.display, perfkit.reports.key_evaluation, perfkit.reports.self_evaluation
 import perfkit.reports.project_overview, perfkit.reports.ex_ante, perfkit.reports.monitoring
-import perfkit.reports.quota_standards
+import perfkit.reports.quota_standards, perfkit.reports.portrait, perfkit.reports.comparison
+import perfkit.reports.problem_cases
 _perfkit_state = (dict(_perfkit_matplotlib.rcParams), list(_perfkit_warnings.filters))
 import builtins as _perfkit_builtins
 _perfkit_builtins._perfkit_state = _perfkit_state

@@ -122,3 +122,20 @@ def monitoring_workbook(monitored: pd.DataFrame, path: str | PathLike, lang: str
 
 
 __all__ = ["exante_workbook", "monitoring_workbook", "results_application_workbook"]
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    """A heading as an Excel sheet name: at most 31 characters, none of []:*?/\\, unique in the workbook."""
+    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in name).strip()[:31]
+    candidate, n = cleaned, 2
+    while candidate in taken:
+        candidate = f"{cleaned[:28]} {n}"
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def view_workbook(sheets: dict[str, pd.DataFrame], path: str | PathLike) -> Path:
+    """Write a report's tables (a view's ``sheets()``: heading → frame) as a formatted workbook."""
+    taken: set[str] = set()
+    return write_workbook(path, {_sheet_name(name, taken): frame for name, frame in sheets.items()})

@@ -257,6 +257,56 @@ class ExAnte(_Strict):
         return next(c for c in self.conclusions if c.conclusion == name)
 
 
+class ComparisonIndicator(_Strict):
+    """One indicator of the one-scale comparison of units."""
+
+    better: Literal["higher", "lower"] = Field(description="lower is better for costs and findings")
+    weight: PositiveFloat = Field(description="its weight in the composite when weights are the preset's")
+
+
+class Comparison(_Strict):
+    """The one-scale comparison of units (:mod:`perfkit.comparison`)."""
+
+    indicators: dict[Literal["execution_rate", "target_completion", "evaluation_score", "unit_cost_ratio",
+                             "red_share", "findings_per_million", "satisfaction"], ComparisonIndicator]
+    weighting: Literal["preset", "entropy", "critic"] = Field(description="how the composite's weights are set")
+    min_coverage: float = Field(ge=0, le=1, description="an indicator known for fewer units is left out, and said")
+    min_indicators: int = Field(ge=1, description="a unit known on fewer indicators is not ranked (待补充)")
+    peer_groups: int = Field(ge=1, description="k of the k-means peer groups")
+    top_share: float = Field(gt=0, lt=1, description="the top share of a year's ranks (sensitivity's top_share)")
+    profile_margin: float = Field(gt=0, le=1, description="a normalised indicator this far above (below) the "
+                                                          "peer group's mean is a strength (risk) in a portrait")
+
+
+class CaseType(_Strict):
+    """A kind of problem in the case compilation: a code, its name, and the recorded types it gathers."""
+
+    name: str
+    recorded: list[str] = Field(default_factory=list, description="problem_type values of findings of this kind")
+    budget_link: Literal["deduction", "termination", "recovery", "none"] = Field(
+        description="how the kind reaches the budget: results-application cuts, terminated projects, "
+                    "recovered unspent funds, or none")
+
+
+class Cases(_Strict):
+    """The problem-case compilation (:mod:`perfkit.cases`)."""
+
+    taxonomy: dict[str, CaseType] = Field(min_length=2)
+    suggest_min_probability: float = Field(ge=0, le=1, description="a suggestion below this is shown as uncertain")
+    recurrence_years: int = Field(ge=2, description="a kind found in a unit in this many years recurs")
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _each_recorded_type_once(cls, taxonomy):
+        seen: dict[str, str] = {}
+        for code, kind in taxonomy.items():
+            for recorded in kind.recorded:
+                if recorded in seen:
+                    raise ValueError(f"problem type '{recorded}' is in both {seen[recorded]} and {code}")
+                seen[recorded] = code
+        return taxonomy
+
+
 class Preset(_Strict):
     """A validated rule preset; load one with :func:`perfkit.rules.load_preset`.
 
@@ -282,6 +332,8 @@ class Preset(_Strict):
     report: ReportStyle
     monitoring: Monitoring
     exante: ExAnte
+    comparison: Comparison
+    cases: Cases
 
     @field_validator("evaluation_tree")
     @classmethod

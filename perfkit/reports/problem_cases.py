@@ -1,0 +1,150 @@
+"""The problem-case job (问题案例汇编): findings classified, counted and linked to budget arrangements."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from perfkit.cases import CaseCompilation, compile_cases, holdout_accuracy
+from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
+from perfkit.reports.portrait import parse_years, years_text
+from perfkit.reports.registry import Job, register
+from perfkit.rules import PresetLike
+from perfkit.store import Store
+from perfkit.text import text, texts, value_label
+
+JOB = register(Job(name="problem-cases", notebook="problem_cases.ipynb", subject=("year",), years=("year",),
+                   required=(), paths=("preset", "excel"), summary="the problem-case compilation: kinds, recurrence, budget links, cases"))
+
+#: Amount columns shown in 万元.
+_WAN = ("amount", "cut", "terminated", "unspent")
+
+
+@dataclass
+class CasesView:
+    """A case compilation ready to show."""
+
+    result: CaseCompilation
+    accuracy: dict
+    lang: str = "zh"
+    limit: int = 30
+
+    def _columns(self) -> dict[str, str]:
+        return texts("cases.columns", self.lang)
+
+    def _kind(self, name) -> str:
+        return self.result.preset.label(name, self.lang) if isinstance(name, str) else MISSING
+
+    def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        if "name" in frame:
+            frame["name"] = frame["name"].map(self._kind)
+        for column in _WAN:
+            if column in frame:
+                frame[column] = (frame[column] / 1e4).round(2)
+        for column in ("findings", "projects", "units", "suggested", "years"):
+            if column in frame:
+                frame[column] = frame[column].astype(int)
+        return frame.rename(columns=self._columns())
+
+    def title(self):
+        return markdown_text("cases.title", self.lang, level=1, years=years_text(self.result.years))
+
+    def heading(self, key: str):
+        return heading(f"cases.headings.{key}", self.lang)
+
+    def headline(self):
+        f, links = self.result.findings, self.result.budget_links.sum()
+        return markdown(text("cases.headline", self.lang, years=years_text(self.result.years), findings=len(f),
+                             projects=f["project_id"].nunique(), units=f["unit_id"].nunique(),
+                             amount=f["amount"].sum() / 1e4, recorded=int(f["case_source"].eq("recorded").sum()),
+                             suggested=int(f["case_source"].eq("suggested").sum()),
+                             accuracy=self.accuracy["accuracy"], majority=self.accuracy["majority"],
+                             cut=links["cut"] / 1e4, terminated=links["terminated"] / 1e4,
+                             unspent=links["unspent"] / 1e4))
+
+    def kinds_table(self) -> pd.DataFrame:
+        frame = self.result.summary().reset_index()
+        frame = frame[["case_code", "name", "findings", "suggested", "projects", "units", "amount", "deduction",
+                       "cut", "terminated", "unspent"]].rename(columns={"case_code": "code"})
+        return self._frame(frame)
+
+    def plot_kinds(self):
+        summary = self.result.summary()
+        summary = summary[summary["findings"] > 0].sort_values("findings")
+        fig, ax = figure(figsize=(7, 3.8))
+        ax.barh(summary["name"], summary["findings"], color="#4c72b0")
+        ax.set_xlabel(self._columns()["findings"])
+        ax.grid(axis="x", alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def fields_table(self) -> pd.DataFrame:
+        frame = self.result.by_field.reset_index()
+        frame["field"] = frame["field"].map(lambda f: value_label("field", f, self.lang))
+        return self._frame(frame)
+
+    def recurrence_table(self) -> pd.DataFrame:
+        r = self.result.recurrence
+        if r.empty:
+            return r
+        return self._frame(r[["unit_id", "unit_name", "case_name", "years"]].rename(columns={"case_name": "name"}))
+
+    def no_recurrence(self):
+        return markdown(text("cases.no_recurrence", self.lang))
+
+    def suggested_table(self) -> pd.DataFrame:
+        s = self.result.suggested.head(self.limit)
+        if s.empty:
+            return s
+        uncertain = text("cases.uncertain", self.lang)
+        frame = pd.DataFrame({"finding_id": s["finding_id"], "unit_name": s["unit_name"], "year": s["year"].astype(str),
+                              "description": s["description"],
+                              "name": [self._kind(n) + (uncertain if u else "") for n, u in
+                                       zip(s["case_name"], s["uncertain"])],
+                              "probability": s["probability"].map(lambda v: f"{v:.0%}")})
+        return self._frame(frame)
+
+    def cases_table(self) -> pd.DataFrame:
+        """One typical case of each kind: the finding with the largest amount (else the largest deduction)."""
+        f = self.result.findings.assign(_amount=self.result.findings["amount"].fillna(0))
+        picked = f.sort_values(["_amount", "deduction"], ascending=False).groupby("case_code").head(1)
+        picked = picked.sort_values("case_code")
+        frame = pd.DataFrame({"name": picked["case_name"], "unit_name": picked["unit_name"],
+                              "project_name": picked["project_name"], "year": picked["year"].astype(str),
+                              "description": picked["description"],
+                              "amount": picked["amount"], "recommendation": picked["recommendation"].fillna(MISSING)})
+        return self._frame(frame)
+
+    def record(self):
+        return record(score=None, rating=str(len(self.result.findings)), status="final")
+
+    def to_excel(self, path) -> "Path":
+        """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
+        from perfkit.reports.workbooks import view_workbook
+
+        return view_workbook(self.sheets(), path)
+
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """The compilation as a catalogue: every finding with its kind, and the tallies."""
+        f = self.result.findings
+        catalogue = pd.DataFrame({
+            "finding_id": f["finding_id"], "year": f["year"], "field": f["field"].map(
+                lambda v: value_label("field", v, self.lang)), "unit_id": f["unit_id"], "unit_name": f["unit_name"],
+            "project_name": f["project_name"], "stage": f["stage"].map(lambda v: value_label("stage", v, self.lang)),
+            "code": f["case_code"], "name": f["case_name"],
+            "probability": f["probability"].round(3), "description": f["description"], "amount": f["amount"],
+            "recommendation": f["recommendation"]})
+        return {text("cases.headings.cases", self.lang): self._frame(catalogue),
+                text("cases.headings.kinds", self.lang): self.kinds_table(),
+                text("cases.headings.fields", self.lang): self.fields_table(),
+                text("cases.headings.recurrence", self.lang): self.recurrence_table()}
+
+
+def cases_view(store: Store, year="", preset: PresetLike = "default", lang: str = "zh") -> CasesView:
+    """Compile the problem cases of ``year`` ("2025", "2023-2025"; empty: every year with findings)."""
+    result = compile_cases(store, parse_years(year), preset)
+    return CasesView(result, holdout_accuracy(result.findings, preset), lang=lang)
+
+
+__all__ = ["JOB", "CasesView", "cases_view"]

@@ -1,0 +1,168 @@
+"""Panel frontiers (Battese–Coelli 1992, Pitt–Lee 1981) and the determinants of inefficiency
+(Battese–Coelli 1995) against FRONTIER 4.1 on the rice farms of the Philippines, and against an
+independent likelihood written here in plain numpy/scipy."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+
+from perfkit.quota import BoundaryWarning, StochasticFrontier, WrongSkewWarning
+from perfkit.quota.panel import PanelFrontier
+
+DATA = Path(__file__).parent / "data" / "validation"
+EXPECTED = json.loads((DATA / "panel_expected.json").read_text())
+FORMULA = "np.log(PROD) ~ np.log(AREA) + np.log(LABOR) + np.log(NPK)"
+
+
+@pytest.fixture(scope="module")
+def rice():
+    return pd.read_csv(DATA / "riceProdPhil.csv")
+
+
+def _fit(rice, model, dist):
+    return PanelFrontier.from_formula(FORMULA, rice, entity="FMERCODE", time="YEARDUM", cost=False,
+                                      model=model, dist=dist).fit()
+
+
+@pytest.mark.parametrize("model, dist", [("pitt-lee", "half-normal"), ("pitt-lee", "truncated-normal"),
+                                         ("bc92", "half-normal"), ("bc92", "truncated-normal")])
+def test_panel_frontiers_match_frontier_4_1(rice, model, dist):
+    expected = EXPECTED[f"{model} {dist}"]
+    res = _fit(rice, model, dist)
+    np.testing.assert_allclose(res.params.to_numpy(), expected["params"], atol=1e-4, rtol=0)
+    assert res.llf == pytest.approx(expected["loglik"], abs=5e-3)
+    assert res.efficiency().mean() == pytest.approx(expected["mean_efficiency"], abs=1e-5)
+    if "se" in expected:    # FRONTIER's are from its DFP approximation of the Hessian: a few per cent off
+        np.testing.assert_allclose(res.bse.to_numpy(), expected["se"], rtol=0.05)
+    if "lr_one_sided" in expected:
+        assert res.lr_test()["statistic"] == pytest.approx(expected["lr_one_sided"], abs=5e-3)
+
+
+def test_bc92_efficiency_by_year_and_the_results_interface(rice):
+    res = _fit(rice, "bc92", "half-normal")
+    by_year = pd.Series(res.efficiency()).groupby(rice["YEARDUM"].to_numpy()).mean()
+    np.testing.assert_allclose(by_year, EXPECTED["bc92 half-normal"]["efficiency_by_year"], atol=1e-5)
+    assert len(res.efficiency(kind="bc")) == len(rice)                                  # one per row of the data
+    assert list(res.params.index) == ["Intercept", "np.log(AREA)", "np.log(LABOR)", "np.log(NPK)", "sigma2",
+                                      "gamma", "eta"]
+    assert res.eta == pytest.approx(0.05891, abs=1e-4) and res.sigma_u > 0 and res.sigma_v > 0
+    lr = res.lr_test_eta()
+    assert lr["statistic"] == pytest.approx(2 * (res.llf - lr["llf_pitt_lee"]))
+    assert lr["llf_pitt_lee"] == pytest.approx(EXPECTED["pitt-lee half-normal"]["loglik"], abs=5e-3)
+    assert "eta" in str(res.summary()) and "Pitt-Lee" in str(res.summary())
+    assert (res.efficiency(minus_u=False) >= 1).all() and (res.efficiency(kind="jlms") <= 1).all()
+
+
+def _independent_loglike(theta, y, X, unit, t, dist, eta_free):
+    """The Battese–Coelli (1992) likelihood unit by unit, written from the paper with a plain loop."""
+    k = X.shape[1]
+    beta, sigma2, gamma = theta[:k], theta[k], theta[k + 1]
+    rest = list(theta[k + 2:])
+    mu = rest.pop(0) if dist == "truncated-normal" else 0.0
+    eta = rest.pop(0) if eta_free else 0.0
+    if not (sigma2 > 0 and 0 < gamma < 1):
+        return -np.inf
+    su2, sv2 = gamma * sigma2, (1 - gamma) * sigma2
+    total = 0.0
+    for i in np.unique(unit):
+        rows = unit == i
+        e = y[rows] - X[rows] @ beta                       # production: e = v − η u
+        h = np.exp(-eta * (t[rows] - t.max()))
+        T = rows.sum()
+        d = sv2 + su2 * h @ h
+        mu_star = (mu * sv2 - su2 * h @ e) / d
+        s2_star = sv2 * su2 / d
+        total += (-T / 2 * np.log(2 * np.pi) - (T - 1) / 2 * np.log(sv2) - 0.5 * np.log(d)
+                  - 0.5 * (e @ e / sv2 + mu**2 / su2 - mu_star**2 / s2_star)
+                  + stats.norm.logcdf(mu_star / np.sqrt(s2_star)) - stats.norm.logcdf(mu / np.sqrt(su2)))
+    return total
+
+
+@pytest.mark.parametrize("dist", ["half-normal", "truncated-normal"])
+def test_the_likelihood_and_its_maximum_match_an_independent_implementation(rice, dist):
+    res = _fit(rice, "bc92", dist)
+    y = np.log(rice["PROD"].to_numpy())
+    X = np.column_stack([np.ones(len(rice)), np.log(rice[["AREA", "LABOR", "NPK"]].to_numpy())])
+    unit, t = rice["FMERCODE"].to_numpy(), rice["YEARDUM"].to_numpy(float)
+    theta = res.params.to_numpy()
+    assert _independent_loglike(theta, y, X, unit, t, dist, True) == pytest.approx(res.llf, abs=1e-9)
+    # scipy's Nelder–Mead on the independent likelihood, from a point away from ours, finds the same maximum
+    start = theta * 1.05
+    found = optimize.minimize(lambda p: -_independent_loglike(p, y, X, unit, t, dist, True), start,
+                              method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 40000,
+                                                             "maxfev": 40000})
+    assert -found.fun == pytest.approx(res.llf, abs=1e-6)
+    np.testing.assert_allclose(found.x, theta, atol=5e-4)
+
+
+def test_determinants_of_inefficiency_match_frontier_4_1(rice):
+    expected = EXPECTED["bc95 EDYRS BANRAT"]
+    res = StochasticFrontier.from_formula(FORMULA, rice, cost=False, inefficiency="~ EDYRS + BANRAT - 1").fit()
+    np.testing.assert_allclose(res.params.to_numpy(), expected["params"], atol=2e-4, rtol=0)
+    assert res.llf == pytest.approx(expected["loglik"], abs=5e-3)
+    assert res.lr_test()["statistic"] == pytest.approx(expected["lr_one_sided"], abs=5e-3)
+    assert res.lr_test()["df"] == 3
+    np.testing.assert_allclose(res.bse.to_numpy(), expected["se"], rtol=0.05)
+    assert list(res.delta.index) == ["delta_EDYRS", "delta_BANRAT"]
+    effects = res.marginal_effects()
+    # more schooling and more rice land lower inefficiency: same signs as δ, damped by the truncation
+    assert (np.sign(effects) == np.sign(res.delta)).all() and (effects.abs() < res.delta.abs()).all()
+
+
+def test_determinants_with_a_constant_and_categories_on_a_cost_frontier():
+    rng = np.random.default_rng(7)
+    n = 3000
+    frame = pd.DataFrame({"q": rng.lognormal(3, 0.5, n), "size": rng.normal(0, 1, n),
+                          "region": rng.choice(["a", "b", "c"], n)})
+    mean_u = 0.1 + 0.15 * frame["size"] + frame["region"].map({"a": 0.0, "b": 0.2, "c": -0.05})
+    u = stats.truncnorm.rvs(-mean_u / 0.2, np.inf, loc=mean_u, scale=0.2, random_state=rng)
+    frame["cost"] = np.exp(1.0 + 0.8 * np.log(frame["q"]) + rng.normal(0, 0.1, n) + u)
+    res = StochasticFrontier.from_formula("np.log(cost) ~ np.log(q)", frame, cost=True,
+                                          inefficiency="~ size + C(region)").fit()
+    assert list(res.delta.index) == ["delta_Intercept", "delta_C(region)[T.b]", "delta_C(region)[T.c]",
+                                     "delta_size"]
+    np.testing.assert_allclose(res.delta.to_numpy(), [0.1, 0.2, -0.05, 0.15], atol=0.06)
+    assert res.marginal_effects().index.tolist() == ["delta_C(region)[T.b]", "delta_C(region)[T.c]", "delta_size"]
+
+
+def test_wrong_skew_message_says_what_the_likelihood_found():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(300), rng.normal(size=300)])
+    y = X @ [1.0, 1.0] + rng.normal(0, 0.2, 300) - np.abs(rng.normal(0, 0.3, 300))   # production-like data
+    with pytest.warns(WrongSkewWarning) as caught:
+        res = StochasticFrontier(y, X, cost=True, dist="exponential").fit()
+    message = next(str(w.message) for w in caught if w.category is WrongSkewWarning)
+    assert "wrong skew" in message
+    if res.gamma < 1e-4:
+        assert "maximum is at sigma_u = 0" in message
+    else:
+        assert "interior maximum" in message and "tends to 0" not in message
+
+
+def test_a_tiny_gamma_gets_a_boundary_warning_and_the_inner_fit_stays_quiet():
+    rng = np.random.default_rng(5)
+    X = np.column_stack([np.ones(400), rng.normal(size=400)])
+    y = X @ [1.0, 0.5] + rng.normal(0, 0.2, 400) + np.abs(rng.normal(0, 0.01, 400))   # barely any u
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = StochasticFrontier(y, X, cost=True, dist="truncated-normal").fit()
+    kinds = [w.category for w in caught]
+    assert not any(issubclass(k, RuntimeWarning) for k in kinds), [str(w.message) for w in caught]
+    assert len([k for k in kinds if k in (WrongSkewWarning, BoundaryWarning)]) <= 2     # not repeated by the inner fit
+    if res.gamma < 1e-4:
+        assert BoundaryWarning in kinds or WrongSkewWarning in kinds
+
+
+def test_panel_arguments_are_checked(rice):
+    with pytest.raises(ValueError, match="more than one row"):
+        PanelFrontier.from_formula(FORMULA, pd.concat([rice, rice.iloc[:1]]), entity="FMERCODE", time="YEARDUM")
+    with pytest.raises(ValueError, match="model must be"):
+        PanelFrontier.from_formula(FORMULA, rice, entity="FMERCODE", time="YEARDUM", model="bc95")
+    with pytest.raises(ValueError, match="no column"):
+        PanelFrontier.from_formula(FORMULA, rice, entity="farm", time="YEARDUM")
