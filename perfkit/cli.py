@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfkit.errors import DataError, ReportError, UsageError
-from perfkit.quota.models import METHODS
+from perfkit.quota.names import METHODS
 from perfkit.text import text, texts, value_label
 
 log = logging.getLogger("perfkit")

@@ -24,7 +24,8 @@ def test_quota_notebook_runs_through_papermill(demo_store, demo_store_path, tmp_
     html = report.html.read_text(encoding="utf-8")
     assert "成本定额标准测算：道路养护" in html and "随机成本前沿" in html and "二次平均法" in html
     assert "调整系数" in html and "方法说明" in html
-    assert html.count("jp-RenderedImage jp-OutputArea-output") == 2
+    assert html.count("jp-RenderedImage jp-OutputArea-output") == 3      # drivers, efficiency, over the years
+    assert "四、成本效率的年度变化（面板前沿）" in html and "Battese-Coelli（1992）" in html
     assert load_workbook(excel).sheetnames == ["定额标准", "调整系数"]
     assert nbformat.read(report.notebook, as_version=4).metadata["papermill"]["parameters"]["direction"] == direction
 
@@ -54,3 +55,17 @@ def test_standards_command_writes_store_and_excel(demo_dir, tmp_path, capsys):
     import perfkit
     with perfkit.Store(store, read_only=True) as s:
         assert "quota_standards" in s.tables()
+
+
+def test_a_panel_frontier_of_unit_years_shows_efficiency_over_time(demo_store):
+    study = quota_study(demo_store, _road(demo_store))
+    res = study.panel()
+    assert res is not None and res.model.n_units >= 10          # unit × region × grade groups seen over years
+    assert res.model.panel_model in ("bc92", "pitt-lee")
+    totals = study.unit_years()
+    assert len(res.efficiency()) == len(totals) and (res.efficiency() <= 1).all()
+    # region and grade enter as cost factors: the coefficient of a cheaper grade is below zero
+    assert any(name.startswith("C(grade)") for name in res.params.index)
+    table = study.panel_table()
+    assert list(table.iloc[:, 0]) == [str(y) for y in sorted(totals["year"].unique())]
+    assert "η" in study.panel_note().data

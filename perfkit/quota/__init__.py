@@ -6,19 +6,39 @@
 - :func:`fit_cost_model`: the same statistics after adjustment coefficients,
   log-linear and translog cost functions (OLS, RLM, quantile regression) and
   stochastic cost frontiers, all in one quota form.
-- :class:`StochasticFrontier`: a statsmodels ``GenericLikelihoodModel``.
+- :class:`StochasticFrontier`: a statsmodels ``GenericLikelihoodModel`` (with ``inefficiency=``, the
+  Battese and Coelli 1995 determinants of inefficiency); :class:`PanelFrontier`: Battese and Coelli
+  (1992) and Pitt and Lee (1981) panel frontiers.
 - :func:`build_standards` → :class:`StandardsTable` with ``cost_for``.
 - :mod:`perfkit.quota.estimators`: scikit-learn estimators.
 """
-from perfkit.quota.frontier import (BoundaryWarning, StochasticFrontier, StochasticFrontierResults,
-                                    WrongSkewWarning, fit_frontier)
-from perfkit.quota import models
-from perfkit.quota.models import METHODS, CostModel, deflate, fit_cost_model
-from perfkit.quota.standards import StandardsTable, build_standards
-from perfkit.quota.unit_cost import bootstrap_interval, screen_mask, two_stage_average, unit_cost_standard
-from perfkit.quota.validation import cross_validate, error_against_truth, true_unit_cost, year_stability
+# Submodules are imported when a name is first used (PEP 562): the command line and the report registry
+# import this package without paying for statsmodels until a frontier or a cost model is asked for.
+import importlib
 
-__all__ = ["BoundaryWarning", "CostModel", "METHODS", "StandardsTable", "StochasticFrontier",
-           "StochasticFrontierResults", "WrongSkewWarning", "bootstrap_interval", "build_standards",
-           "cross_validate", "deflate", "error_against_truth", "fit_cost_model", "fit_frontier",
-           "screen_mask", "true_unit_cost", "two_stage_average", "unit_cost_standard", "year_stability"]
+_WHERE = {
+    "GAMMA_AT_ZERO": "frontier", "BoundaryWarning": "frontier", "StochasticFrontier": "frontier",
+    "StochasticFrontierResults": "frontier", "WrongSkewWarning": "frontier", "fit_frontier": "frontier",
+    "PanelFrontier": "panel", "PanelFrontierResults": "panel",
+    "METHODS": "models", "CostModel": "models", "deflate": "models", "fit_cost_model": "models",
+    "StandardsTable": "standards", "build_standards": "standards",
+    "bootstrap_interval": "unit_cost", "screen_mask": "unit_cost", "two_stage_average": "unit_cost",
+    "unit_cost_standard": "unit_cost",
+    "cross_validate": "validation", "error_against_truth": "validation", "true_unit_cost": "validation",
+    "year_stability": "validation",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"perfkit.quota.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in ("models", "frontier", "panel", "standards", "unit_cost", "validation", "estimators"):
+        return importlib.import_module(f"perfkit.quota.{name}")
+    raise AttributeError(f"module 'perfkit.quota' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_WHERE])

@@ -24,6 +24,7 @@ from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodMode
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 from statsmodels.tools.numdiff import approx_fprime, approx_hess3
+from threadpoolctl import threadpool_limits
 
 DISTRIBUTIONS = ("half-normal", "exponential", "truncated-normal")
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -102,6 +103,11 @@ class StochasticFrontier(GenericLikelihoodModel):
     @property
     def results_class(self):
         return StochasticFrontierResults
+
+    @property
+    def analytic_score(self) -> bool:
+        """Whether :meth:`loglike_and_score` is analytic (then BFGS's optimum needs no Newton polish)."""
+        return self.dist != "exponential"
 
     def _variance_names(self, dist: str) -> list[str]:
         """Names of the parameters after β (and δ): σ², γ, and μ for a truncated normal without z."""
@@ -194,43 +200,47 @@ class StochasticFrontier(GenericLikelihoodModel):
     def score(self, params):
         """Gradient of the log-likelihood: analytic for the half-normal and the truncated normal (with
         or without determinants), centred differences for the exponential."""
-        if self.dist == "truncated-normal":
-            return self._score_truncated(np.asarray(params, float))
-        if self.dist != "half-normal":
-            return approx_fprime(np.asarray(params, float), self.loglike, centered=True).ravel()
-        beta, sigma2, gamma, _ = self._split(params)
-        e = self._e(beta)
-        lam = np.sqrt(gamma / (1 - gamma))
-        sigma = np.sqrt(sigma2)
-        z = -e * lam / sigma
-        r = _mills(z)
-        d_e = -e / sigma2 - r * lam / sigma
-        d_beta = self.sign * (self.exog.T @ d_e)
-        d_sigma2 = np.sum(-0.5 / sigma2 + 0.5 * e**2 / sigma2**2 - 0.5 * r * z / sigma2)
-        d_gamma = np.sum(r * z) / (2 * gamma * (1 - gamma))
-        return np.concatenate([d_beta, [d_sigma2, d_gamma]])
+        return self.loglike_and_score(params)[1]
 
-    def _score_truncated(self, params):
-        """Analytic gradient of the truncated-normal likelihood in (β, δ, σ², γ, μ).
+    def loglike_and_score(self, params):
+        """The log-likelihood and its gradient in one pass over the data (what the optimiser asks for).
 
-        With s = σ², g = γ, μ* = μ(1−g) − e·g, σ* = √(g(1−g)s), a = μ*/σ*, b = μ/√(gs) and Λ = φ/Φ:
-        ℓ = −½ log s − (e+μ)²/(2s) + log Φ(a) − log Φ(b) + const, whence the derivatives below.
+        Half-normal and truncated normal: analytic. With s = σ², g = γ, μ* = μ(1−g) − e·g,
+        σ* = √(g(1−g)s), a = μ*/σ*, b = μ/√(gs) and Λ = φ/Φ, each record contributes
+        ℓ = −½ log s − (e+μ)²/(2s) + log Φ(a) − log Φ(b) + const (the half-normal is μ = 0), whence
+        the derivatives below. The exponential's gradient is by centred differences.
         """
+        params = np.asarray(params, dtype=float)
+        if self.dist == "exponential":
+            return self.loglike(params), approx_fprime(params, self.loglike, centered=True).ravel()
         beta, s, g, mu = self._split(params)
+        if not (s > 0 and 0 < g < 1):
+            return -np.inf, np.zeros_like(params)
         e = self._e(beta)
         d = np.sqrt(g * (1 - g) * s)
         a = (mu * (1 - g) - e * g) / d
-        b = mu / np.sqrt(g * s)
-        la, lb = _mills(a), _mills(b)
+        log_cdf_a = log_ndtr(a)
+        la = np.exp(-0.5 * a * a - _LOG_SQRT_2PI - log_cdf_a)          # Λ(a) from the same log Φ(a)
         resid = (e + mu) / s
+        value = -0.5 * len(e) * np.log(s) - len(e) * _LOG_SQRT_2PI - 0.5 * np.sum((e + mu) * resid) + \
+            np.sum(log_cdf_a)
         d_e = -resid - la * g / d
-        d_mu = -resid + la * (1 - g) / d - lb / np.sqrt(g * s)
-        d_s = np.sum(-0.5 / s + 0.5 * resid**2 - la * a / (2 * s) + lb * b / (2 * s))
-        d_g = np.sum(la * ((-mu - e) / d - a * (1 - 2 * g) / (2 * g * (1 - g))) + lb * b / (2 * g))
+        d_s = np.sum(-0.5 / s + 0.5 * resid**2 - la * a / (2 * s))
+        d_g = np.sum(la * ((-mu - e) / d - a * (1 - 2 * g) / (2 * g * (1 - g))))
         d_beta = self.sign * (self.exog.T @ d_e)
+        if self.dist == "half-normal":
+            value += len(e) * np.log(2)                                  # − log Φ(0)
+            return float(value), np.concatenate([d_beta, [d_s, d_g]])
+        b = mu / np.sqrt(g * s)
+        log_cdf_b = log_ndtr(b)
+        lb = np.exp(-0.5 * b * b - _LOG_SQRT_2PI - log_cdf_b)
+        value -= np.sum(log_cdf_b) if np.ndim(b) else len(e) * log_cdf_b
+        d_s += np.sum(lb * b / (2 * s)) if np.ndim(b) else len(e) * lb * b / (2 * s)
+        d_g += np.sum(lb * b / (2 * g)) if np.ndim(b) else len(e) * lb * b / (2 * g)
+        d_mu = -resid + la * (1 - g) / d - lb / np.sqrt(g * s)
         if self.exog_inefficiency is not None:
-            return np.concatenate([d_beta, self.exog_inefficiency.T @ d_mu, [d_s, d_g]])
-        return np.concatenate([d_beta, [d_s, d_g, np.sum(d_mu)]])
+            return float(value), np.concatenate([d_beta, self.exog_inefficiency.T @ d_mu, [d_s, d_g]])
+        return float(value), np.concatenate([d_beta, [d_s, d_g, np.sum(d_mu)]])
 
     def hessian(self, params):
         """Hessian: differences of the analytic score (half-normal, truncated normal) or of the log-likelihood."""
@@ -242,11 +252,13 @@ class StochasticFrontier(GenericLikelihoodModel):
 
     # -- start values --------------------------------------------------------
     def ols(self):
-        """The OLS fit of the same regression (the frontier without inefficiency)."""
-        return OLS(self.endog, self.exog).fit()
+        """The OLS fit of the same regression (the frontier without inefficiency), fitted once."""
+        if getattr(self, "_ols", None) is None:
+            self._ols = OLS(self.endog, self.exog).fit()
+        return self._ols
 
     def start_values(self) -> np.ndarray:
-        """Method-of-moments start values from corrected OLS (COLS), warning on wrong skew."""
+        """Method-of-moments start values (β, σ², γ) from corrected OLS (COLS), as for a half-normal u."""
         ols = self.ols()
         e = -self.sign * ols.resid          # production form: should be skewed to the left
         m2, m3 = np.mean(e**2), np.mean(e**3)
@@ -264,10 +276,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         if const is not None:
             beta[const] += self.sign * mean_u   # shift the intercept onto the frontier
         sigma2 = su**2 + sv2
-        start = [*beta, sigma2, su**2 / sigma2]
-        if self.dist == "truncated-normal":
-            start.append(0.0)
-        return np.asarray(start)
+        return np.asarray([*beta, sigma2, su**2 / sigma2])
 
     # -- estimation ----------------------------------------------------------
     def _to_free(self, params):
@@ -282,17 +291,13 @@ class StochasticFrontier(GenericLikelihoodModel):
         return params
 
     def _default_start(self) -> np.ndarray:
-        """Start values: COLS for the half-normal and exponential; for the truncated normal (and the
-        Battese and Coelli 1995 model) the half-normal estimates, with μ = 0 (δ = 0)."""
-        if self.dist != "truncated-normal":
-            return self.start_values()
-        half = StochasticFrontier(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
-        with warnings.catch_warnings():     # the inner fit's warnings are not this model's
-            warnings.simplefilter("ignore")
-            params = np.asarray(half.fit().params, dtype=float)
-        beta, variances = params[: self.k_beta], params[self.k_beta:]
+        """Start values: method-of-moments (COLS) for every distribution, with μ = 0 (δ = 0) for the
+        truncated normal, where the half-normal's moments are the truncated normal's at μ = 0."""
+        start = self.start_values()
+        k = self.k_beta
+        beta, variances = start[:k], start[k:k + 2]
         return np.concatenate([beta, np.zeros(self.k_delta), variances,
-                               [0.0] * (len(self.exog_names) - self.k_beta - self.k_delta - 2)])
+                               np.zeros(len(self.exog_names) - k - self.k_delta - 2)])
 
     def fit(self, start_params=None, method="newton", maxiter=100, disp=False, **kwargs):
         """Maximum-likelihood fit.
@@ -301,8 +306,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         ----------
         start_params : array_like, optional
             Start values in the reported parameterisation; by default COLS
-            (:meth:`start_values`), and for the truncated normal the
-            half-normal estimates.
+            (:meth:`start_values`), with μ = 0 (δ = 0) for the truncated normal.
         method, maxiter, disp
             Passed to ``GenericLikelihoodModel.fit`` for the final stage.
 
@@ -314,36 +318,50 @@ class StochasticFrontier(GenericLikelihoodModel):
             start_params = self._default_start()
         start_params = np.asarray(start_params, dtype=float)
         free_start = self._to_free(start_params)
-        # Stage 1: quasi-Newton in unbounded parameters, to get near the optimum safely.
-        scale = max(abs(self.loglike(start_params)), 1.0)
+        with threadpool_limits(limits=1, user_api="blas"):
+            # one BLAS thread: the products here are matrix-vector, and a second thread only waits for a
+            # core that another process may hold
+            return self._fit(start_params, free_start, method, maxiter, disp, **kwargs)
+
+    def _fit(self, start_params, free_start, method, maxiter, disp, **kwargs):
+        # Stage 1: quasi-Newton in unbounded parameters, the value and gradient from one pass.
+        scale = float(len(self.endog))      # the mean log-likelihood: the same scale at any sample size
 
         def objective(free):
-            value = -self.loglike(self._from_free(free)) / scale
-            return value if np.isfinite(value) else 1e10
-
-        def gradient(free):
             params = self._from_free(free)
-            grad = self.score(params)
+            value, grad = self.loglike_and_score(params)
+            if not np.isfinite(value):
+                return 1e10, np.zeros_like(free)
             grad[self.i_sigma2] *= params[self.i_sigma2]                              # dσ² / d log σ²
             grad[self.i_gamma] *= params[self.i_gamma] * (1 - params[self.i_gamma])    # dγ / d logit γ
-            return -grad / scale
+            return -value / scale, -grad / scale
 
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):   # trial steps outside the space
-            stage1 = optimize.minimize(objective, free_start, jac=gradient, method="BFGS",
+            stage1 = optimize.minimize(objective, free_start, jac=True, method="BFGS",
                                        options={"gtol": 1e-8, "maxiter": 2000})
         start = self._from_free(stage1.x)
         if not np.all(np.isfinite(start)):   # a degenerate fit (e.g. y explained exactly): keep COLS
             start = start_params
-        # Stage 2: Newton in the reported parameters, whose Hessian gives the standard errors.
+        # Stage 2: statsmodels' Newton in the reported parameters, whose Hessian gives the standard errors.
+        # Where BFGS converged with an analytic gradient, the optimum is already found: Newton takes no step
+        # and computes the Hessian once; otherwise it iterates.
+        # BFGS may stop on "precision loss" with the gradient already at rounding level: that is converged too
+        polished = self.analytic_score and (stage1.success or np.max(np.abs(stage1.jac)) < 1e-7)
         with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             # at a boundary (γ → 0 or 1) statsmodels cannot invert the Hessian or meet its tolerance; the
             # warnings below say what happened instead
             for category in (RuntimeWarning, HessianInversionWarning, ConvergenceWarning):
                 warnings.simplefilter("ignore", category)
-            fitted = super().fit(start_params=start, method=method, maxiter=maxiter, disp=disp, **kwargs)
-            if not np.all(np.isfinite(fitted.params)):
+            try:
+                fitted = super().fit(start_params=start, method=method, maxiter=0 if polished else maxiter,
+                                     disp=disp, **kwargs)
+            except np.linalg.LinAlgError:     # a singular Hessian (degenerate data): no standard errors
+                fitted = None
+            if fitted is None or not np.all(np.isfinite(fitted.params)):
                 # Newton left the parameter space (γ at its bound 0 or 1): report the stage-1 optimum
                 fitted = super().fit(start_params=start, method="nm", maxiter=0, disp=disp, **kwargs)
+        if polished:
+            fitted.mle_retvals["converged"] = True          # by BFGS (stage 1); Newton had nothing to do
         results = self.results_class(self, fitted)
         results.stage1 = stage1
         self._warn_about(results)

@@ -36,9 +36,7 @@ from perfkit.errors import DataError, Problem
 from perfkit.quota.frontier import StochasticFrontier
 from perfkit.quota.unit_cost import screen_mask, unit_cost_standard
 
-STATISTIC_METHODS = ("mean", "median", "trimmed_mean", "percentile", "two_stage")
-REGRESSION_METHODS = ("ols", "rlm", "quantile")
-METHODS = STATISTIC_METHODS + REGRESSION_METHODS + ("frontier",)
+from perfkit.quota.names import METHODS, REGRESSION_METHODS, STATISTIC_METHODS  # noqa: E402,F401
 FORMS = ("loglinear", "translog")
 
 

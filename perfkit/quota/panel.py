@@ -120,6 +120,12 @@ class PanelFrontier(StochasticFrontier):
                 - 0.5 * (sum_ee / sv2 + mu**2 / su2 - (mu_star / s_star) ** 2)
                 + log_ndtr(mu_star / s_star) - log_ndtr(mu / np.sqrt(su2)))
 
+    analytic_score = False
+
+    def loglike_and_score(self, params):
+        """The panel log-likelihood and its gradient (by centred differences)."""
+        return self.loglike(params), self.score(params)
+
     def score(self, params):
         """Gradient of the log-likelihood by centred differences."""
         from statsmodels.tools.numdiff import approx_fprime

@@ -1,6 +1,8 @@
 """The ex-ante assessment job (事前绩效评估): a request against the quota standards, in the official outline."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,7 +10,8 @@ import pandas as pd
 
 from perfkit import queries
 from perfkit.exante import DRAFT, ExAnteResult, assess, assess_all
-from perfkit.quota.standards import StandardsTable
+if TYPE_CHECKING:
+    from perfkit.quota.standards import StandardsTable
 from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
@@ -23,6 +26,8 @@ JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_i
 
 def stored_standards(store: Store) -> StandardsTable | None:
     """The quota standards saved in the store (``perfkit standards``), or None when there are none."""
+    from perfkit.quota.standards import StandardsTable
+
     return StandardsTable.from_store(store) if "quota_standards" in store.tables() else None
 
 

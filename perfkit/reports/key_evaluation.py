@@ -28,6 +28,12 @@ class KeyEvaluationView(PresetView):
 
 
     def _context(self) -> dict:
+        """What the outline's sections share (computed once: every section asks)."""
+        if getattr(self, "_shared", None) is None:
+            self._shared = self._build_context()
+        return self._shared
+
+    def _build_context(self) -> dict:
         r = self.result
         table = r.table[r.table["points"] > 0]
         share = (table["score"] / table["points"]).rename("share")

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from perfkit.cases import CaseCompilation, compile_cases, holdout_accuracy
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
 from perfkit.reports.registry import Job, register
@@ -24,7 +23,7 @@ _WAN = ("amount", "cut", "terminated", "unspent")
 class CasesView:
     """A case compilation ready to show."""
 
-    result: CaseCompilation
+    result: "CaseCompilation"       # perfkit.cases (scikit-learn is imported when a compilation is made)
     accuracy: dict
     lang: str = "zh"
     limit: int = 30
@@ -143,6 +142,8 @@ class CasesView:
 
 def cases_view(store: Store, year="", preset: PresetLike = "default", lang: str = "zh") -> CasesView:
     """Compile the problem cases of ``year`` ("2025", "2023-2025"; empty: every year with findings)."""
+    from perfkit.cases import compile_cases, holdout_accuracy
+
     result = compile_cases(store, parse_years(year), preset)
     return CasesView(result, holdout_accuracy(result.findings, preset), lang=lang)
 

@@ -157,6 +157,89 @@ class QuotaStudy:
         return fig
 
 
+    # -- efficiency over the years: a panel frontier of unit-year totals ----------------------------------
+    def panel(self):
+        """The Battese–Coelli (1992) cost frontier of unit-year totals (deflated cost ~ quantity), or None
+        when fewer than the preset's ``quota.panel_min_units`` units have records in two years or more."""
+        if not hasattr(self, "_panel"):
+            totals = self.unit_years()
+            years_per_unit = totals.groupby("entity")["year"].nunique()
+            self._panel = None
+            if (years_per_unit >= 2).sum() >= self.preset.quota.panel_min_units:
+                import warnings
+
+                factors = "".join(f" + C({f})" for f in ("region", "grade") if totals[f].nunique() > 1)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")      # a boundary fit is said in the note instead
+                    fit = quota.PanelFrontier.from_formula(
+                        "np.log(cost) ~ np.log(quantity)" + factors, totals, entity="entity", time="year",
+                        cost=True, model="bc92", dist="half-normal").fit()
+                    # η only where the data show it: otherwise the time-invariant Pitt–Lee model
+                    self._panel_lr = {**fit.lr_test_eta(), "eta": fit.eta}
+                    if self._panel_lr["p_value"] >= self.preset.quota.panel_eta_alpha:
+                        fit = quota.PanelFrontier.from_formula(
+                            "np.log(cost) ~ np.log(quantity)" + factors, totals, entity="entity", time="year",
+                            cost=True, model="pitt-lee", dist="half-normal").fit()
+                    self._panel = fit
+        return self._panel
+
+    def unit_years(self) -> pd.DataFrame:
+        """Deflated cost and quantity summed by unit, region, grade (the panel's entity) and year."""
+        frame = self.records.assign(cost=self.cost.to_numpy(), region=self.records["region"].fillna("—"),
+                                    grade=self.records["grade"].fillna("—"))
+        totals = frame.groupby(["unit_id", "region", "grade", "year"], as_index=False)[["cost", "quantity"]].sum()
+        return totals.assign(entity=totals["unit_id"] + "/" + totals["region"] + "/" + totals["grade"])
+
+    def panel_heading(self):
+        return markdown("## " + self._text("panel.heading"))
+
+    def panel_note(self):
+        res = self.panel()
+        if res is None:
+            years_per_unit = self.unit_years().groupby("unit_id")["year"].nunique()
+            return markdown(self._text("panel.too_few", units=int((years_per_unit >= 2).sum()),
+                                       min=self.preset.quota.panel_min_units))
+        if res.gamma < quota.GAMMA_AT_ZERO:
+            return markdown(self._text("panel.none_persistent", units=res.model.n_units, rows=int(res.nobs)))
+        lr = self._panel_lr
+        verdict = self._text("panel.significant" if res.model.panel_model == "bc92" else "panel.not_significant")
+        return markdown(self._text("panel.note", units=res.model.n_units, rows=int(res.nobs), eta=lr["eta"],
+                                   p=lr["p_value"], verdict=verdict))
+
+    def panel_table(self) -> pd.DataFrame | None:
+        """Cost efficiency (frontier / actual) by year: mean, lowest and highest (None without a panel fit
+        that finds persistent inefficiency)."""
+        res = self.panel()
+        if res is None or res.gamma < quota.GAMMA_AT_ZERO:
+            return None
+        totals = self.unit_years().assign(efficiency=res.efficiency())
+        by_year = totals.groupby("year")["efficiency"].agg(["count", "mean", "min", "max"])
+        columns = texts("quota_standards.panel.columns", self.lang)
+        return pd.DataFrame({columns["year"]: by_year.index.astype(str), columns["units"]: by_year["count"].to_numpy(),
+                             columns["mean"]: by_year["mean"].map(lambda v: f"{v:.3f}").to_numpy(),
+                             columns["lowest"]: by_year["min"].map(lambda v: f"{v:.3f}").to_numpy(),
+                             columns["highest"]: by_year["max"].map(lambda v: f"{v:.3f}").to_numpy()})
+
+    def plot_panel(self):
+        """Each unit's cost efficiency over the years (grey), and the mean (blue)."""
+        res = self.panel()
+        if res is None or res.gamma < quota.GAMMA_AT_ZERO:
+            return None
+        totals = self.unit_years().assign(efficiency=res.efficiency())
+        fig, ax = figure(figsize=(8, 3.5))
+        for _, unit in totals.groupby("entity"):
+            ax.plot(unit["year"].astype(str), unit["efficiency"], color="#bbbbbb", linewidth=0.7)
+        mean = totals.groupby("year")["efficiency"].mean()
+        ax.plot(mean.index.astype(str), mean.to_numpy(), color="#4c72b0", linewidth=2.5, marker="o",
+                label=self._text("panel.mean_series"))
+        ax.set_ylabel(self._text("panel.axis"))
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        return fig
+
+
 def quota_study(store: Store, direction: str, method: str = "auto", base_year: int | None = None,
                 lang: str = "zh", preset: PresetLike = "default", **options) -> QuotaStudy:
     """Gather a direction's cost records from the store and set its standard with ``method``

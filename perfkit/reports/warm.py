@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from pathlib import Path
 
 from functools import lru_cache
 
@@ -23,14 +24,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 log = logging.getLogger("perfkit")
 
-#: What a new kernel imports once (and the state it records, which each reset restores).
+#: What a new kernel imports once (and the state it records, which each reset restores); the job module
+#: of the notebook it runs is imported with it (:func:`kernel`), another job's when that job first comes.
 PRELOAD = """
 import warnings as _perfkit_warnings, matplotlib as _perfkit_matplotlib
 import matplotlib.pyplot as _perfkit_plt
-import perfkit, perfkit.reports.display, perfkit.reports.key_evaluation, perfkit.reports.self_evaluation
-import perfkit.reports.project_overview, perfkit.reports.ex_ante, perfkit.reports.monitoring
-import perfkit.reports.quota_standards, perfkit.reports.portrait, perfkit.reports.comparison
-import perfkit.reports.problem_cases
+import perfkit, perfkit.reports.display, perfkit.reports.registry
 _perfkit_state = (dict(_perfkit_matplotlib.rcParams), list(_perfkit_warnings.filters))
 import builtins as _perfkit_builtins
 _perfkit_builtins._perfkit_state = _perfkit_state
@@ -99,16 +98,24 @@ def discard(km: KernelManager | None) -> None:
             _all.remove(km)
 
 
-def kernel(kernel_name: str = "python3", recycle: int = RECYCLE) -> KernelManager:
-    """This thread's warm kernel, reset for the next notebook (started or recycled as needed)."""
+def kernel(kernel_name: str = "python3", recycle: int = RECYCLE, module: str | None = None) -> KernelManager:
+    """This thread's warm kernel, reset for the next notebook (started or recycled as needed).
+
+    ``module`` (a job module such as ``perfkit.reports.key_evaluation``) is imported before the notebook
+    runs: at start-up for a new kernel, so that only the first report of a kernel pays for it.
+    """
     km, used = getattr(_local, "km", None), getattr(_local, "used", 0)
     if km is not None and (not km.is_alive() or used >= recycle or getattr(_local, "name", None) != kernel_name):
         discard(km)
         km = None
     if km is None:
         km, used = _start(kernel_name), 0
+        _local.modules = set()
     else:
         _run(km, RESET)
+    if module and module not in _local.modules:
+        _run(km, f"import {module}")      # imported modules stay through resets: only the first time costs
+        _local.modules.add(module)
     _local.km, _local.used, _local.name = km, used + 1, kernel_name
     return km
 
@@ -175,7 +182,10 @@ def _engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-            km = kernel(kernel_name or "python3")
+            notebook = Path(str(kwargs.get("input_path") or ""))
+            module = f"perfkit.reports.{notebook.stem}" if (Path(__file__).parent / f"{notebook.stem}.py").exists() \
+                else None
+            km = kernel(kernel_name or "python3", module=module)
             kwargs = remove_args(["input_path", "extra_arguments"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),

@@ -132,6 +132,11 @@ class Quota(_Strict):
     candidates: dict[Literal["mean", "median", "trimmed_mean", "percentile", "two_stage", "ols", "rlm", "quantile",
                              "frontier"], dict[str, float | str]] = Field(min_length=1)
     benchmark: Literal["frontier", "quantile", "ols"] = Field(description="the efficient benchmark shown beside it")
+    panel_min_units: int = Field(default=10, ge=2, description="units with cost records in two years or more "
+                                                                "that a panel frontier needs")
+    panel_eta_alpha: float = Field(default=0.05, gt=0, lt=1, description="η is kept (Battese-Coelli 1992) when "
+                                                                          "its LR test's p-value is below this; "
+                                                                          "else the Pitt-Lee model")
 
 
 class ReportStyle(_Strict):
