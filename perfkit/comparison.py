@@ -156,8 +156,10 @@ class UnitComparison:
     preset : str or Preset, default "default"
         Its ``comparison`` section: the indicators, their direction and weights, the weighting, the
         coverage below which an indicator is left out, and the number of peer groups.
-    weighting : {"preset", "entropy", "critic"}, optional
-        Overrides the preset's weighting.
+    weighting : {"preset", "entropy", "critic", "ahp"}, optional
+        Overrides the preset's weighting. ``"ahp"`` takes the pairwise judgments of ``ahp`` (a square
+        frame indexed by indicator) or of the preset's ``comparison.ahp`` (:func:`perfkit.evaluation.ahp_weights`,
+        which refuses an inconsistent matrix).
     reference_year : int, optional
         The year whose range fixes the scale (default: the latest year of the data, so earlier years
         are measured on today's scale).
@@ -175,9 +177,10 @@ class UnitComparison:
     """
 
     def __init__(self, preset: PresetLike = "default", weighting: str | None = None,
-                 reference_year: int | None = None, random_state: int = 0):
+                 reference_year: int | None = None, random_state: int = 0, ahp: pd.DataFrame | None = None):
         self.preset = preset
         self.weighting = weighting
+        self.ahp = ahp
         self.reference_year = reference_year
         self.random_state = random_state
 
@@ -190,8 +193,8 @@ class UnitComparison:
         """
         rules = load_preset(self.preset).comparison
         weighting = self.weighting or rules.weighting
-        if weighting not in ("preset", "entropy", "critic"):
-            raise ValueError(f"weighting must be preset, entropy or critic, not {weighting!r}")
+        if weighting not in ("preset", "entropy", "critic", "ahp"):
+            raise ValueError(f"weighting must be preset, entropy, critic or ahp, not {weighting!r}")
         if list(values.index.names) != ["unit_id", "year"]:
             raise ValueError("values must be indexed by (unit_id, year)")
         if values.empty:
@@ -222,11 +225,43 @@ class UnitComparison:
             if len(complete) < 2:
                 raise DataError(Problem("entropy", "entropy weights need at least 2 units with every indicator"))
             weights = entropy_weights(complete.to_numpy())     # already oriented: higher is better
-        else:
+        elif weighting == "critic":
             weights = critic_weights(reference_normalised)
+        else:
+            weights = self._ahp_weights(rules)
         self.weights_ = pd.Series(weights, index=self.indicators_, name="weight")
         self.weighting_ = weighting
         return ComparisonResults(self, values[self.indicators_], rules)
+
+    def _ahp_weights(self, rules) -> np.ndarray:
+        from perfkit.evaluation import ahp_weights
+
+        if self.ahp is not None:
+            frame = self.ahp.loc[self.indicators_, self.indicators_]
+            matrix = frame.to_numpy(dtype=float)
+        elif rules.ahp is not None:
+            matrix = _reciprocal_matrix(rules.ahp, self.indicators_)
+        else:
+            raise DataError(Problem("comparison.ahp", "weighting 'ahp' needs pairwise judgments: give ahp= "
+                                                      "or the preset's comparison.ahp"))
+        weights, _ = ahp_weights(matrix, preset=self.preset)
+        return weights
+
+
+def _reciprocal_matrix(judgments: Mapping[str, Mapping[str, float]], names: list[str]) -> np.ndarray:
+    """The full AHP matrix of ``names`` from judgments given one way (a[j][i] = 1 / a[i][j])."""
+    matrix = np.ones((len(names), len(names)))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            if i == j:
+                continue
+            if b in judgments.get(a, {}):
+                matrix[i, j] = judgments[a][b]
+            elif a in judgments.get(b, {}):
+                matrix[i, j] = 1 / judgments[b][a]
+            else:
+                raise DataError(Problem("comparison.ahp", f"no judgment between {a} and {b}"))
+    return matrix
 
 
 class ComparisonResults:

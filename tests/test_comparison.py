@@ -132,3 +132,19 @@ def test_a_portrait_rests_on_the_units_own_figures(demo_store):
     assert notes["standing"] and notes["focus"]
     with pytest.raises(DataError, match="unknown unit_id"):
         portrait(demo_store, "U_NOPE", [2025])
+
+
+def test_ahp_weights_from_pairwise_judgments():
+    values = _values([("A", 2025, 0.9, 0.95, 1.0, 0.1), ("B", 2025, 0.7, 0.9, 1.1, 0.2), ("C", 2025, 0.5, 0.8, 1.2, 0.3)])
+    names = list(values.columns)
+    # consistent judgments from weights 4:2:1:1: a[i][j] = w_i / w_j, so AHP gives those weights back
+    w = pd.Series([4.0, 2.0, 1.0, 1.0], index=names)
+    matrix = pd.DataFrame([[w[i] / w[j] for j in names] for i in names], index=names, columns=names)
+    result = UnitComparison(weighting="ahp", ahp=matrix).fit(values)
+    assert result.weights.tolist() == pytest.approx([0.5, 0.25, 0.125, 0.125])
+    inconsistent = matrix.copy()
+    inconsistent.iloc[0, 3], inconsistent.iloc[3, 0] = 1 / 9, 9.0      # contradicts the others
+    with pytest.raises(DataError, match="consistency ratio"):
+        UnitComparison(weighting="ahp", ahp=inconsistent).fit(values)
+    with pytest.raises(DataError, match="pairwise judgments"):
+        UnitComparison(weighting="ahp").fit(values)

@@ -149,3 +149,40 @@ def test_bad_arguments():
         StochasticFrontier(np.ones(5), np.ones((5, 1)), dist="gamma")
     with pytest.raises(ValueError, match="finite"):
         StochasticFrontier(np.array([1.0, np.nan, 2, 3, 4]), np.ones((5, 1)))
+
+
+def test_truncated_normal_standard_errors_match_a_40_digit_hessian():
+    """The truncated normal's Hessian (differences of the analytic score) against mpmath's at 40 digits."""
+    mpmath = pytest.importorskip("mpmath")
+    data = pd.read_csv(DATA / "front41Data.csv")
+    res = StochasticFrontier.from_formula("np.log(output) ~ np.log(capital) + np.log(labour)", data, cost=False,
+                                          dist="truncated-normal").fit()
+    y = np.log(data["output"].to_numpy())
+    X = np.column_stack([np.ones(len(data)), np.log(data[["capital", "labour"]].to_numpy())])
+    mpmath.mp.dps = 40
+    ys = [mpmath.mpf(float(v)) for v in y]
+    xs = [[mpmath.mpf(float(v)) for v in row] for row in X]
+
+    def loglike(*theta):          # production frontier: e = y − xβ = v − u
+        b0, b1, b2, s, g, mu = theta
+        su, sv, sigma = mpmath.sqrt(g * s), mpmath.sqrt((1 - g) * s), mpmath.sqrt(s)
+        total = mpmath.mpf(0)
+        for yi, (x0, x1, x2) in zip(ys, xs):
+            e = yi - (b0 * x0 + b1 * x1 + b2 * x2)
+            mu_star = (mu * sv**2 - e * su**2) / s
+            s_star = su * sv / sigma
+            total += (-mpmath.log(sigma) - mpmath.log(mpmath.sqrt(2 * mpmath.pi)) - ((e + mu) / sigma) ** 2 / 2
+                      + mpmath.log(mpmath.ncdf(mu_star / s_star)) - mpmath.log(mpmath.ncdf(mu / su)))
+        return total
+
+    theta = [mpmath.mpf(float(v)) for v in np.asarray(res.params)]
+    k = len(theta)
+    hessian = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            order = [0] * k
+            order[i] += 1
+            order[j] += 1
+            hessian[i, j] = hessian[j, i] = float(mpmath.diff(loglike, theta, tuple(order)))
+    exact_se = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+    np.testing.assert_allclose(np.asarray(res.bse), exact_se, rtol=1e-6)

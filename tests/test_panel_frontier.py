@@ -166,3 +166,25 @@ def test_panel_arguments_are_checked(rice):
         PanelFrontier.from_formula(FORMULA, rice, entity="FMERCODE", time="YEARDUM", model="bc95")
     with pytest.raises(ValueError, match="no column"):
         PanelFrontier.from_formula(FORMULA, rice, entity="farm", time="YEARDUM")
+
+
+def test_bc92_recovers_simulated_parameters():
+    """A cost panel of 400 units over 6 years with u_it = exp(−η(t − T))·u_i, u_i half-normal."""
+    rng = np.random.default_rng(11)
+    units, years = 400, np.arange(2020, 2026)
+    unit = np.repeat(np.arange(units), len(years))
+    year = np.tile(years, units)
+    u_i = np.abs(rng.normal(0, 0.3, units))
+    eta = 0.1
+    u = np.exp(-eta * (year - years.max())) * u_i[unit]
+    log_q = rng.normal(3, 1, len(unit))
+    frame = pd.DataFrame({"unit_id": unit, "year": year, "q": np.exp(log_q),
+                          "cost": np.exp(1.0 + 0.9 * log_q + rng.normal(0, 0.1, len(unit)) + u)})
+    res = PanelFrontier.from_formula("np.log(cost) ~ np.log(q)", frame, entity="unit_id", time="year",
+                                     cost=True, model="bc92").fit()
+    np.testing.assert_allclose(res.params[["Intercept", "np.log(q)"]], [1.0, 0.9], atol=0.04)
+    assert res.eta == pytest.approx(eta, abs=0.03)
+    assert res.sigma_u == pytest.approx(0.3, abs=0.05) and res.sigma_v == pytest.approx(0.1, abs=0.01)
+    assert res.lr_test_eta()["p_value"] < 0.01
+    # cost efficiency E[exp(−η_it u_i)] tracks the truth
+    assert np.corrcoef(res.efficiency(), np.exp(-u))[0, 1] > 0.9

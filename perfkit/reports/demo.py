@@ -66,16 +66,17 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
                 + [("quota-standards", {"direction": d}) for d in standards.directions]
                 + [("ex-ante", {"request_id": r}) for r in showcase_requests]
                 + [("monitoring", {"as_of": AS_OF, "unit": "all"})])
-        # a portrait of the busiest unit, its field compared on one scale, and the problem cases, each
-        # with its workbook
-        portrayed = queries.busiest_units(store, CLOSED_YEAR, 1)[0]
-        field = queries.unit(store, portrayed)["field"]
+        # portraits of the three busiest units, the first one's field compared on one scale over the closed
+        # years, and the problem cases of the last closed year, each with its workbook
+        portrayed = queries.busiest_units(store, CLOSED_YEAR, 3)
+        field = queries.unit(store, portrayed[0])["field"]
         closed = queries.closed_years(store)
         years = f"{closed[0]}-{closed[-1]}"
         workbook = lambda name: str((output_dir / f"{name}.xlsx").resolve())       # noqa: E731
-        jobs += [("portrait", {"unit": portrayed, "years": years, "excel": workbook(f"portrait_{portrayed}")}),
-                 ("comparison", {"field": field, "years": years, "excel": workbook(f"comparison_{field}_{years}")}),
-                 ("problem-cases", {"year": years, "excel": workbook(f"problem_cases_{years}")})]
+        jobs += [("portrait", {"unit": unit, "years": years, "excel": workbook(f"portrait_{unit}")})
+                 for unit in portrayed]
+        jobs += [("comparison", {"field": field, "years": years, "excel": workbook(f"comparison_{field}_{years}")}),
+                 ("problem-cases", {"year": str(CLOSED_YEAR), "excel": workbook(f"problem_cases_{CLOSED_YEAR}")})]
     log.info("quota standards of %d directions → %s (and the store)", len(standards.directions),
              standards.to_excel(output_dir / "quota_standards.xlsx", lang=lang))
     applied = apply_results(evaluated)

@@ -274,7 +274,10 @@ class Comparison(_Strict):
 
     indicators: dict[Literal["execution_rate", "target_completion", "evaluation_score", "unit_cost_ratio",
                              "red_share", "findings_per_million", "satisfaction"], ComparisonIndicator]
-    weighting: Literal["preset", "entropy", "critic"] = Field(description="how the composite's weights are set")
+    weighting: Literal["preset", "entropy", "critic", "ahp"] = Field(description="how the composite's weights are set")
+    ahp: dict[str, dict[str, PositiveFloat]] | None = Field(
+        default=None, description="AHP pairwise judgments for weighting 'ahp': ahp[i][j] = how much more "
+                                  "important indicator i is than j (the reciprocals are implied)")
     min_coverage: float = Field(ge=0, le=1, description="an indicator known for fewer units is left out, and said")
     min_indicators: int = Field(ge=1, description="a unit known on fewer indicators is not ranked (待补充)")
     peer_groups: int = Field(ge=1, description="k of the k-means peer groups")
