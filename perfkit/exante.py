@@ -11,21 +11,21 @@ answers. The preset's conclusion rules turn score and cut rate into 予以支持
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from perfkit import queries
 from perfkit.errors import DataError, Problem
-if TYPE_CHECKING:                               # statsmodels loads with the standards, when they are used
-    from perfkit.quota.standards import StandardsTable
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import Message, Name, note
+
+if TYPE_CHECKING:                               # statsmodels loads with the standards, when they are used
+    from perfkit.quota.standards import StandardsTable
 
 #: Index label of the total row of :func:`exante_summary` (rendered by the views).
 TOTAL = "total"

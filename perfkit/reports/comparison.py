@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -16,7 +17,8 @@ from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="comparison", notebook="comparison.ipynb", subject=("field", "years"),
                    required=(("field",),), years=("years",), lookups={"field": ("units", "field")},
-                   paths=("preset", "excel"), summary="the units of a field compared on one scale (TOPSIS), with ranks, their firmness, peers"))
+                   paths=("preset", "excel"),
+                   summary="the units of a field compared on one scale (TOPSIS), with ranks, their firmness, peers"))
 
 
 @dataclass
@@ -148,7 +150,7 @@ class ComparisonView:
         ranked = int(self.result.scores["rank"].notna().sum())
         return record(score=None, rating=f"{ranked}", status="final")
 
-    def to_excel(self, path) -> "Path":
+    def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
         from perfkit.reports.workbooks import view_workbook
 

@@ -1,22 +1,22 @@
 """The ex-ante assessment job (事前绩效评估): a request against the quota standards, in the official outline."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from perfkit import queries
 from perfkit.exante import DRAFT, ExAnteResult, assess, assess_all
-if TYPE_CHECKING:
-    from perfkit.quota.standards import StandardsTable
 from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts
+
+if TYPE_CHECKING:
+    from perfkit.quota.standards import StandardsTable
 
 JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),

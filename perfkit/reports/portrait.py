@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,8 @@ from perfkit.text import Message, text, texts, value_label
 
 JOB = register(Job(name="portrait", notebook="portrait.ipynb", subject=("unit",), years=("years",),
                    lookups={"unit": ("units", "unit_id")},
-                   paths=("preset", "excel"), summary="a unit's performance portrait: trends, ratings, lights, findings, rank among its peers"))
+                   paths=("preset", "excel"),
+                   summary="a unit's performance portrait: trends, ratings, lights, findings, rank among its peers"))
 
 
 def parse_years(years) -> list[int] | None:
@@ -225,7 +227,7 @@ class PortraitView:
         return record(score=float(s["topsis"]) * 100, rating=f"{int(s['rank'])}/{int(s['units'])} ({year})",
                       status="final")
 
-    def to_excel(self, path) -> "Path":
+    def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
         from perfkit.reports.workbooks import view_workbook
 

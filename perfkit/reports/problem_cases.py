@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,8 +14,12 @@ from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
+if TYPE_CHECKING:        # scikit-learn loads with perfkit.cases, when a compilation is made
+    from perfkit.cases import CaseCompilation
+
 JOB = register(Job(name="problem-cases", notebook="problem_cases.ipynb", subject=("year",), years=("year",),
-                   required=(), paths=("preset", "excel"), summary="the problem-case compilation: kinds, recurrence, budget links, cases"))
+                   required=(), paths=("preset", "excel"),
+                   summary="the problem-case compilation: kinds, recurrence, budget links, cases"))
 
 #: Amount columns shown in 万元.
 _WAN = ("amount", "cut", "terminated", "unspent")
@@ -23,7 +29,7 @@ _WAN = ("amount", "cut", "terminated", "unspent")
 class CasesView:
     """A case compilation ready to show."""
 
-    result: "CaseCompilation"       # perfkit.cases (scikit-learn is imported when a compilation is made)
+    result: CaseCompilation
     accuracy: dict
     lang: str = "zh"
     limit: int = 30
@@ -118,7 +124,7 @@ class CasesView:
     def record(self):
         return record(score=None, rating=str(len(self.result.findings)), status="final")
 
-    def to_excel(self, path) -> "Path":
+    def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
         from perfkit.reports.workbooks import view_workbook
 
