@@ -69,3 +69,14 @@ def test_a_panel_frontier_of_unit_years_shows_efficiency_over_time(demo_store):
     table = study.panel_table()
     assert list(table.iloc[:, 0]) == [str(y) for y in sorted(totals["year"].unique())]
     assert "η" in study.panel_note().data
+
+
+def test_every_demo_direction_has_a_panel_section_that_can_be_shown(demo_store):
+    """With η not significant the section uses Pitt–Lee; with no persistent inefficiency it says so, with no table."""
+    for direction in demo_store.query("SELECT DISTINCT direction FROM cost_records ORDER BY 1")["direction"]:
+        study = quota_study(demo_store, direction)
+        note = study.panel_note().data
+        table = study.panel_table()
+        assert ("γ 趋于 0" in note) == (table is None), direction
+        if table is not None:
+            assert study.plot_panel() is not None
