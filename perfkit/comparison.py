@@ -125,18 +125,23 @@ def topsis(matrix: pd.DataFrame, weights, better: Mapping[str, str] | None = Non
     higher = np.array([better[c] == "higher" for c in x.columns])
     best = np.where(higher, x.max(), x.min()) if ideal is None else np.asarray(ideal, dtype=float)
     worst = np.where(higher, x.min(), x.max()) if anti_ideal is None else np.asarray(anti_ideal, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    known = x.notna().to_numpy()
-    row_weights = np.where(known, w, 0.0)
+    closeness = _closeness(x.fillna(0).to_numpy(), x.notna().to_numpy(), np.asarray(weights, dtype=float),
+                           best, worst)
+    return pd.Series(closeness, index=matrix.index, name="topsis")
+
+
+def _closeness(values: np.ndarray, known: np.ndarray, weights: np.ndarray, best, worst) -> np.ndarray:
+    """TOPSIS closeness of each row of ``values`` (missing cells 0 and not ``known``): the weights of a row's
+    known cells renormalised, NaN for a row with nothing known."""
+    row_weights = np.where(known, weights, 0.0)
     totals = row_weights.sum(axis=1, keepdims=True)
-    row_weights = row_weights / np.where(totals > 0, totals, 1.0)       # a row with nothing known: NaN below
-    values = x.fillna(0).to_numpy()
+    row_weights = row_weights / np.where(totals > 0, totals, 1.0)
     plus = np.sqrt((row_weights ** 2 * (values - best) ** 2).sum(axis=1))
     minus = np.sqrt((row_weights ** 2 * (values - worst) ** 2).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         closeness = np.where(plus + minus > 0, minus / (plus + minus), 1.0)
     closeness[~known.any(axis=1)] = np.nan
-    return pd.Series(closeness, index=matrix.index, name="topsis")
+    return closeness
 
 
 def _weighted_sum(normalised: pd.DataFrame, weights: np.ndarray) -> pd.Series:
@@ -332,13 +337,7 @@ class ComparisonResults:
         years = self.normalised.index.get_level_values("year").to_numpy()
         for d in range(draws):
             w = base * rng.uniform(1 - perturbation, 1 + perturbation, n)
-            w = w / w.sum()
-            row_w = np.where(known, w, 0.0)
-            row_w = row_w / np.where(row_w.sum(axis=1, keepdims=True) > 0, row_w.sum(axis=1, keepdims=True), 1)
-            plus = np.sqrt((row_w ** 2 * (values - 1) ** 2).sum(axis=1))
-            minus = np.sqrt((row_w ** 2 * values ** 2).sum(axis=1))
-            score = np.where(plus + minus > 0, minus / np.where(plus + minus > 0, plus + minus, 1), 1.0)
-            score[~known.any(axis=1)] = np.nan
+            score = _closeness(values, known, w / w.sum(), 1.0, 0.0)     # the fixed ideal and anti-ideal
             ranks[d] = pd.Series(score).groupby(years).rank(ascending=False, method="min").to_numpy()
         units = self.scores["units"].to_numpy()
         unranked = ~self.ranked.to_numpy()

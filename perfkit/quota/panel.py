@@ -186,18 +186,27 @@ class PanelFrontierResults(StochasticFrontierResults):
         m, s = mu_star[self.model.group_index], s_star[self.model.group_index]
         return h * (m + s * _mills(m / s))
 
+    def pitt_lee(self) -> "PanelFrontierResults":
+        """The Pitt–Lee (1981) restriction of this Battese–Coelli (1992) fit (η = 0), fitted once."""
+        if self.model.panel_model != "bc92":
+            raise ValueError("the Pitt-Lee restriction is of a bc92 fit")
+        if getattr(self, "_pitt_lee", None) is None:
+            import warnings
+
+            data = self.model.data      # the original endog and exog keep the formula's names
+            restricted = PanelFrontier(data.orig_endog, data.orig_exog, self.model.groups[self.model.group_index],
+                                       self.model.t_minus_T, cost=self.model.sign > 0, model="pitt-lee",
+                                       dist=self.model.dist)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._pitt_lee = restricted.fit()
+        return self._pitt_lee
+
     def lr_test_eta(self) -> dict:
         """Likelihood-ratio test of H0: η = 0 (Pitt–Lee) against this Battese–Coelli (1992) fit (χ², 1 df)."""
         if self.model.panel_model != "bc92":
             raise ValueError("the LR test of eta = 0 compares a bc92 fit with its Pitt-Lee restriction")
-        import warnings
-
-        restricted = PanelFrontier(self.model.endog, self.model.exog, self.model.groups[self.model.group_index],
-                                   self.model.t_minus_T, cost=self.model.sign > 0, model="pitt-lee",
-                                   dist=self.model.dist)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            llf_restricted = restricted.fit().llf
+        llf_restricted = self.pitt_lee().llf
         statistic = max(0.0, 2 * (self.llf - llf_restricted))
         return {"statistic": statistic, "df": 1, "p_value": float(stats.chi2.sf(statistic, 1)),
                 "llf_pitt_lee": float(llf_restricted)}

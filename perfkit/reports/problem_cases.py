@@ -102,13 +102,13 @@ class CasesView:
         s = self.result.suggested.head(self.limit)
         if s.empty:
             return s
-        uncertain = text("cases.uncertain", self.lang)
-        frame = pd.DataFrame({"finding_id": s["finding_id"], "unit_name": s["unit_name"], "year": s["year"].astype(str),
-                              "description": s["description"],
-                              "name": [self._kind(n) + (uncertain if u else "") for n, u in
-                                       zip(s["case_name"], s["uncertain"])],
-                              "probability": s["probability"].map(lambda v: f"{v:.0%}")})
-        return self._frame(frame)
+        frame = self._frame(pd.DataFrame({"finding_id": s["finding_id"], "unit_name": s["unit_name"],
+                                          "year": s["year"].astype(str), "description": s["description"],
+                                          "name": s["case_name"],
+                                          "probability": s["probability"].map(lambda v: f"{v:.0%}")}))
+        kind = self._columns()["name"]          # the kind, labelled by _frame, marked where uncertain
+        frame[kind] = frame[kind] + s["uncertain"].map({True: text("cases.uncertain", self.lang), False: ""})
+        return frame
 
     def cases_table(self) -> pd.DataFrame:
         """One typical case of each kind: the finding with the largest amount (else the largest deduction)."""

@@ -177,9 +177,7 @@ class QuotaStudy:
                     # η only where the data show it: otherwise the time-invariant Pitt–Lee model
                     self._panel_lr = {**fit.lr_test_eta(), "eta": fit.eta}
                     if self._panel_lr["p_value"] >= self.preset.quota.panel_eta_alpha:
-                        fit = quota.PanelFrontier.from_formula(
-                            "np.log(cost) ~ np.log(quantity)" + factors, totals, entity="entity", time="year",
-                            cost=True, model="pitt-lee", dist="half-normal").fit()
+                        fit = fit.pitt_lee()        # the test's own restricted fit
                     self._panel = fit
         return self._panel
 
