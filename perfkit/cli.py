@@ -469,8 +469,22 @@ def explain(exc: BaseException, lang: str = "zh", store: str | None = None) -> t
     return EXIT_OTHER, text("cli.unexpected", lang, error=f"{type(exc).__name__}: {exc}")
 
 
+def _skip_iri_grammar() -> None:
+    """Keep this command's process from compiling an IRI grammar it never uses.
+
+    nbformat validates notebooks with jsonschema, whose format checker imports ``rfc3987_syntax`` when it is
+    installed (jupyterlab's dependencies install it); that package builds some 35 Earley parsers at import,
+    1.5 s of every report command's start-up (python-jsonschema/jsonschema#1428). Notebook schemas have no
+    ``iri`` format, so jsonschema without it (its documented behaviour when the package is absent) validates
+    them the same. Only the ``perfkit`` command does this, in its own process, and only before anything
+    has imported the package.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``perfkit`` command: one clear line on failure (the traceback with ``--debug``)."""
+    _skip_iri_grammar()
     args = build_parser().parse_args(argv)
     _log_to_console()
     lang = getattr(args, "lang", "zh") or "zh"

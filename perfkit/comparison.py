@@ -27,11 +27,11 @@ value stays missing: the unit is scored on the indicators it has (weights renorm
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from perfkit.errors import DataError, Problem
 from perfkit.evaluation.weights import entropy_weights
@@ -132,15 +132,18 @@ def topsis(matrix: pd.DataFrame, weights, better: Mapping[str, str] | None = Non
 
 def _closeness(values: np.ndarray, known: np.ndarray, weights: np.ndarray, best, worst) -> np.ndarray:
     """TOPSIS closeness of each row of ``values`` (missing cells 0 and not ``known``): the weights of a row's
-    known cells renormalised, NaN for a row with nothing known."""
+    known cells renormalised, NaN for a row with nothing known.
+
+    ``weights`` is one vector, or several stacked (shape ``(draws, 1, k)``): then one closeness per draw and row.
+    """
     row_weights = np.where(known, weights, 0.0)
-    totals = row_weights.sum(axis=1, keepdims=True)
+    totals = row_weights.sum(axis=-1, keepdims=True)
     row_weights = row_weights / np.where(totals > 0, totals, 1.0)
-    plus = np.sqrt((row_weights ** 2 * (values - best) ** 2).sum(axis=1))
-    minus = np.sqrt((row_weights ** 2 * (values - worst) ** 2).sum(axis=1))
+    plus = np.sqrt((row_weights ** 2 * (values - best) ** 2).sum(axis=-1))
+    minus = np.sqrt((row_weights ** 2 * (values - worst) ** 2).sum(axis=-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         closeness = np.where(plus + minus > 0, minus / (plus + minus), 1.0)
-    closeness[~known.any(axis=1)] = np.nan
+    closeness[..., ~known.any(axis=1)] = np.nan
     return closeness
 
 
@@ -330,25 +333,32 @@ class ComparisonResults:
         perturbation = perturbation if perturbation is not None else preset.sensitivity.perturbation
         rng = np.random.default_rng(preset.sensitivity.seed if seed is None else seed)
         base = self.weights.to_numpy()
-        ranks = np.empty((draws, len(self.normalised)))
         n = len(base)
         values = self.normalised.fillna(0).to_numpy()
         known = self.normalised.notna().to_numpy()
         years = self.normalised.index.get_level_values("year").to_numpy()
-        for d in range(draws):
-            w = base * rng.uniform(1 - perturbation, 1 + perturbation, n)
-            score = _closeness(values, known, w / w.sum(), 1.0, 0.0)     # the fixed ideal and anti-ideal
-            ranks[d] = pd.Series(score).groupby(years).rank(ascending=False, method="min").to_numpy()
+        # every draw's weights at once (the same stream as one draw after another), scored in blocks that
+        # keep the (draws × units × indicators) products small
+        w = base * rng.uniform(1 - perturbation, 1 + perturbation, (draws, n))
+        w = w / w.sum(axis=1, keepdims=True)
+        block = max(1, 2_000_000 // max(1, values.size))
+        score = np.concatenate([_closeness(values, known, w[i:i + block, None, :], 1.0, 0.0)   # the fixed ideal
+                                for i in range(0, draws, block)])
+        ranks = np.empty_like(score)
+        for year in np.unique(years):
+            in_year = years == year
+            ranks[:, in_year] = stats.rankdata(-score[:, in_year], method="min", axis=1, nan_policy="omit")
         units = self.scores["units"].to_numpy()
         unranked = ~self.ranked.to_numpy()
         top = np.where(unranked, np.nan, (ranks <= np.ceil(units * self.rules.top_share)).mean(axis=0))
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)       # an unranked unit: all-NaN column
-            return pd.DataFrame({"rank": self.scores["rank"].to_numpy(),
-                                 "rank_p05": np.nanpercentile(ranks, 5, axis=0),
-                                 "rank_median": np.nanmedian(ranks, axis=0),
-                                 "rank_p95": np.nanpercentile(ranks, 95, axis=0),
-                                 "top_share": top}, index=self.normalised.index)
+        # a unit with nothing known has no rank in any draw (its column is all NaN); the others have one in
+        # every draw, so the plain percentiles apply (the nan-functions would go column by column)
+        scored = ~np.isnan(ranks).any(axis=0)
+        spread = np.full((3, ranks.shape[1]), np.nan)
+        spread[0, scored], spread[2, scored] = np.percentile(ranks[:, scored], [5, 95], axis=0)
+        spread[1, scored] = np.median(ranks[:, scored], axis=0)
+        return pd.DataFrame({"rank": self.scores["rank"].to_numpy(), "rank_p05": spread[0], "rank_median": spread[1],
+                             "rank_p95": spread[2], "top_share": top}, index=self.normalised.index)
 
     def change(self) -> pd.DataFrame:
         """Year-on-year change of each unit's score on the fixed scale (this year minus the previous)."""

@@ -214,11 +214,16 @@ def assess_execution(evidence: MonitoringEvidence, preset: PresetLike = "default
     prediction = forecaster.get_prediction(features).summary_frame(alpha=1 - level)
     completion = target_completion(evidence.count_targets, as_of, rules)
 
+    # plain arrays for the loop: a pandas lookup per project costs more than the judgement itself
+    paths = rates.loc[:, 1:month].to_numpy(dtype=float)
+    row_of = {project_id: row for row, project_id in enumerate(rates.index)}
+    predicted = {column: prediction[column].to_numpy(dtype=float)
+                 for column in ("mean", "obs_ci_lower", "obs_ci_upper")}
     rows = []
     for i, p in enumerate(projects.itertuples(index=False)):
         reasons = []
         has_execution = p.project_id in reported
-        path = rates.loc[p.project_id, 1:month].to_numpy(dtype=float)
+        path = paths[row_of[p.project_id]]
         rate = float(path[~np.isnan(path)][-1]) if has_execution and (~np.isnan(path)).any() else 0.0
         start, end = pd.Timestamp(p.start_date), pd.Timestamp(p.end_date)
         progress = float(np.clip(((as_of - start).days + 1) / ((end - start).days + 1), 0, 1))
@@ -227,9 +232,9 @@ def assess_execution(evidence: MonitoringEvidence, preset: PresetLike = "default
         expected = float(profile.loc[effective_month])
         deviation = rate - expected
         if has_execution:
-            forecast = max(float(prediction["mean"].iloc[i]), rate)
-            low = max(float(prediction["obs_ci_lower"].iloc[i]), rate)
-            high = max(float(prediction["obs_ci_upper"].iloc[i]), rate)
+            forecast = max(float(predicted["mean"][i]), rate)
+            low = max(float(predicted["obs_ci_lower"][i]), rate)
+            high = max(float(predicted["obs_ci_upper"][i]), rate)
         else:
             forecast = low = high = np.nan
             reasons.append(note("no_execution_to_judge"))

@@ -175,3 +175,45 @@ def test_a_dask_cluster_makes_the_reports_and_sends_them_back(demo_store_path, t
     index = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
     assert sorted(r["name"] for r in index) == sorted(f"key_evaluation_{p}" for p in projects)
     assert not list((tmp_path / "out").glob(".perfkit-*"))
+
+
+@pytest.mark.notebook
+def test_a_warm_batch_renders_each_pdf_in_its_kernel_as_the_batch_process_would(demo_store_path, tmp_path,
+                                                                                 monkeypatch):
+    from pypdf import PdfReader
+
+    import perfkit.reports.runner as runner
+    projects = _panel_projects(demo_store_path, 2)
+    here = run_report("key-evaluation", {"project_id": projects[0], "store": str(demo_store_path)},
+                      output_dir=tmp_path / "here", formats="html,pdf", index=False)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("a warm batch's PDF was rendered in the batch's own process")
+
+    monkeypatch.setattr(runner, "export_pdf", not_here)
+    tasks = [("key-evaluation", {"project_id": p, "store": str(demo_store_path)}) for p in projects]
+    outcomes = run_many(tasks, output_dir=tmp_path / "warm", formats="html,pdf", jobs=2, progress=False)
+    assert [o.status for o in outcomes] == ["done", "done"], [o.error for o in outcomes]
+    kernel_pdf = PdfReader(outcomes[0].outputs["pdf"])
+    process_pdf = PdfReader(here.outputs["pdf"])
+    assert len(kernel_pdf.pages) == len(process_pdf.pages)
+    assert [p.extract_text() for p in kernel_pdf.pages] == [p.extract_text() for p in process_pdf.pages]
+    assert not list((tmp_path / "warm").glob(".perfkit-*"))
+
+
+@pytest.mark.notebook
+def test_prestarted_kernels_are_taken_by_the_batch_and_never_left_running(demo_store_path, tmp_path, monkeypatch):
+    from perfkit.reports import warm
+    started = []
+    real_start = warm._start
+    monkeypatch.setattr(warm, "_start", lambda name: started.append(name) or real_start(name))
+    warm.prestart(["key-evaluation"], n=1)
+    project = _panel_projects(demo_store_path, 1)[0]
+    outcomes = run_many([("key-evaluation", {"project_id": project, "store": str(demo_store_path)})],
+                        output_dir=tmp_path, formats="html", jobs=1, progress=False)
+    assert outcomes[0].status == "done", outcomes[0].error
+    assert started == ["python3"]                 # the batch's worker took the prestarted kernel
+    assert not warm._spare and not warm._all       # and it was shut down with the batch
+    warm.prestart(n=1)                             # one nobody takes: shut down all the same
+    warm.shutdown_all()
+    assert not warm._spare and not warm._all

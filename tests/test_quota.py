@@ -46,6 +46,31 @@ def test_bootstrap_interval_brackets_the_standard():
     assert high - low < 15
 
 
+@pytest.mark.parametrize("screen", [None, "iqr", "robust_z"])
+def test_screening_of_many_samples_is_each_sample_screened_alone(screen):
+    rng = np.random.default_rng(1)
+    samples = rng.lognormal(np.log(100), 0.4, (50, 40))
+    samples[3, :5] = [np.nan, np.inf, 1e6, -1.0, 0.0]     # non-finite values and outliers in one row
+    samples[7] = 100.0                                       # MAD = 0: the robust z keeps every value
+    rows = quota.screen_mask(samples, screen)
+    assert rows.tolist() == [quota.screen_mask(sample, screen).tolist() for sample in samples]
+    assert rows[7].all()
+
+
+@pytest.mark.parametrize("method, q", [("two_stage", None), ("median", None), ("percentile", 0.4),
+                                       ("trimmed_mean", None)])
+def test_bootstrap_interval_is_scipys_on_the_one_sample_statistic(method, q):
+    # the vectorised statistic must give scipy's interval for the plain one-sample statistic, to the bit
+    from scipy import stats
+    values = np.random.default_rng(2).lognormal(np.log(100), 0.3, 120)
+    values[:3] = [900.0, 1000.0, 15.0]
+    got = quota.bootstrap_interval(values, method, q=q, screen="iqr", n_resamples=300, seed=4)
+    reference = stats.bootstrap((values,), lambda sample: quota.unit_cost_standard(sample, method, q=q, screen="iqr"),
+                                vectorized=False, n_resamples=300, method="BCa",
+                                random_state=np.random.default_rng(4)).confidence_interval
+    assert got == (reference.low, reference.high)
+
+
 @pytest.fixture(scope="module")
 def city():
     frames = perfkit.datasets.make_demo(seed=0, n_indicators=293 * 6)

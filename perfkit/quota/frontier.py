@@ -15,6 +15,7 @@ the standard errors.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -23,7 +24,7 @@ from scipy.special import expit, log_ndtr, logit
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 DISTRIBUTIONS = ("half-normal", "exponential", "truncated-normal")
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -31,6 +32,13 @@ _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 RICHARDSON_MAX_ROWS = 50_000
 #: γ below this is σu = 0 within the optimiser's reach: the likelihood's maximum is on the boundary.
 GAMMA_AT_ZERO = 1e-4
+
+
+@functools.cache
+def _blas_threads() -> ThreadpoolController:
+    """The BLAS libraries loaded in this process, found once: a quota report fits hundreds of small
+    frontiers, and looking the libraries up again costs more than a fit of a few hundred records."""
+    return ThreadpoolController()
 
 
 class WrongSkewWarning(UserWarning):
@@ -343,7 +351,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             start_params = self._default_start()
         start_params = np.asarray(start_params, dtype=float)
         free_start = self._to_free(start_params)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_threads().limit(limits=1, user_api="blas"):
             # one BLAS thread: the products here are matrix-vector, and a second thread only waits for a
             # core that another process may hold
             return self._fit(start_params, free_start, method, maxiter, disp, **kwargs)

@@ -78,16 +78,18 @@ class CostModel:
             return product
         if levels is None:
             raise DataError(Problem("request", f"factor levels are needed: {', '.join(self.coefficients)}"))
-        levels = pd.DataFrame(levels, index=range(n)) if isinstance(levels, dict) else levels.reset_index(drop=True)
+        if isinstance(levels, dict):
+            levels = pd.DataFrame(levels, index=range(n))
         for factor, table in self.coefficients.items():
             if factor not in levels:
                 raise DataError(Problem("request", f"missing factor '{factor}' (levels: {', '.join(table)})",
                                         column=factor))
-            unknown = sorted(set(levels[factor].astype(str)) - set(table))
+            distinct, position = np.unique(_as_text(levels[factor]), return_inverse=True)
+            unknown = [str(level) for level in distinct if level not in table]
             if unknown:
                 raise DataError(Problem("request", f"unknown {factor} level(s) {', '.join(unknown)} "
                                                    f"(known: {', '.join(table)})", column=factor))
-            product *= levels[factor].astype(str).map(table).to_numpy(dtype=float)
+            product *= np.array([table[level] for level in distinct], dtype=float)[position.ravel()]
         return product
 
 
@@ -109,37 +111,48 @@ def _index_map(price_index) -> dict[int, float]:
     return {int(y): float(v) for y, v in zip(price_index["year"], price_index["index"])}
 
 
-def _design(records: pd.DataFrame, factors: list[str], reference: dict[str, str]) -> pd.DataFrame:
-    """Dummies of each factor, the reference level dropped, in a stable column order."""
-    columns = {}
-    for factor in factors:
-        for level in sorted(records[factor].astype(str).unique()):
+def _as_text(column) -> np.ndarray:
+    """A factor column as an array of Python strings (as ``astype(str)`` spells its values)."""
+    column = column if isinstance(column, pd.Series) else pd.Series(column)
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        return column.to_numpy(dtype=object)          # already text: no cast, which costs more than the fit
+    return column.astype(str).to_numpy(dtype=object)
+
+
+def _factor_codes(levels: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each factor's sorted distinct levels and every row's position among them."""
+    return {factor: np.unique(values, return_inverse=True) for factor, values in levels.items()}
+
+
+def _design(codes, reference: dict[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Dummies of each factor, the reference level dropped, in a stable column order (sorted levels)."""
+    columns, names = [], []
+    for factor, (distinct, position) in codes.items():
+        for index, level in enumerate(distinct):
             if level != reference[factor]:
-                columns[f"{factor}={level}"] = (records[factor].astype(str) == level).astype(float).to_numpy()
-    return pd.DataFrame(columns, index=records.index)
+                columns.append((position == index).astype(float))
+                names.append(f"{factor}={level}")
+    n = len(next(iter(codes.values()))[1]) if codes else 0
+    return (np.column_stack(columns) if columns else np.empty((n, 0))), names
 
 
-def _references(records, factors, reference) -> dict[str, str]:
+def _references(codes, reference) -> dict[str, str]:
     chosen = {}
-    for factor in factors:
-        counts = records[factor].astype(str).value_counts()
+    for factor, (distinct, position) in codes.items():
         if reference and factor in reference:
-            if str(reference[factor]) not in counts.index:
+            if str(reference[factor]) not in distinct:
                 raise DataError(Problem("cost_records", f"reference level '{reference[factor]}' of '{factor}' "
                                                         f"does not occur", column=factor))
             chosen[factor] = str(reference[factor])
-        else:  # the most common level, ties broken by name
-            chosen[factor] = sorted(counts[counts == counts.max()].index)[0]
+        else:  # the most common level, ties broken by name (the levels are sorted; argmax takes the first)
+            chosen[factor] = str(distinct[np.argmax(np.bincount(position, minlength=len(distinct)))])
     return chosen
 
 
-def _coefficients(params: pd.Series, records, factors, reference) -> dict[str, dict[str, float]]:
-    table = {}
-    for factor in factors:
-        levels = sorted(records[factor].astype(str).unique())
-        table[factor] = {level: 1.0 if level == reference[factor] else float(np.exp(params[f"{factor}={level}"]))
-                         for level in levels}
-    return table
+def _coefficients(params: dict[str, float], codes, reference) -> dict[str, dict[str, float]]:
+    return {factor: {str(level): 1.0 if level == reference[factor] else float(np.exp(params[f"{factor}={level}"]))
+                     for level in distinct}
+            for factor, (distinct, _) in codes.items()}
 
 
 def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=("region", "grade"),
@@ -182,44 +195,59 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=(
     if form == "translog" and scale != "estimated":
         raise ValueError("form='translog' needs scale='estimated'")
     factors = [f for f in factors if f in records]
-    data = records.copy()
-    data["_cost"] = (records["cost"] if cost is None else cost).astype(float)
-    valid = (data["quantity"] > 0) & (data["_cost"] > 0)   # False for NaN too
+    # numpy from here on: the cost model is fitted hundreds of times per report (cross-validation, year
+    # stability), on a few hundred records, where pandas' per-call overhead would be most of the time
+    quantity = records["quantity"].to_numpy(dtype=float, na_value=np.nan)
+    spent = (records["cost"] if cost is None else cost)
+    spent = np.asarray(spent.to_numpy(dtype=float, na_value=np.nan) if isinstance(spent, pd.Series) else spent,
+                       dtype=float)
+    with np.errstate(invalid="ignore"):
+        valid = (quantity > 0) & (spent > 0)   # False for NaN too
     n_invalid = int((~valid).sum())
-    data = data[valid]
-    log_unit = np.log(data["_cost"] / data["quantity"])
-    kept = screen_mask(log_unit.to_numpy(), screen)
-    data, log_unit = data[kept], log_unit[kept]
+    quantity, spent = quantity[valid], spent[valid]
+    log_unit = np.log(spent / quantity)
+    kept = screen_mask(log_unit, screen)
     n_out = int((~kept).sum())
-    if len(data) < 5:
-        raise DataError(Problem("cost_records", f"only {len(data)} usable record(s); at least 5 are needed"))
-    reference = _references(data, factors, reference)
-    dummies = _design(data, factors, reference)
-    q_ref = float(np.exp(np.log(data["quantity"]).mean()))  # the geometric mean quantity
-    log_q = np.log(data["quantity"] / q_ref)
-    common = dict(method=method, q_ref=q_ref, reference=reference, n=len(data), n_screened_out=n_out,
+    quantity, spent, log_unit = quantity[kept], spent[kept], log_unit[kept]
+    rows = np.flatnonzero(valid)[kept]
+    if len(rows) < 5:
+        raise DataError(Problem("cost_records", f"only {len(rows)} usable record(s); at least 5 are needed"))
+    codes = _factor_codes({f: _as_text(records[f])[rows] for f in factors})
+    reference = _references(codes, reference)
+    dummies, dummy_names = _design(codes, reference)
+    q_ref = float(np.exp(np.log(quantity).mean()))  # the geometric mean quantity
+    log_q = np.log(quantity / q_ref)
+    common = dict(method=method, q_ref=q_ref, reference=reference, n=len(rows), n_screened_out=n_out,
                   n_invalid=n_invalid, form=form,
                   options=dict(scale=scale, tau=tau, q=q, screen=screen, dist=dist, factors=list(factors)))
+    ones = np.ones((len(rows), 1))
 
     if method in STATISTIC_METHODS:
-        X = sm.add_constant(dummies, has_constant="add")
-        params = sm.OLS(log_unit, X).fit().params if dummies.shape[1] else pd.Series({"const": 0.0})
-        coefficients = _coefficients(params, data, factors, reference)
+        if dummy_names:
+            fitted = sm.OLS(log_unit, np.hstack([ones, dummies])).fit().params
+            params = dict(zip(["const", *dummy_names], fitted))
+        else:
+            params = {"const": 0.0}
+        coefficients = _coefficients(params, codes, reference)
+        product = np.ones(len(rows))
+        for factor, (distinct, position) in codes.items():
+            product *= np.array([coefficients[factor][str(level)] for level in distinct])[position]
         model = CostModel(basic_quota=1.0, elasticity=1.0, coefficients=coefficients, **common)
-        normalised = data["_cost"] / data["quantity"] / model.coefficient_product(data[factors], len(data))
-        model.basic_quota = unit_cost_standard(normalised.to_numpy(), method=method, q=q, screen=None)
+        model.basic_quota = unit_cost_standard(spent / quantity / product, method=method, q=q, screen=None)
         return model
 
     # regressions and the frontier: ln C = a + b·ln(q/q_ref) [+ ½c·ln²] + Σγ, or ln(C/q) = a + Σγ
-    X = dummies.copy()
+    names, columns = ["const"], [ones]
     if scale == "estimated":
-        X.insert(0, "log_q", log_q)
+        names.append("log_q")
+        columns.append(log_q[:, None])
         if form == "translog":
-            X.insert(1, "log_q2", 0.5 * log_q**2)
-        y = np.log(data["_cost"]) - np.log(q_ref)   # so that exp(const) is a unit cost at q_ref
+            names.append("log_q2")
+            columns.append(0.5 * log_q[:, None] ** 2)
+        y = np.log(spent) - np.log(q_ref)   # so that exp(const) is a unit cost at q_ref
     else:
         y = log_unit
-    X = sm.add_constant(X, has_constant="add")
+    X = pd.DataFrame(np.hstack([*columns, dummies]), columns=names + dummy_names)
     if method == "ols":
         detail = sm.OLS(y, X).fit()
         level = float(np.log(np.mean(np.exp(detail.resid))))  # Duan's smearing: the mean, not the median
@@ -234,8 +262,8 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=(
     else:
         detail = StochasticFrontier(y, X, cost=True, dist=dist).fit()
         level = 0.0
-    params = pd.Series(np.asarray(detail.params)[: X.shape[1]], index=X.columns)
+    params = dict(zip(X.columns, np.asarray(detail.params)[: X.shape[1]]))
     return CostModel(basic_quota=float(np.exp(params["const"] + level)),
                      elasticity=float(params["log_q"]) if scale == "estimated" else 1.0,
                      translog_q2=float(params["log_q2"]) if form == "translog" else 0.0,
-                     coefficients=_coefficients(params, data, factors, reference), detail=detail, **common)
+                     coefficients=_coefficients(params, codes, reference), detail=detail, **common)

@@ -14,6 +14,8 @@ def screen_mask(values, screen: str | None = "iqr", k: float | None = None) -> n
     Parameters
     ----------
     values : array_like
+        One sample, or several along the last axis (each row screened on its own, as the bootstrap
+        needs).
     screen : {None, "iqr", "robust_z"}
         ``"iqr"`` keeps values within [Q1 − k·IQR, Q3 + k·IQR] (k = 1.5 by
         default); ``"robust_z"`` keeps |x − median| / (1.4826·MAD) ≤ k
@@ -23,16 +25,22 @@ def screen_mask(values, screen: str | None = "iqr", k: float | None = None) -> n
     finite = np.isfinite(values)
     if screen is None:
         return finite
+    # NaN for the non-finite values, which the nan-functions leave out exactly as values[finite] would (they
+    # are slower: they run row by row, so a sample with every value finite takes the plain functions)
+    everything = finite.all()
+    clean = values if everything else np.where(finite, values, np.nan)
     if screen == "iqr":
-        q1, q3 = np.percentile(values[finite], [25, 75])
+        q1, q3 = (np.percentile if everything else np.nanpercentile)(clean, [25, 75], axis=-1, keepdims=True)
         k = 1.5 if k is None else k
         return finite & (values >= q1 - k * (q3 - q1)) & (values <= q3 + k * (q3 - q1))
     if screen == "robust_z":
-        mad = stats.median_abs_deviation(values[finite], scale="normal")
+        mad = stats.median_abs_deviation(clean, axis=-1, scale="normal",
+                                         nan_policy="propagate" if everything else "omit")[..., None]
         k = 3.5 if k is None else k
-        if mad == 0:
-            return finite
-        return finite & (np.abs(values - np.median(values[finite])) / mad <= k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            median = (np.median if everything else np.nanmedian)(clean, axis=-1, keepdims=True)
+            within = np.abs(values - median) / mad <= k
+        return finite & (within | (mad == 0))
     raise ValueError(f"screen must be one of {SCREENS}, not {screen!r}")
 
 
@@ -73,7 +81,11 @@ def unit_cost_standard(values, method: str = "two_stage", q: float | None = None
     float
     """
     values = np.asarray(values, dtype=float)
-    kept = values[screen_mask(values, screen)]
+    return _standard_of(values[screen_mask(values, screen)], method, q, trim)
+
+
+def _standard_of(kept: np.ndarray, method: str, q: float | None, trim: float) -> float:
+    """The statistic of :func:`unit_cost_standard` on values already screened."""
     if kept.size == 0:
         raise ValueError("no values left to compute a standard from")
     if method == "mean":
@@ -92,7 +104,8 @@ def unit_cost_standard(values, method: str = "two_stage", q: float | None = None
 
 
 def bootstrap_interval(values, method: str = "two_stage", q: float | None = None, screen: str | None = None,
-                       level: float = 0.95, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+                       level: float = 0.95, n_resamples: int = 2000, seed: int = 0,
+                       trim: float = 0.1) -> tuple[float, float]:
     """Bootstrap confidence interval of :func:`unit_cost_standard` (scipy's BCa bootstrap).
 
     Screening is repeated inside each resample, as it would be on new data.
@@ -100,14 +113,21 @@ def bootstrap_interval(values, method: str = "two_stage", q: float | None = None
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
 
-    def statistic(sample):
-        return unit_cost_standard(sample, method=method, q=q, screen=screen)
+    def statistic(samples, axis=-1):
+        # scipy hands over every resample at once: the screening runs on all of them in one call, and
+        # only the statistic of each screened resample is left to a loop
+        samples = np.moveaxis(np.asarray(samples, dtype=float), axis, -1)
+        kept = screen_mask(samples, screen)
+        rows = samples.reshape(-1, samples.shape[-1])
+        values = [_standard_of(row[mask], method, q, trim)
+                  for row, mask in zip(rows, kept.reshape(rows.shape))]
+        return np.reshape(values, samples.shape[:-1])
 
-    result = stats.bootstrap((values,), statistic, vectorized=False, n_resamples=n_resamples,
+    result = stats.bootstrap((values,), statistic, vectorized=True, n_resamples=n_resamples,
                              confidence_level=level, method="BCa", random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
     if not (np.isfinite(low) and np.isfinite(high)):  # BCa degenerates on ties; fall back to percentiles
-        result = stats.bootstrap((values,), statistic, vectorized=False, n_resamples=n_resamples,
+        result = stats.bootstrap((values,), statistic, vectorized=True, n_resamples=n_resamples,
                                  confidence_level=level, method="percentile",
                                  random_state=np.random.default_rng(seed))
         low, high = result.confidence_interval

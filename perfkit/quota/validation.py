@@ -12,6 +12,15 @@ def _levels(records, model):
     return records[[f for f in model.coefficients]] if model.coefficients else None
 
 
+def _lean(records: pd.DataFrame, factors) -> pd.DataFrame:
+    """Only what a fold's fit reads, the factors as plain text: every fold slices it again."""
+    columns = {"quantity": records["quantity"].to_numpy(dtype=float, na_value=np.nan)}
+    columns.update({f: records[f].astype(str).to_numpy(dtype=object) for f in factors if f in records})
+    if "year" in records:
+        columns["year"] = records["year"].to_numpy()
+    return pd.DataFrame(columns, index=records.index)
+
+
 def cross_validate(records: pd.DataFrame, method: str, *, cost: pd.Series | None = None, scheme: str = "kfold",
                    k: int = 5, seed: int = 0, **options) -> dict[str, float]:
     """Out-of-sample quality of a method's standard on one direction's records.
@@ -30,6 +39,7 @@ def cross_validate(records: pd.DataFrame, method: str, *, cost: pd.Series | None
         the standard (how demanding the standard is); ``n_folds``.
     """
     cost = (records["cost"] if cost is None else cost).astype(float)
+    records = _lean(records, options.get("factors", ("region", "grade")))
     if scheme == "kfold":
         splits = KFold(n_splits=k, shuffle=True, random_state=seed).split(records)
     elif scheme == "year":

@@ -32,7 +32,7 @@ from perfkit.rules import load_preset
 
 log = logging.getLogger("perfkit")
 MANIFEST = "manifest"
-WARM = "perfkit-warm"       # the papermill engine of perfkit.reports.warm
+WARM = "perfkit-warm"       # the papermill engine of perfkit.reports.warm (its ENGINE)
 
 
 @dataclass

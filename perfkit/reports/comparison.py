@@ -17,7 +17,7 @@ from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="comparison", notebook="comparison.ipynb", subject=("field", "years"),
                    required=(("field",),), years=("years",), lookups={"field": ("units", "field")},
-                   paths=("preset", "excel"),
+                   paths=("preset", "excel"), warm=("perfkit.comparison", "statsmodels.api", "sklearn.cluster"),
                    summary="the units of a field compared on one scale (TOPSIS), with ranks, their firmness, peers"))
 
 

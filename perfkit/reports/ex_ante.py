@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),
                    aliases={"request_id": "--request"}, lookups={"request_id": ("requests", "request_id")},
+                   warm=("perfkit.quota.standards",),
                    summary="a new project request assessed against the quota standards (from the store or a YAML file)"))
 
 

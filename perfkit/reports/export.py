@@ -184,28 +184,14 @@ def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
     return body
 
 
-def _font_face() -> str:
-    from perfkit.reports.display import CJK_FONT_NAME, cjk_font_path
-
-    url = cjk_font_path().resolve().as_uri()
-    return (f'@font-face {{ font-family: "{CJK_FONT_NAME}"; src: url("{url}"); }}\n'
-            f'body.perfkit-report {{ font-family: "{CJK_FONT_NAME}", sans-serif; }}')
-
-
 def export_pdf(html: str, path: str | os.PathLike) -> Path:
-    """Render the HTML report as an A4 PDF (WeasyPrint), with the project's CJK font embedded."""
-    import logging
+    """Render the HTML report as an A4 PDF (WeasyPrint), with the project's CJK font embedded.
 
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    (A warm-kernel batch renders in the kernel instead: :func:`perfkit.reports.warm.render_pdf`.)
+    """
+    from perfkit.reports.pdf import render_here
 
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)   # its notes on unsupported CSS are not for readers
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    fonts = FontConfiguration()    # @font-face needs one configuration shared by the stylesheet and the render
-    HTML(string=html, base_url=str(templates_dir())).write_pdf(
-        str(path), stylesheets=[CSS(string=_font_face(), font_config=fonts)], font_config=fonts,
-        presentational_hints=True)
-    return Path(path)
+    return render_here(html, path)
 
 
 def reference_docx() -> Path:

@@ -14,6 +14,7 @@ from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="monitoring", notebook="monitoring.ipynb", subject=("as_of", "unit"),
                    required=(("as_of",),), dates=("as_of",), lookups={"unit": ("units", "unit_id")},
+                   warm=("statsmodels.api",),
                    summary="in-year double monitoring as of a date: lights, forecasts and actions"))
 
 LIGHT_COLOURS = {"green": "#55a868", "yellow": "#dd8452", "red": "#c44e52"}

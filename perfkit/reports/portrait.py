@@ -19,6 +19,7 @@ from perfkit.text import Message, text, texts, value_label
 JOB = register(Job(name="portrait", notebook="portrait.ipynb", subject=("unit",), years=("years",),
                    lookups={"unit": ("units", "unit_id")},
                    paths=("preset", "excel"),
+                   warm=("perfkit.cases", "perfkit.comparison", "statsmodels.api", "sklearn.cluster"),
                    summary="a unit's performance portrait: trends, ratings, lights, findings, rank among its peers"))
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:        # scikit-learn loads with perfkit.cases, when a compila
     from perfkit.cases import CaseCompilation
 
 JOB = register(Job(name="problem-cases", notebook="problem_cases.ipynb", subject=("year",), years=("year",),
-                   required=(), paths=("preset", "excel"),
+                   required=(), paths=("preset", "excel"), warm=("perfkit.cases", "statsmodels.api"),
                    summary="the problem-case compilation: kinds, recurrence, budget links, cases"))
 
 #: Amount columns shown in 万元.

@@ -14,6 +14,7 @@ from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="quota-standards", notebook="quota_standards.ipynb", subject=("direction",),
                    paths=("excel",), lookups={"direction": ("cost_records", "direction")},
+                   warm=("statsmodels.api", "perfkit.quota.standards", "perfkit.quota.validation"),
                    summary="a direction's quota standard: every method compared, the standard and its coefficients"))
 
 #: Methods always shown in the comparison beside the preset's candidates (which carry their options).

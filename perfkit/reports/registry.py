@@ -73,6 +73,9 @@ class Job:
     years : tuple of str
         Parameters that are a year or a range of years (``2025``, ``2023-2025``; empty: every closed
         year), each of which must have projects in the store.
+    warm : tuple of str
+        Modules the job's reports import on first use (statsmodels, scikit-learn...), which a warm kernel
+        imports with the job module before its first report of the job (:mod:`perfkit.reports.warm`).
     """
 
     name: str
@@ -85,6 +88,12 @@ class Job:
     lookups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     dates: tuple[str, ...] = ()
     years: tuple[str, ...] = ()
+    warm: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        """The job module, named after the notebook (``perfkit.reports.key_evaluation``)."""
+        return f"perfkit.reports.{Path(self.notebook).stem}"
 
     @property
     def required_groups(self) -> tuple[tuple[str, ...], ...]:

@@ -27,6 +27,8 @@ from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_d
                                     record_in_index, report_record, report_title)
 from perfkit.reports.preflight import check_parameters
 from perfkit.reports.registry import jobs
+from perfkit.reports.warm import ENGINE as WARM
+from perfkit.reports.warm import render_pdf as warm_render_pdf
 from perfkit.rules import load_preset
 from perfkit.text import text
 
@@ -199,7 +201,9 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         staged["html"].write_text(html, encoding="utf-8")
         try:
             if "pdf" in wanted:
-                staged["pdf"] = export_pdf(html, work / f"{name}.pdf")
+                staged["pdf"] = work / f"{name}.pdf"
+                if not (engine == WARM and warm_render_pdf(staged["html"], staged["pdf"])):
+                    export_pdf(html, staged["pdf"])
             if "docx" in wanted:
                 staged["docx"] = export_docx(html, work / f"{name}.docx")
         except Exception as exc:  # an exporter's own failure: report it, write nothing of this report

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
-from pathlib import Path
-
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import Path
 
 from jupyter_client import KernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 log = logging.getLogger("perfkit")
+#: This engine's name under papermill's ``papermill.engine`` entry point.
+ENGINE = "perfkit-warm"
 
 #: What a new kernel imports once (and the state it records, which each reset restores); the job module
 #: of the notebook it runs is imported with it (:func:`kernel`), another job's when that job first comes.
@@ -30,6 +34,7 @@ PRELOAD = """
 import warnings as _perfkit_warnings, matplotlib as _perfkit_matplotlib
 import matplotlib.pyplot as _perfkit_plt
 import perfkit, perfkit.reports.display, perfkit.reports.registry
+import IPython.display, pandas.io.formats.style     # every report shows tables through them
 _perfkit_state = (dict(_perfkit_matplotlib.rcParams), list(_perfkit_warnings.filters))
 import builtins as _perfkit_builtins
 _perfkit_builtins._perfkit_state = _perfkit_state
@@ -54,6 +59,7 @@ _lock = threading.Lock()
 
 
 _control: dict[KernelManager, object] = {}     # each kernel's own client for the preload and the resets
+_spare: list[tuple[str, Future]] = []          # kernels being started ahead by prestart(), by kernel name
 
 
 def _run(km: KernelManager, code: str, timeout: float = 120) -> None:
@@ -98,31 +104,135 @@ def discard(km: KernelManager | None) -> None:
             _all.remove(km)
 
 
+def _job_imports(module: str) -> tuple[str, ...]:
+    """A job module and the modules its job declares it imports on first use (:attr:`Job.warm`)."""
+    from perfkit.reports.registry import jobs
+
+    declared = next((job.warm for job in jobs().values() if job.module == module), ())
+    return (module, *declared)
+
+
+def _import(km: KernelManager, modules, imported: set[str]) -> None:
+    missing = [m for m in modules if m not in imported]
+    if missing:          # imported modules stay through resets: only the first time costs
+        _run(km, "import " + ", ".join(missing))
+        imported.update(missing)
+
+
+def prestart(jobs_: Iterable[str] = (), n: int | None = None, kernel_name: str = "python3", *,
+             pdf: bool = False) -> None:
+    """Start ``n`` warm kernels now, in the background, for the next reports' workers to take.
+
+    A caller with other work to do before its reports (the demo writes and loads its city first) lets the
+    kernels start and import what ``jobs_`` (job names) need meanwhile, on the cores that work leaves
+    idle, instead of after it. Kernels not taken are shut down with the others (:func:`shutdown_all`).
+
+    Parameters
+    ----------
+    jobs_ : iterable of str
+        Report jobs (``"portrait"``) whose modules and :attr:`Job.warm` imports each kernel loads.
+    n : int, optional
+        Kernels to start; default the number of cores (the workers a batch runs by default).
+    pdf : bool
+        Import WeasyPrint too: the reports will have PDFs, which each kernel renders (:func:`render_pdf`).
+    """
+    from perfkit.reports.registry import get_job
+
+    modules = [name for job in jobs_ for name in _job_imports(get_job(job).module)]
+    modules += list(PDF_MODULES) if pdf else []
+    modules = list(dict.fromkeys(modules))
+
+    def start() -> tuple[KernelManager, set[str]]:
+        km, imported = _start(kernel_name), set()
+        _import(km, modules, imported)
+        return km, imported
+
+    starter = ThreadPoolExecutor(max_workers=n or os.cpu_count() or 1, thread_name_prefix="perfkit-prestart")
+    with _lock:
+        _spare.extend((kernel_name, starter.submit(start)) for _ in range(n or os.cpu_count() or 1))
+    starter.shutdown(wait=False)
+
+
+def _take_spare(kernel_name: str) -> tuple[KernelManager, set[str]] | None:
+    """A prestarted kernel (waiting for it to be ready), or None when there is none."""
+    with _lock:
+        index = next((i for i, (name, _) in enumerate(_spare) if name == kernel_name), None)
+        if index is None:
+            return None
+        _, future = _spare.pop(index)
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a kernel that failed to start: the worker starts its own
+        log.warning("a prestarted kernel failed to start (%s); starting another", exc)
+        return None
+
+
 def kernel(kernel_name: str = "python3", recycle: int = RECYCLE, module: str | None = None) -> KernelManager:
-    """This thread's warm kernel, reset for the next notebook (started or recycled as needed).
+    """This thread's warm kernel, reset for the next notebook (taken from :func:`prestart`, started or
+    recycled as needed).
 
     ``module`` (a job module such as ``perfkit.reports.key_evaluation``) is imported before the notebook
-    runs: at start-up for a new kernel, so that only the first report of a kernel pays for it.
+    runs, with the modules its job declares (:attr:`Job.warm`): at start-up for a new kernel, so that
+    only the first report of a job in a kernel pays for them.
     """
     km, used = getattr(_local, "km", None), getattr(_local, "used", 0)
     if km is not None and (not km.is_alive() or used >= recycle or getattr(_local, "name", None) != kernel_name):
         discard(km)
         km = None
     if km is None:
-        km, used = _start(kernel_name), 0
-        _local.modules = set()
+        spare = _take_spare(kernel_name)
+        km, _local.modules = spare if spare is not None else (_start(kernel_name), set())
+        used = 0
     else:
         _run(km, RESET)
-    if module and module not in _local.modules:
-        _run(km, f"import {module}")      # imported modules stay through resets: only the first time costs
-        _local.modules.add(module)
+    if module:
+        _import(km, _job_imports(module), _local.modules)
     _local.km, _local.used, _local.name = km, used + 1, kernel_name
     return km
 
 
+#: What a kernel imports to render PDFs.
+PDF_MODULES = ("perfkit.reports.pdf", "weasyprint")
+
+
+def render_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> bool:
+    """Render the report at ``html_path`` as a PDF in this thread's warm kernel, which has just run it.
+
+    WeasyPrint is pure Python: two reports' PDFs rendered in threads of the batch's process would take turns
+    on its interpreter lock while a core idles. Each kernel renders its own report's PDF instead, in
+    parallel with the others. The kernel is reset before its next notebook as always.
+
+    Returns
+    -------
+    bool
+        False when this thread has no live warm kernel (the caller renders the PDF itself).
+
+    Raises
+    ------
+    RuntimeError
+        The rendering failed in the kernel (with its error).
+    """
+    km = getattr(_local, "km", None)
+    if km is None or not km.is_alive():
+        return False
+    _import(km, PDF_MODULES, _local.modules)
+    _run(km, "from perfkit.reports.pdf import render_here as _perfkit_render\n"
+             f"_perfkit_render(open({str(html_path)!r}, encoding='utf-8').read(), {str(pdf_path)!r})\n"
+             "del _perfkit_render")
+    return True
+
+
 @atexit.register
 def shutdown_all() -> None:
-    """Shut every warm kernel down (at exit, or when a batch is done)."""
+    """Shut every warm kernel down, prestarted ones not taken included (at exit, or when a batch is done)."""
+    with _lock:
+        spare = [future for _, future in _spare]
+        _spare.clear()
+    for future in spare:
+        try:
+            future.result()          # a kernel still starting is waited for, then shut down with the rest
+        except Exception:  # noqa: BLE001 - it never started: nothing to shut down
+            pass
     for km in list(_all):
         discard(km)
     _local.__dict__.clear()
@@ -227,4 +337,4 @@ class WarmEngine:
         return _engine().nb_language(nb, language)
 
 
-__all__ = ["WarmEngine", "discard", "kernel", "shutdown_all"]
+__all__ = ["WarmEngine", "discard", "kernel", "prestart", "render_pdf", "shutdown_all"]
