@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from pathlib import Path
 
@@ -27,6 +28,33 @@ CLOSED_YEAR = CURRENT_YEAR - 1
 DEMO_JOBS = ("project-overview", "key-evaluation", "self-evaluation", "quota-standards", "ex-ante", "monitoring",
              "portrait", "comparison", "problem-cases")
 AS_OF = (pd.Timestamp(CURRENT_YEAR, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%d")
+
+
+def _workbooks(store_path: str, output_dir: Path, lang: str, standards, assessed: pd.DataFrame) -> None:
+    """The demo's workbooks: quota standards, results application, ex-ante assessments, monitoring."""
+    log.info("quota standards of %d directions → %s (and the store)", len(standards.directions),
+             standards.to_excel(output_dir / "quota_standards.xlsx", lang=lang))
+    with Store(store_path, read_only=True) as store:
+        evaluated = key_evaluations(store, CLOSED_YEAR)
+        monitored = monitor(store, AS_OF)
+    applied = apply_results(evaluated)
+    summary = results_summary(applied)
+    workbook = results_application_workbook(applied, output_dir / f"results_application_{CLOSED_YEAR}.xlsx", lang)
+    log.info("results application of %d key evaluations (%d): next-year budget cut %s 万元 (%.1f%%); %d drafts "
+             "(evidence incomplete) left unchanged and listed apart → %s", len(applied), CLOSED_YEAR,
+             f"{summary.loc[TOTAL, 'cut'] / 1e4:,.2f}", summary.loc[TOTAL, "cut_rate"] * 100,
+             int((applied["status"] == "draft").sum()), workbook)
+    exante = exante_summary(assessed)
+    workbook = exante_workbook(assessed, output_dir / "ex_ante_assessments.xlsx", lang)
+    log.info("ex-ante assessments of %d requests: %s 万元 requested, %s 万元 supported, cut %.1f%% of the decided; "
+             "%d pending the experts' review (待补充) → %s", len(assessed), f"{exante.loc[TOTAL, 'requested'] / 1e4:,.2f}",
+             f"{exante.loc[TOTAL, 'approved'] / 1e4:,.2f}", exante.loc[TOTAL, "cut_rate"] * 100,
+             int((assessed["conclusion"] == EXANTE_DRAFT).sum()), workbook)
+    headline = monitoring_summary(monitored).attrs["headline"]
+    workbook = monitoring_workbook(monitored, output_dir / f"monitoring_{AS_OF}.xlsx", lang)
+    log.info("monitoring as of %s: %d projects of %d units to rectify (%s 亿元), %d to terminate (%s 万元) → %s",
+             AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e8:,.2f}",
+             headline["terminate_projects"], f"{headline['terminate_money'] / 1e4:,.2f}", workbook)
 
 
 def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLike = "data/perfkit.duckdb",
@@ -59,9 +87,7 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         log.info("loaded into %s: %s", store_path, ", ".join(f"{t} {n:,}" for t, n in counts.items()))
         standards = build_all_standards(store)
         standards.to_store(store)
-        evaluated = key_evaluations(store, CLOSED_YEAR)
         assessed = exante_portfolio(store)
-        monitored = monitor(store, AS_OF)
         # one ex-ante report for each conclusion reached, the largest request first
         showcase_requests = (assessed.sort_values("requested", ascending=False)
                              .drop_duplicates("conclusion")["request_id"].tolist())
@@ -84,26 +110,6 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
                  for unit in portrayed]
         jobs += [("comparison", {"field": field, "years": years, "excel": workbook(f"comparison_{field}_{years}")}),
                  ("problem-cases", {"year": str(CLOSED_YEAR), "excel": workbook(f"problem_cases_{CLOSED_YEAR}")})]
-    log.info("quota standards of %d directions → %s (and the store)", len(standards.directions),
-             standards.to_excel(output_dir / "quota_standards.xlsx", lang=lang))
-    applied = apply_results(evaluated)
-    summary = results_summary(applied)
-    workbook = results_application_workbook(applied, output_dir / f"results_application_{CLOSED_YEAR}.xlsx", lang)
-    log.info("results application of %d key evaluations (%d): next-year budget cut %s 万元 (%.1f%%); %d drafts "
-             "(evidence incomplete) left unchanged and listed apart → %s", len(applied), CLOSED_YEAR,
-             f"{summary.loc[TOTAL, 'cut'] / 1e4:,.2f}", summary.loc[TOTAL, "cut_rate"] * 100,
-             int((applied["status"] == "draft").sum()), workbook)
-    exante = exante_summary(assessed)
-    workbook = exante_workbook(assessed, output_dir / "ex_ante_assessments.xlsx", lang)
-    log.info("ex-ante assessments of %d requests: %s 万元 requested, %s 万元 supported, cut %.1f%% of the decided; "
-             "%d pending the experts' review (待补充) → %s", len(assessed), f"{exante.loc[TOTAL, 'requested'] / 1e4:,.2f}",
-             f"{exante.loc[TOTAL, 'approved'] / 1e4:,.2f}", exante.loc[TOTAL, "cut_rate"] * 100,
-             int((assessed["conclusion"] == EXANTE_DRAFT).sum()), workbook)
-    headline = monitoring_summary(monitored).attrs["headline"]
-    workbook = monitoring_workbook(monitored, output_dir / f"monitoring_{AS_OF}.xlsx", lang)
-    log.info("monitoring as of %s: %d projects of %d units to rectify (%s 亿元), %d to terminate (%s 万元) → %s",
-             AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e8:,.2f}",
-             headline["terminate_projects"], f"{headline['terminate_money'] / 1e4:,.2f}", workbook)
     store_abs = str(Path(store_path).resolve())
     tasks = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
 
@@ -114,7 +120,11 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         else:
             log.error("%s %s FAILED: %s", outcome.job, outcome.subject, outcome.error)
 
-    outcomes = run_many(tasks, output_dir=output_dir, lang=lang, formats=None, progress=False, on_done=done)
+    # the workbooks are written while the reports run: the store is final and only read from here on
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="perfkit-workbooks") as side:
+        workbooks = side.submit(_workbooks, store_abs, output_dir, lang, standards, assessed)
+        outcomes = run_many(tasks, output_dir=output_dir, lang=lang, formats=None, progress=False, on_done=done)
+        workbooks.result()
     log.info("index of every report → %s; manifest → %s", Path(output_dir).resolve() / "index.html",
              Path(output_dir).resolve() / "manifest.csv")
     failed = [o for o in outcomes if o.status == "failed"]

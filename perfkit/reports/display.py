@@ -98,7 +98,11 @@ def use_cjk_font() -> str:
     import matplotlib
     from matplotlib import font_manager
 
-    font_manager.fontManager.addfont(str(cjk_font_path()))
+    path = str(cjk_font_path())
+    # a warm kernel calls this again after each reset: adding the font twice would grow matplotlib's font
+    # list and clear its font lookup cache every report
+    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
     matplotlib.rcParams["font.family"] = "sans-serif"
     matplotlib.rcParams["font.sans-serif"] = [CJK_FONT_NAME, "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font lacks U+2212
