@@ -18,7 +18,6 @@ The log-likelihood of unit i, with production-form residuals e_it = v_it − η_
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 from scipy.special import log_ndtr
 
@@ -58,9 +57,10 @@ class PanelFrontier(StochasticFrontier):
         if not np.all(np.isfinite(time)):
             raise ValueError("the time of every row must be a number (a year)")
         self.groups, self.group_index = np.unique(entity, return_inverse=True)
-        pairs = pd.DataFrame({"unit": self.group_index, "t": time})
-        if pairs.duplicated().any():
-            first = pairs[pairs.duplicated()].index[0]
+        order = np.lexsort((time, self.group_index))
+        repeated = (np.diff(self.group_index[order]) == 0) & (np.diff(time[order]) == 0)
+        if repeated.any():
+            first = order[1:][repeated].min()
             raise ValueError(f"unit {entity[first]!r} has more than one row for period {time[first]:g}")
         self.t_minus_T = time - time.max()          # t − T, T the panel's last period (as FRONTIER 4.1)
         self.n_units = len(self.groups)
@@ -120,30 +120,65 @@ class PanelFrontier(StochasticFrontier):
                 - 0.5 * (sum_ee / sv2 + mu**2 / su2 - (mu_star / s_star) ** 2)
                 + log_ndtr(mu_star / s_star) - log_ndtr(mu / np.sqrt(su2)))
 
-    analytic_score = False
+    def _loglike_and_score(self, params):
+        """The panel log-likelihood and its analytic gradient, in one pass over the data.
 
-    def loglike_and_score(self, params):
-        """The panel log-likelihood and its gradient (by centred differences)."""
-        return self.loglike(params), self.score(params)
-
-    def score(self, params):
-        """Gradient of the log-likelihood by centred differences."""
-        from statsmodels.tools.numdiff import approx_fprime
-        return approx_fprime(np.asarray(params, float), self.loglike, centered=True).ravel()
-
-    def hessian(self, params):
-        from statsmodels.tools.numdiff import approx_hess3
-        return approx_hess3(np.asarray(params, float), self.loglike)
+        With A = e'e, B = η'e, C = η'η per unit, D = σv² + σu²C, N = μσv² − σu²B, W = Dσv²σu² and
+        z = μ*/σ* = N/√W, each unit's ℓ = −((T−1)/2) log σv² − ½ log D − A/(2σv²) − μ²/(2σu²) + z²/2
+        + log Φ(z) − log Φ(μ/σu) + const; dℓ/dz = z + Λ(z) (Λ = φ/Φ), and the derivatives of z and of
+        the rest with respect to A, B, C, σv², σu² and μ give those of β (through e), σ², γ (σu² = γσ²,
+        σv² = (1−γ)σ²), μ and η (through η_it = exp(−η(t − T))).
+        """
+        params = np.asarray(params, dtype=float)
+        beta, sigma2, gamma, mu, eta = self._split(params)
+        if not (sigma2 > 0 and 0 < gamma < 1):
+            return -np.inf, np.zeros_like(params)
+        g, t = self.group_index, self.t_minus_T
+        e = self._e(beta)
+        A = np.bincount(g, e * e, self.n_units)
+        if self.panel_model == "bc92":
+            h = np.exp(-eta * t)
+            he = h * e
+            B = np.bincount(g, he, self.n_units)
+            C = np.bincount(g, h * h, self.n_units)
+        else:                               # Pitt–Lee: η_it = 1, so η'e = Σe and η'η = Tᵢ
+            h, B, C = 1.0, np.bincount(g, e, self.n_units), self.periods
+        su2, sv2 = gamma * sigma2, (1 - gamma) * sigma2
+        D = sv2 + su2 * C
+        root_w = np.sqrt(D * sv2 * su2)
+        z = (mu * sv2 - su2 * B) / root_w
+        log_cdf_z = log_ndtr(z)
+        lam_z = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_cdf_z)
+        b = mu / np.sqrt(su2)
+        log_cdf_b = log_ndtr(b)
+        T = self.periods
+        value = np.sum(-T * _LOG_SQRT_2PI - 0.5 * (T - 1) * np.log(sv2) - 0.5 * np.log(D)
+                       - 0.5 * (A / sv2 + mu**2 / su2 - z * z) + log_cdf_z) - self.n_units * log_cdf_b
+        dz = z + lam_z                                                   # dℓ/dz of each unit
+        d_A = -0.5 / sv2
+        d_B = -dz * su2 / root_w
+        d_C = su2 * (-0.5 / D - 0.5 * dz * z / D)
+        d_sv2 = np.sum(-(T - 1) / (2 * sv2) - 0.5 / D + A / (2 * sv2**2)
+                       + dz * (mu / root_w - 0.5 * z * (1 / D + 1 / sv2)))
+        lam_b = np.exp(-0.5 * b * b - _LOG_SQRT_2PI - log_cdf_b)
+        d_su2 = (np.sum(-C / (2 * D) + mu**2 / (2 * su2**2) + dz * (-B / root_w - 0.5 * z * (C / D + 1 / su2)))
+                 + self.n_units * lam_b * b / (2 * su2))
+        d_e = 2 * d_A * e + d_B[g] * h                                   # per row
+        grad = [*(self.sign * (self.exog.T @ d_e)),
+                d_su2 * gamma + d_sv2 * (1 - gamma),                     # σ²
+                (d_su2 - d_sv2) * sigma2]                                # γ
+        if self.dist == "truncated-normal":
+            grad.append(np.sum(-mu / su2 + dz * sv2 / root_w) - self.n_units * lam_b / np.sqrt(su2))
+        if self.panel_model == "bc92":
+            dB_deta = np.bincount(g, -t * he, self.n_units)
+            dC_deta = np.bincount(g, -2 * t * h * h, self.n_units)
+            grad.append(np.sum(d_B * dB_deta + d_C * dC_deta))
+        return float(value), np.asarray(grad, dtype=float)
 
     def _default_start(self) -> np.ndarray:
-        """The pooled half-normal frontier's estimates, with μ = 0 and η = 0."""
-        import warnings
-
-        pooled = StochasticFrontier(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = list(np.asarray(pooled.fit().params, dtype=float))
-        return np.asarray(start + [0.0] * (len(self.exog_names) - len(start)))
+        """Method-of-moments start values of the pooled data (COLS, as the cross-section's), μ = 0, η = 0."""
+        start = self.start_values()
+        return np.concatenate([start, np.zeros(len(self.exog_names) - len(start))])
 
     @property
     def results_class(self):
