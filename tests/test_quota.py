@@ -131,6 +131,16 @@ def test_quantile_standard_is_more_demanding_than_the_mean(city):
             < quota.fit_cost_model(group, "ols").basic_quota)
 
 
+def test_costs_given_apart_are_matched_to_their_records_by_label(city):
+    group = city["cost_records"][city["cost_records"]["direction"] == city["cost_records"]["direction"].iloc[0]]
+    deflated = group["cost"] * 1.1
+    shuffled = deflated.sample(frac=1.0, random_state=0)          # the same costs, in another order
+    for method in ("two_stage", "ols"):
+        expected = quota.fit_cost_model(group, method, cost=deflated)
+        got = quota.fit_cost_model(group, method, cost=shuffled)
+        assert got.basic_quota == expected.basic_quota and got.coefficients == expected.coefficients
+
+
 @pytest.fixture(scope="module")
 def standards(city):
     return quota.build_standards(city["cost_records"], method="frontier", price_index=city["price_index"],

@@ -199,6 +199,8 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=(
     # stability), on a few hundred records, where pandas' per-call overhead would be most of the time
     quantity = records["quantity"].to_numpy(dtype=float, na_value=np.nan)
     spent = (records["cost"] if cost is None else cost)
+    if isinstance(spent, pd.Series) and not spent.index.equals(records.index):
+        spent = spent.reindex(records.index)            # matched by label, as a column assignment would
     spent = np.asarray(spent.to_numpy(dtype=float, na_value=np.nan) if isinstance(spent, pd.Series) else spent,
                        dtype=float)
     with np.errstate(invalid="ignore"):

@@ -62,15 +62,15 @@ _control: dict[KernelManager, object] = {}     # each kernel's own client for th
 _spare: list[tuple[str, Future]] = []          # kernels being started ahead by prestart(), by kernel name
 
 
-def _run(km: KernelManager, code: str, timeout: float = 120) -> None:
+def _run(km: KernelManager, code: str, timeout: float = 120, what: str = "set-up") -> None:
     client = _control.get(km)
     if client is None:           # connected once per kernel: a new client waits 0.2 s for its iopub
         client = _control[km] = km.blocking_client()
         client.start_channels()
-        client.wait_for_ready(timeout=timeout)
+        client.wait_for_ready(timeout=120)
     reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
     if reply["content"].get("status") != "ok":
-        raise RuntimeError(f"warm kernel set-up failed: {reply['content'].get('ename')}: "
+        raise RuntimeError(f"warm kernel {what} failed: {reply['content'].get('ename')}: "
                            f"{reply['content'].get('evalue')}")
 
 
@@ -181,6 +181,9 @@ def kernel(kernel_name: str = "python3", recycle: int = RECYCLE, module: str | N
         km = None
     if km is None:
         spare = _take_spare(kernel_name)
+        if spare is not None and not spare[0].is_alive():    # it died while it waited to be taken
+            discard(spare[0])
+            spare = None
         km, _local.modules = spare if spare is not None else (_start(kernel_name), set())
         used = 0
     else:
@@ -193,6 +196,8 @@ def kernel(kernel_name: str = "python3", recycle: int = RECYCLE, module: str | N
 
 #: What a kernel imports to render PDFs.
 PDF_MODULES = ("perfkit.reports.pdf", "weasyprint")
+#: Seconds a kernel may take to render one PDF.
+PDF_TIMEOUT = 600
 
 
 def render_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> bool:
@@ -216,9 +221,11 @@ def render_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> boo
     if km is None or not km.is_alive():
         return False
     _import(km, PDF_MODULES, _local.modules)
+    # a limit far beyond any report's rendering (a long one takes seconds), that still ends the wait for a
+    # kernel that died while it rendered
     _run(km, "from perfkit.reports.pdf import render_here as _perfkit_render\n"
              f"_perfkit_render(open({str(html_path)!r}, encoding='utf-8').read(), {str(pdf_path)!r})\n"
-             "del _perfkit_render")
+             "del _perfkit_render", timeout=PDF_TIMEOUT, what="PDF rendering")
     return True
 
 
