@@ -38,6 +38,8 @@ from perfkit.quota.unit_cost import screen_mask, unit_cost_standard
 
 from perfkit.quota.names import METHODS, REGRESSION_METHODS, STATISTIC_METHODS  # noqa: E402,F401
 FORMS = ("loglinear", "translog")
+#: The factors that get adjustment coefficients unless a caller names others.
+DEFAULT_FACTORS = ("region", "grade")
 
 
 @dataclass
@@ -155,7 +157,7 @@ def _coefficients(params: dict[str, float], codes, reference) -> dict[str, dict[
             for factor, (distinct, _) in codes.items()}
 
 
-def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=("region", "grade"),
+def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=DEFAULT_FACTORS,
                    cost: pd.Series | None = None, scale: str = "constant", form: str = "loglinear",
                    tau: float = 0.5, q: float | None = None, screen: str | None = "iqr",
                    reference: dict[str, str] | None = None, dist: str = "half-normal") -> CostModel:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from perfkit.errors import DataError, Problem
 from perfkit.excel import write_workbook
-from perfkit.quota.models import CostModel, _index_map, deflate, fit_cost_model
+from perfkit.quota.models import DEFAULT_FACTORS, CostModel, _index_map, deflate, fit_cost_model
 from perfkit.quota.validation import cross_validate
 from perfkit.rules import PresetLike, load_preset
 from perfkit.text import text, texts, value_label
@@ -232,7 +232,7 @@ def pick_standard(candidates: list[dict], target_reach: float, tolerance: float)
 def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | None = None,
                     method: str = "auto", base_year: int | None = None, *,
                     price_index: pd.DataFrame | dict | None = None, directions: pd.DataFrame | None = None,
-                    factors=("region", "grade"), validate: bool = True, preset: PresetLike = "default",
+                    factors=DEFAULT_FACTORS, validate: bool = True, preset: PresetLike = "default",
                     **options) -> StandardsTable:
     """Build the quota standards of one or more expenditure directions.
 

@@ -119,9 +119,9 @@ def bootstrap_interval(values, method: str = "two_stage", q: float | None = None
         samples = np.moveaxis(np.asarray(samples, dtype=float), axis, -1)
         kept = screen_mask(samples, screen)
         rows = samples.reshape(-1, samples.shape[-1])
-        values = [_standard_of(row[mask], method, q, trim)
-                  for row, mask in zip(rows, kept.reshape(rows.shape))]
-        return np.reshape(values, samples.shape[:-1])
+        standards = [_standard_of(row[mask], method, q, trim)
+                     for row, mask in zip(rows, kept.reshape(rows.shape))]
+        return np.reshape(standards, samples.shape[:-1])
 
     result = stats.bootstrap((values,), statistic, vectorized=True, n_resamples=n_resamples,
                              confidence_level=level, method="BCa", random_state=np.random.default_rng(seed))

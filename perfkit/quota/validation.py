@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from perfkit.quota.models import fit_cost_model
+from perfkit.quota.models import DEFAULT_FACTORS, fit_cost_model
 
 
 def _levels(records, model):
@@ -39,7 +39,7 @@ def cross_validate(records: pd.DataFrame, method: str, *, cost: pd.Series | None
         the standard (how demanding the standard is); ``n_folds``.
     """
     cost = (records["cost"] if cost is None else cost).astype(float)
-    records = _lean(records, options.get("factors", ("region", "grade")))
+    records = _lean(records, options.get("factors", DEFAULT_FACTORS))
     if scheme == "kfold":
         splits = KFold(n_splits=k, shuffle=True, random_state=seed).split(records)
     elif scheme == "year":
