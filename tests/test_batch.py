@@ -182,7 +182,7 @@ def test_a_warm_batch_renders_each_pdf_in_its_kernel_as_the_batch_process_would(
                                                                                  monkeypatch):
     from pypdf import PdfReader
 
-    import perfkit.reports.runner as runner
+    from perfkit.reports import runner
     projects = _panel_projects(demo_store_path, 2)
     here = run_report("key-evaluation", {"project_id": projects[0], "store": str(demo_store_path)},
                       output_dir=tmp_path / "here", formats="html,pdf", index=False)
