@@ -375,6 +375,8 @@ class StochasticFrontier(GenericLikelihoodModel):
         # Stage 1: quasi-Newton in unbounded parameters, the value and gradient from one pass.
         scale = float(len(self.endog))      # the mean log-likelihood: the same scale at any sample size
 
+        evaluated: dict[bytes, tuple[float, float]] = {}    # point → (value, largest gradient component)
+
         def objective(free):
             params = self._from_free(free)
             value, grad = self.loglike_and_score(params)
@@ -382,14 +384,8 @@ class StochasticFrontier(GenericLikelihoodModel):
                 return 1e10, np.zeros_like(free)
             grad[self.i_sigma2] *= params[self.i_sigma2]                              # dσ² / d log σ²
             grad[self.i_gamma] *= params[self.i_gamma] * (1 - params[self.i_gamma])    # dγ / d logit γ
+            evaluated[free.tobytes()] = (-value / scale, float(np.max(np.abs(grad))) / scale)
             return -value / scale, -grad / scale
-
-        evaluated: dict[bytes, tuple[float, float]] = {}    # point → (value, largest gradient component)
-
-        def counted(free):
-            value, grad = objective(free)
-            evaluated[free.tobytes()] = (value, float(np.max(np.abs(grad))))
-            return value, grad
 
         previous = [np.inf]
 
@@ -406,7 +402,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             evaluated.clear()
 
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):   # trial steps outside the space
-            stage1 = optimize.minimize(counted, free_start, jac=True, method="BFGS", callback=at_precision,
+            stage1 = optimize.minimize(objective, free_start, jac=True, method="BFGS", callback=at_precision,
                                        options={"gtol": 1e-8, "maxiter": 2000})
         start = self._from_free(stage1.x)
         if not np.all(np.isfinite(start)):   # a degenerate fit (e.g. y explained exactly): keep COLS

@@ -75,24 +75,23 @@ class CostModel:
 
     def coefficient_product(self, levels, n: int) -> np.ndarray:
         """Π of the adjustment coefficients of each row's factor levels."""
-        product = np.ones(n)
         if not self.coefficients:
-            return product
+            return np.ones(n)
         if levels is None:
             raise DataError(Problem("request", f"factor levels are needed: {', '.join(self.coefficients)}"))
         if isinstance(levels, dict):
             levels = pd.DataFrame(levels, index=range(n))
+        codes = {}
         for factor, table in self.coefficients.items():
             if factor not in levels:
                 raise DataError(Problem("request", f"missing factor '{factor}' (levels: {', '.join(table)})",
                                         column=factor))
-            distinct, position = np.unique(_as_text(levels[factor]), return_inverse=True)
-            unknown = [str(level) for level in distinct if level not in table]
+            codes[factor] = np.unique(_as_text(levels[factor]), return_inverse=True)
+            unknown = [str(level) for level in codes[factor][0] if level not in table]
             if unknown:
                 raise DataError(Problem("request", f"unknown {factor} level(s) {', '.join(unknown)} "
                                                    f"(known: {', '.join(table)})", column=factor))
-            product *= np.array([table[level] for level in distinct], dtype=float)[position.ravel()]
-        return product
+        return _coefficient_product(self.coefficients, codes, n)
 
 
 def deflate(records: pd.DataFrame, price_index: pd.DataFrame | dict | None, base_year: int | None) -> pd.Series:
@@ -124,6 +123,14 @@ def _as_text(column) -> np.ndarray:
 def _factor_codes(levels: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each factor's sorted distinct levels and every row's position among them."""
     return {factor: np.unique(values, return_inverse=True) for factor, values in levels.items()}
+
+
+def _coefficient_product(coefficients: dict[str, dict[str, float]], codes, n: int) -> np.ndarray:
+    """Π of each row's coefficients, the rows given as positions among each factor's distinct levels."""
+    product = np.ones(n)
+    for factor, (distinct, position) in codes.items():
+        product *= np.array([coefficients[factor][str(level)] for level in distinct], dtype=float)[position.ravel()]
+    return product
 
 
 def _design(codes, reference: dict[str, str]) -> tuple[np.ndarray, list[str]]:
@@ -233,9 +240,7 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=D
         else:
             params = {"const": 0.0}
         coefficients = _coefficients(params, codes, reference)
-        product = np.ones(len(rows))
-        for factor, (distinct, position) in codes.items():
-            product *= np.array([coefficients[factor][str(level)] for level in distinct])[position]
+        product = _coefficient_product(coefficients, codes, len(rows))
         model = CostModel(basic_quota=1.0, elasticity=1.0, coefficients=coefficients, **common)
         model.basic_quota = unit_cost_standard(spent / quantity / product, method=method, q=q, screen=None)
         return model

@@ -95,14 +95,20 @@ class PanelFrontier(StochasticFrontier):
         eta = rest.pop(0) if self.panel_model == "bc92" else 0.0
         return beta, sigma2, gamma, mu, eta
 
+    def _unit_sums(self, beta, eta):
+        """The residuals e and η_it of each row, and per unit A = e'e, B = η'e and C = η'η."""
+        g = self.group_index
+        e = self._e(beta)
+        A = np.bincount(g, e * e, self.n_units)
+        if self.panel_model == "pitt-lee":            # η_it = 1, so η'e = Σe and η'η = Tᵢ
+            return e, 1.0, A, np.bincount(g, e, self.n_units), self.periods
+        h = np.exp(-eta * self.t_minus_T)
+        return e, h, A, np.bincount(g, h * e, self.n_units), np.bincount(g, h * h, self.n_units)
+
     def _posterior(self, params):
         """Per unit: μ*ᵢ, σ*ᵢ, and the pieces of the likelihood (e'e, η'η)."""
         beta, sigma2, gamma, mu, eta = self._split(params)
-        e = self._e(beta)
-        h = np.exp(-eta * self.t_minus_T)
-        sum_ee = np.bincount(self.group_index, e * e, self.n_units)
-        sum_he = np.bincount(self.group_index, h * e, self.n_units)
-        sum_hh = np.bincount(self.group_index, h * h, self.n_units)
+        _, h, sum_ee, sum_he, sum_hh = self._unit_sums(beta, eta)
         su2, sv2 = gamma * sigma2, (1 - gamma) * sigma2
         denominator = sv2 + su2 * sum_hh
         mu_star = (mu * sv2 - su2 * sum_he) / denominator
@@ -134,15 +140,7 @@ class PanelFrontier(StochasticFrontier):
         if not (sigma2 > 0 and 0 < gamma < 1):
             return -np.inf, np.zeros_like(params)
         g, t = self.group_index, self.t_minus_T
-        e = self._e(beta)
-        A = np.bincount(g, e * e, self.n_units)
-        if self.panel_model == "bc92":
-            h = np.exp(-eta * t)
-            he = h * e
-            B = np.bincount(g, he, self.n_units)
-            C = np.bincount(g, h * h, self.n_units)
-        else:                               # Pitt–Lee: η_it = 1, so η'e = Σe and η'η = Tᵢ
-            h, B, C = 1.0, np.bincount(g, e, self.n_units), self.periods
+        e, h, A, B, C = self._unit_sums(beta, eta)
         su2, sv2 = gamma * sigma2, (1 - gamma) * sigma2
         D = sv2 + su2 * C
         root_w = np.sqrt(D * sv2 * su2)
@@ -170,7 +168,7 @@ class PanelFrontier(StochasticFrontier):
         if self.dist == "truncated-normal":
             grad.append(np.sum(-mu / su2 + dz * sv2 / root_w) - self.n_units * lam_b / np.sqrt(su2))
         if self.panel_model == "bc92":
-            dB_deta = np.bincount(g, -t * he, self.n_units)
+            dB_deta = np.bincount(g, -t * (h * e), self.n_units)
             dC_deta = np.bincount(g, -2 * t * h * h, self.n_units)
             grad.append(np.sum(d_B * dB_deta + d_C * dC_deta))
         return float(value), np.asarray(grad, dtype=float)

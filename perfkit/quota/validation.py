@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from perfkit.quota.models import DEFAULT_FACTORS, fit_cost_model
+from perfkit.quota.models import DEFAULT_FACTORS, _as_text, fit_cost_model
 
 
 def _levels(records, model):
@@ -15,7 +15,7 @@ def _levels(records, model):
 def _lean(records: pd.DataFrame, factors) -> pd.DataFrame:
     """Only what a fold's fit reads, the factors as plain text: every fold slices it again."""
     columns = {"quantity": records["quantity"].to_numpy(dtype=float, na_value=np.nan)}
-    columns.update({f: records[f].astype(str).to_numpy(dtype=object) for f in factors if f in records})
+    columns.update({f: _as_text(records[f]) for f in factors if f in records})
     if "year" in records:
         columns["year"] = records["year"].to_numpy()
     return pd.DataFrame(columns, index=records.index)

@@ -24,9 +24,6 @@ from perfkit.store import Store
 log = logging.getLogger("perfkit")
 
 CLOSED_YEAR = CURRENT_YEAR - 1
-#: The report jobs the demo runs.
-DEMO_JOBS = ("project-overview", "key-evaluation", "self-evaluation", "quota-standards", "ex-ante", "monitoring",
-             "portrait", "comparison", "problem-cases")
 AS_OF = (pd.Timestamp(CURRENT_YEAR, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%d")
 
 
@@ -74,11 +71,12 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         Naming every report that failed (the others are still written).
     """
     from perfkit.reports.batch import run_many
+    from perfkit.reports.registry import jobs as all_jobs
     from perfkit.reports.warm import prestart
 
-    # the kernels start (and import what the jobs and their PDFs need) while the city is written, loaded
-    # and its standards set, which keep one core busy and leave the other idle
-    prestart(DEMO_JOBS, pdf=True)
+    # the kernels start (and import what the jobs and their PDFs need: the demo runs every job) while the
+    # city is written, loaded and its standards set, which keep one core busy and leave the other idle
+    prestart(all_jobs(), pdf=True)
     output_dir = Path(output_dir)
     log.info("demo city (seed %s) → %s", seed, data_dir)
     write_demo(data_dir, seed=seed)

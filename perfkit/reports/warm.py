@@ -147,9 +147,10 @@ def prestart(jobs_: Iterable[str] = (), n: int | None = None, kernel_name: str =
         _import(km, modules, imported)
         return km, imported
 
-    starter = ThreadPoolExecutor(max_workers=n or os.cpu_count() or 1, thread_name_prefix="perfkit-prestart")
+    n = n or os.cpu_count() or 1
+    starter = ThreadPoolExecutor(max_workers=n, thread_name_prefix="perfkit-prestart")
     with _lock:
-        _spare.extend((kernel_name, starter.submit(start)) for _ in range(n or os.cpu_count() or 1))
+        _spare.extend((kernel_name, starter.submit(start)) for _ in range(n))
     starter.shutdown(wait=False)
 
 
