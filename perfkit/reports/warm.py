@@ -300,9 +300,10 @@ def _engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-            notebook = Path(str(kwargs.get("input_path") or ""))
-            module = f"perfkit.reports.{notebook.stem}" if (Path(__file__).parent / f"{notebook.stem}.py").exists() \
-                else None
+            from perfkit.reports.registry import jobs
+
+            notebook = Path(str(kwargs.get("input_path") or "")).name
+            module = next((job.module for job in jobs().values() if job.notebook == notebook), None)
             km = kernel(kernel_name or "python3", module=module)
             kwargs = remove_args(["input_path", "extra_arguments"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
