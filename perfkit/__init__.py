@@ -10,9 +10,24 @@ The main entry points::
 """
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
-from perfkit import datasets  # noqa: E402
-from perfkit.errors import DataError, Problem, ReportError  # noqa: E402
-from perfkit.io import read_table  # noqa: E402
-from perfkit.store import Store  # noqa: E402
+# Names are imported when first used (PEP 562), as in perfkit.quota: `perfkit demo` starts its report kernels
+# before it pays for pandas, DuckDB and pandera, and `perfkit --help` answers at once.
+import importlib
+import importlib.util
 
+_WHERE = {"DataError": "errors", "Problem": "errors", "ReportError": "errors", "read_table": "io", "Store": "store"}
 __all__ = ["DataError", "Problem", "ReportError", "Store", "datasets", "read_table", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"perfkit.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"perfkit.{name}") is not None:
+        return importlib.import_module(f"perfkit.{name}")       # perfkit.datasets, perfkit.queries...
+    raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

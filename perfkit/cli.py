@@ -12,8 +12,6 @@ import re
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from perfkit.errors import DataError, ReportError, UsageError
 from perfkit.quota.names import METHODS
 from perfkit.text import text, texts, value_label
@@ -130,6 +128,11 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_demo(args) -> int:
+    from perfkit.reports.warm import prestart
+
+    # the report kernels start first, and import pandas, perfkit and WeasyPrint while this process imports
+    # the same and writes the city; run_demo names its jobs to them once it has imported them
+    prestart(pdf=True)
     from perfkit.reports.demo import run_demo
 
     reports = run_demo(data_dir=args.data_dir, store_path=args.store or "data/perfkit.duckdb",
@@ -194,6 +197,8 @@ def _cmd_exante(args) -> int:
 
 
 def _cmd_monitor(args) -> int:
+    import pandas as pd
+
     from perfkit.monitoring import monitor, monitoring_summary
     from perfkit.reports.workbooks import monitoring_workbook
     from perfkit.store import Store
@@ -215,6 +220,8 @@ def _cmd_monitor(args) -> int:
 
 def _print_summary(frame, headers: str, lang: str, money=(), percent=()) -> None:
     """A summary on the console as a reader wants it: 万元 with separators, percentages, labelled headers."""
+    import pandas as pd
+
     shown = frame.rename(index={"total": text("common.total", lang), "draft": text("common.draft", lang)}).copy()
     shown.index = [text("common.draft", lang) if pd.isna(label) else label for label in shown.index]
     for column in money:

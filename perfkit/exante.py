@@ -256,8 +256,7 @@ def assess_all(store: Store, standards: StandardsTable | None, year: int | None 
     """
     preset = load_preset(preset)
     rows = []
-    for request_id in queries.request_ids(store, year):
-        request, answers = queries.request(store, request_id)
+    for request_id, (request, answers) in queries.requests(store, queries.request_ids(store, year)).items():
         result = assess(request, standards, answers, preset)
         rows.append(dict(request_id=request_id, name=request["name"], unit_id=request["unit_id"],
                          unit_name=request["unit_name"], direction=request["direction"],

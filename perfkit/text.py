@@ -22,11 +22,19 @@ LANGUAGES = ("zh", "en")
 SEPARATORS = {"zh": "；", "en": "; "}
 
 
+def load_yaml(source: str) -> Any:
+    """Parse YAML as :func:`yaml.safe_load` does, with libyaml's loader when PyYAML was built with it.
+
+    The pure-Python loader takes 0.15 s over the catalogue, which every process that prints a label reads
+    (each report kernel, each command); libyaml's takes 0.02 s and builds the same objects.
+    """
+    return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, Any]:
     """Return the parsed catalogue (``perfkit/catalogue.yaml``)."""
-    source = resources.files("perfkit").joinpath("catalogue.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(source)
+    return load_yaml(resources.files("perfkit").joinpath("catalogue.yaml").read_text(encoding="utf-8"))
 
 
 def check_lang(lang: str) -> str:

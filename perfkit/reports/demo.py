@@ -89,14 +89,6 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         # one ex-ante report for each conclusion reached, the largest request first
         showcase_requests = (assessed.sort_values("requested", ascending=False)
                              .drop_duplicates("conclusion")["request_id"].tolist())
-        jobs = ([("project-overview", {"project_id": p})
-                 for p in queries.showcase_projects(store, CLOSED_YEAR, CURRENT_YEAR)]
-                + [("key-evaluation", {"project_id": p}) for p in queries.largest_panel_projects(store, 10)]
-                + [("self-evaluation", {"unit_id": u, "year": CLOSED_YEAR})
-                   for u in queries.busiest_units(store, CLOSED_YEAR, 3)]
-                + [("quota-standards", {"direction": d}) for d in standards.directions]
-                + [("ex-ante", {"request_id": r}) for r in showcase_requests]
-                + [("monitoring", {"as_of": AS_OF, "unit": "all"})])
         # portraits of the three busiest units, the first one's field compared on one scale over the closed
         # years, and the problem cases of the last closed year, each with its workbook
         portrayed = queries.busiest_units(store, CLOSED_YEAR, 3)
@@ -104,10 +96,21 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
         closed = queries.closed_years(store)
         years = f"{closed[0]}-{closed[-1]}"
         workbook = lambda name: str((output_dir / f"{name}.xlsx").resolve())       # noqa: E731
-        jobs += [("portrait", {"unit": unit, "years": years, "excel": workbook(f"portrait_{unit}")})
+        # the longest reports first (a field's portraits and comparison, the quota studies), the one-project
+        # reports last: the kernels then finish together instead of one waiting on a long last report
+        jobs = ([("portrait", {"unit": unit, "years": years, "excel": workbook(f"portrait_{unit}")})
                  for unit in portrayed]
-        jobs += [("comparison", {"field": field, "years": years, "excel": workbook(f"comparison_{field}_{years}")}),
-                 ("problem-cases", {"year": str(CLOSED_YEAR), "excel": workbook(f"problem_cases_{CLOSED_YEAR}")})]
+                + [("comparison", {"field": field, "years": years,
+                                   "excel": workbook(f"comparison_{field}_{years}")}),
+                   ("problem-cases", {"year": str(CLOSED_YEAR), "excel": workbook(f"problem_cases_{CLOSED_YEAR}")})]
+                + [("quota-standards", {"direction": d}) for d in standards.directions]
+                + [("monitoring", {"as_of": AS_OF, "unit": "all"})]
+                + [("project-overview", {"project_id": p})
+                   for p in queries.showcase_projects(store, CLOSED_YEAR, CURRENT_YEAR)]
+                + [("key-evaluation", {"project_id": p}) for p in queries.largest_panel_projects(store, 10)]
+                + [("self-evaluation", {"unit_id": u, "year": CLOSED_YEAR})
+                   for u in queries.busiest_units(store, CLOSED_YEAR, 3)]
+                + [("ex-ante", {"request_id": r}) for r in showcase_requests])
     store_abs = str(Path(store_path).resolve())
     tasks = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
 

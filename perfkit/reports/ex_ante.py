@@ -101,10 +101,11 @@ def read_request_file(path) -> tuple[dict, dict]:
     import yaml
 
     from perfkit.errors import DataError, Problem
+    from perfkit.text import load_yaml
 
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(Problem(path.name, f"cannot be read as a request: {exc}")) from exc
     if not isinstance(raw, dict):

@@ -28,13 +28,11 @@ from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_d
 from perfkit.reports.preflight import check_parameters
 from perfkit.reports.registry import jobs
 from perfkit.reports.warm import ENGINE as WARM
+from perfkit.reports.warm import KERNEL_ARGUMENTS
 from perfkit.reports.warm import render_pdf as warm_render_pdf
 from perfkit.rules import load_preset
 from perfkit.text import text
 
-#: The kernel keeps its own notes (TCP transport, the interrupt at shutdown) to itself: a report's
-#: errors reach the caller through the notebook, not the kernel's log.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 @dataclass(frozen=True)

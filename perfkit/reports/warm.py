@@ -33,7 +33,7 @@ ENGINE = "perfkit-warm"
 PRELOAD = """
 import warnings as _perfkit_warnings, matplotlib as _perfkit_matplotlib
 import matplotlib.pyplot as _perfkit_plt
-import perfkit, perfkit.reports.display, perfkit.reports.registry
+import perfkit, perfkit.store, perfkit.io, perfkit.datasets, perfkit.reports.display, perfkit.reports.registry
 import IPython.display, pandas.io.formats.style     # every report shows tables through them
 _perfkit_state = (dict(_perfkit_matplotlib.rcParams), list(_perfkit_warnings.filters))
 import builtins as _perfkit_builtins
@@ -53,6 +53,9 @@ _r.clear_cache(); _d.use_cjk_font.cache_clear()
 del _b, _w, _m, _p, _r, _d
 """
 RECYCLE = 50
+#: The kernel keeps its own notes (TCP transport, the interrupt at shutdown) to itself: a report's
+#: errors reach the caller through the notebook, not the kernel's log.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 _local = threading.local()
 _all: list[KernelManager] = []
 _lock = threading.Lock()
@@ -75,8 +78,6 @@ def _run(km: KernelManager, code: str, timeout: float = 120, what: str = "set-up
 
 
 def _start(kernel_name: str) -> KernelManager:
-    from perfkit.reports.runner import KERNEL_ARGUMENTS
-
     # nbclient polls its client's channels inside asyncio: a blocking client (KernelManager's default)
     # would block its event loop in a wait for output that never comes when the kernel dies, so the
     # kernel's death would go unnoticed. The async client lets nbclient's liveness check run.
@@ -121,24 +122,30 @@ def _import(km: KernelManager, modules, imported: set[str]) -> None:
 
 def prestart(jobs_: Iterable[str] = (), n: int | None = None, kernel_name: str = "python3", *,
              pdf: bool = False) -> None:
-    """Start ``n`` warm kernels now, in the background, for the next reports' workers to take.
+    """Have ``n`` warm kernels start now, in the background, for the next reports' workers to take.
 
     A caller with other work to do before its reports (the demo writes and loads its city first) lets the
     kernels start and import what ``jobs_`` (job names) need meanwhile, on the cores that work leaves
-    idle, instead of after it. Kernels not taken are shut down with the others (:func:`shutdown_all`).
+    idle, instead of after it. Kernels already starting count towards ``n``: they import these jobs'
+    modules too, once up. So a caller may start kernels before it knows (or has imported) its jobs, and
+    name them later. Kernels not taken are shut down with the others (:func:`shutdown_all`).
 
     Parameters
     ----------
     jobs_ : iterable of str
         Report jobs (``"portrait"``) whose modules and :attr:`Job.warm` imports each kernel loads.
     n : int, optional
-        Kernels to start; default the number of cores (the workers a batch runs by default).
+        Kernels to have; default the number of cores (the workers a batch runs by default).
     pdf : bool
         Import WeasyPrint too: the reports will have PDFs, which each kernel renders (:func:`render_pdf`).
     """
-    from perfkit.reports.registry import get_job
+    jobs_ = list(jobs_)
+    if jobs_:
+        from perfkit.reports.registry import get_job
 
-    modules = [name for job in jobs_ for name in _job_imports(get_job(job).module)]
+        modules = [name for job in jobs_ for name in _job_imports(get_job(job).module)]
+    else:
+        modules = []
     modules += list(PDF_MODULES) if pdf else []
     modules = list(dict.fromkeys(modules))
 
@@ -147,10 +154,18 @@ def prestart(jobs_: Iterable[str] = (), n: int | None = None, kernel_name: str =
         _import(km, modules, imported)
         return km, imported
 
+    def then_import(starting: Future) -> tuple[KernelManager, set[str]]:
+        km, imported = starting.result()
+        _import(km, modules, imported)
+        return km, imported
+
     n = n or os.cpu_count() or 1
     starter = ThreadPoolExecutor(max_workers=n, thread_name_prefix="perfkit-prestart")
     with _lock:
-        _spare.extend((kernel_name, starter.submit(start)) for _ in range(n))
+        starting = [i for i, (name, _) in enumerate(_spare) if name == kernel_name][:n]
+        for i in starting:
+            _spare[i] = (kernel_name, starter.submit(then_import, _spare[i][1]))
+        _spare.extend((kernel_name, starter.submit(start)) for _ in range(n - len(starting)))
     starter.shutdown(wait=False)
 
 

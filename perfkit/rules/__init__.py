@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from perfkit.errors import DataError, Problem
 from perfkit.rules.model import Preset
+from perfkit.text import load_yaml
 
 __all__ = ["Preset", "PresetLike", "builtin_presets", "clear_cache", "load_preset", "validate_preset"]
 
@@ -56,7 +57,7 @@ def _read(name_or_path: str, extended_by: str | None = None) -> tuple[dict, str]
                                                        f"{', '.join(builtin_presets())}; or give a .yaml path)"))
         text, source = builtin.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise DataError(Problem(source, f"is not valid YAML: {exc}")) from exc
     if not isinstance(raw, dict):
