@@ -44,6 +44,19 @@ def test_method_comparison_on_the_demo_truth(demo_store):
     assert list(study.comparison_table().columns[:2]) == ["基本定额（元/单位）", "95%置信区间"]
 
 
+def test_the_comparison_reuses_the_standards_candidates_and_equals_fitting_them_again(demo_store):
+    from dataclasses import replace
+
+    import pandas as pd
+
+    study = quota_study(demo_store, _road(demo_store))
+    assert set(study.candidates) == set(study.preset.quota.candidates)     # fitted once, by build_standards
+    assert study.model is study.candidates[study.method]["model"]
+    pd.testing.assert_frame_equal(study.comparison(), replace(study, candidates={}).comparison(), check_exact=True)
+    # options of the caller's own: the candidates were fitted with them, the comparison is not
+    assert quota_study(demo_store, _road(demo_store), screen="iqr").candidates == {}
+
+
 def test_standards_command_writes_store_and_excel(demo_dir, tmp_path, capsys):
     store = tmp_path / "s.duckdb"
     assert main(["load", str(demo_dir), "--store", str(store)]) == 0

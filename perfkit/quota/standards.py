@@ -32,7 +32,8 @@ class StandardsTable:
     :meth:`to_store`.
     """
 
-    def __init__(self, frame: pd.DataFrame, price_index: dict[int, float] | None = None):
+    def __init__(self, frame: pd.DataFrame, price_index: dict[int, float] | None = None,
+                 candidates: dict[str, list[dict]] | None = None):
         frame = frame.copy()
         for column in ("reach", "unit_reach", "benchmark_quota"):   # a table saved before these existed
             if column not in frame:
@@ -45,6 +46,9 @@ class StandardsTable:
             raise ValueError(f"a standards table needs the columns {missing}")
         self.frame = frame[COLUMNS].reset_index(drop=True)
         self.price_index = price_index or {}
+        #: Per direction, the candidates :func:`build_standards` weighed (``model``, ``method``, ``mape``,
+        #: ``share_above``, ``reach``, ``unit_reach``); empty for a table read back from a store or a file.
+        self.candidates = candidates or {}
 
     def __repr__(self) -> str:
         return f"StandardsTable({len(self.directions)} direction(s))\n{self.quotas.to_string()}"
@@ -268,7 +272,8 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
     StandardsTable
         Besides the quota and coefficients, each direction's ``reach`` (share of records at or below
         the standard) and ``unit_reach`` (share of units), the efficient ``benchmark_quota`` beside it,
-        and ``selection``, why its method was used.
+        and ``selection``, why its method was used; ``candidates`` keeps the fitted and cross-validated
+        candidates of each direction.
 
     Raises
     ------
@@ -287,7 +292,7 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
     index = _index_map(price_index) if price_index is not None else {}
     names = directions.set_index("direction_id") if directions is not None else None
     rules = load_preset(preset).quota
-    rows = []
+    rows, weighed = [], {}
     for d in wanted:
         records = cost_records[cost_records["direction"] == d]
         cost = deflate(records, price_index, base_year)
@@ -298,6 +303,7 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
         else:
             chosen, selection = _candidate(records, cost, method, factors, options, validate), "given"
             candidates = [chosen]
+        weighed[d] = candidates
         model = chosen["model"]
         benchmark = next((c for c in candidates if c["method"] == rules.benchmark), None)
         if benchmark is None:
@@ -316,4 +322,4 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
         for factor, table in model.coefficients.items():
             for level, coefficient in table.items():
                 rows.append({**head, "factor": factor, "level": level, "coefficient": coefficient})
-    return StandardsTable(pd.DataFrame(rows, columns=COLUMNS), price_index=index)
+    return StandardsTable(pd.DataFrame(rows, columns=COLUMNS), price_index=index, candidates=weighed)

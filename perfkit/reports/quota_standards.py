@@ -1,7 +1,7 @@
 """The quota standards job: one direction's cost data, every method compared, the standard chosen."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -47,6 +47,9 @@ class QuotaStudy:
     truth: pd.DataFrame | None
     lang: str = "zh"
     preset: Preset | None = None
+    #: The standard's candidates as :func:`perfkit.quota.build_standards` fitted and cross-validated them,
+    #: by method, when they were fitted with the options :meth:`comparison` uses (the preset's).
+    candidates: dict[str, dict] = field(default_factory=dict)
 
     def _text(self, key: str, **params) -> str:
         return text(f"quota_standards.{key}", self.lang, **params)
@@ -95,8 +98,10 @@ class QuotaStudy:
         """
         rows = []
         for method, options in compared_methods(self.preset or "default").items():
-            model = quota.fit_cost_model(self.records, method, cost=self.cost, **options)
-            checked = quota.cross_validate(self.records, method, cost=self.cost, **options)
+            weighed = self.candidates.get(method)     # the same fit and folds: not done twice
+            model = weighed["model"] if weighed else quota.fit_cost_model(self.records, method, cost=self.cost,
+                                                                          **options)
+            checked = weighed if weighed else quota.cross_validate(self.records, method, cost=self.cost, **options)
             row = {"method": value_label("method", method, self.lang), "key": method,
                    "basic_quota": model.basic_quota, "mape": checked["mape"],
                    "share_above": checked["share_above"],
@@ -255,12 +260,16 @@ def quota_study(store: Store, direction: str, method: str = "auto", base_year: i
                                       price_index=price_index, directions=store.table("directions"),
                                       preset=preset, **options)
     chosen = standards.quotas.loc[direction, "method"]
-    model = quota.fit_cost_model(records, chosen, cost=cost,
-                                 **{**preset.quota.candidates.get(chosen, {}), **options})
+    # the candidates were fitted with the preset's options, as the study's comparison fits them, unless the
+    # caller gave a method or options of its own
+    weighed = ({c["method"]: c for c in standards.candidates.get(direction, [])}
+               if method == "auto" and not options else {})
+    model = weighed[chosen]["model"] if chosen in weighed else quota.fit_cost_model(
+        records, chosen, cost=cost, **{**preset.quota.candidates.get(chosen, {}), **options})
     truth = queries.optional_table(store, "cost_truth", where_direction=direction)
     return QuotaStudy(direction=direction, name=info["name"], output_unit=info["output_unit"], method=chosen,
                       base_year=base_year, records=records, cost=cost, model=model, standards=standards,
-                      truth=truth, lang=lang, preset=preset)
+                      truth=truth, lang=lang, preset=preset, candidates=weighed)
 
 
 def build_all_standards(store: Store, method: str = "auto", base_year: int | None = None,
