@@ -175,7 +175,7 @@ def _tally(frame: pd.DataFrame, by) -> pd.DataFrame:
 def compile_cases(store, years=None, preset: PresetLike = "default") -> CaseCompilation:
     """Compile the problem cases of ``years`` (default: every year with findings) from the store."""
     from perfkit import queries
-    from perfkit.evaluation import apply_results, evaluate
+    from perfkit.evaluation import apply_results, evaluate_many
     from perfkit.monitoring import monitor
 
     rules = load_preset(preset)
@@ -199,8 +199,7 @@ def compile_cases(store, years=None, preset: PresetLike = "default") -> CaseComp
                                                                          "spent"]]
     evaluated = classified.loc[classified["stage"].eq("key_evaluation"), "project_id"].unique()
     ratings = []
-    for project_id in evaluated:
-        result = evaluate(store, project_id, preset)
+    for project_id, result in evaluate_many(store, evaluated, preset).items():
         ratings.append({"project_id": project_id, "rating": result.rating,
                         "budget": float(result.budget) if not np.isnan(result.budget) else 0.0})
     cuts = pd.Series(dtype=float)

@@ -394,14 +394,15 @@ def indicators_from_store(store, years, *, field: str | None = None, preset: Pre
     the caller has them).
     """
     from perfkit import queries
-    from perfkit.evaluation import evaluate
+    from perfkit.evaluation import evaluate_many
 
     years = [int(y) for y in years]
     values = queries.unit_year_indicators(store, years, field=field, units=units)
     scores = []
-    for project_id, unit_id, year in queries.panel_projects_of(store, years, field=field, units=units) \
-            .itertuples(index=False):
-        result = evaluate(store, project_id, preset)
+    panel = queries.panel_projects_of(store, years, field=field, units=units)
+    results = evaluate_many(store, panel["project_id"], preset)
+    for project_id, unit_id, year in panel.itertuples(index=False):
+        result = results[project_id]
         if not result.is_draft:
             scores.append((unit_id, int(year), result.total))
     if scores:

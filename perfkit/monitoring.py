@@ -217,6 +217,7 @@ def assess_execution(evidence: MonitoringEvidence, preset: PresetLike = "default
     # plain arrays for the loop: a pandas lookup per project costs more than the judgement itself
     paths = rates.loc[:, 1:month].to_numpy(dtype=float)
     row_of = {project_id: row for row, project_id in enumerate(rates.index)}
+    expected_at = {int(m): float(rate) for m, rate in profile.items()}
     predicted = {column: prediction[column].to_numpy(dtype=float)
                  for column in ("mean", "obs_ci_lower", "obs_ci_upper")}
     rows = []
@@ -226,10 +227,11 @@ def assess_execution(evidence: MonitoringEvidence, preset: PresetLike = "default
         path = paths[row_of[p.project_id]]
         rate = float(path[~np.isnan(path)][-1]) if has_execution and (~np.isnan(path)).any() else 0.0
         start, end = pd.Timestamp(p.start_date), pd.Timestamp(p.end_date)
-        progress = float(np.clip(((as_of - start).days + 1) / ((end - start).days + 1), 0, 1))
+        # min/max, not np.clip: on one number np.clip costs 90 µs, a third of the whole loop
+        progress = min(max(((as_of - start).days + 1) / ((end - start).days + 1), 0.0), 1.0)
         # a project with its own period is compared with the city's path at the same share of its period
-        effective_month = month if start.month == 1 else int(np.clip(round(progress * 12), 1, 12))
-        expected = float(profile.loc[effective_month])
+        effective_month = month if start.month == 1 else min(max(round(progress * 12), 1), 12)
+        expected = expected_at[effective_month]
         deviation = rate - expected
         if has_execution:
             forecast = max(float(predicted["mean"][i]), rate)

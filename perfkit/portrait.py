@@ -118,7 +118,7 @@ def portrait(store, unit_id: str, years=None, preset: PresetLike = "default") ->
     """
     from perfkit.cases import classify_findings
     from perfkit.comparison import UnitComparison, indicators_from_store, year_end_lights
-    from perfkit.evaluation import evaluate, self_evaluate
+    from perfkit.evaluation import evaluate_many, self_evaluate
 
     preset = load_preset(preset)
     unit = queries.unit(store, unit_id)
@@ -135,8 +135,10 @@ def portrait(store, unit_id: str, years=None, preset: PresetLike = "default") ->
         results.scores.xs(year, level="year")["peer_group"] == scores.loc[year, "peer_group"]].mean()
         for year in scores.index if not pd.isna(scores.loc[year, "peer_group"])}).T
     key = []
-    for project_id, _, year in queries.panel_projects_of(store, years, units=[unit_id]).itertuples(index=False):
-        result = evaluate(store, project_id, preset)
+    own = queries.panel_projects_of(store, years, units=[unit_id])
+    evaluated = evaluate_many(store, own["project_id"], preset)
+    for project_id, _, year in own.itertuples(index=False):
+        result = evaluated[project_id]
         key.append({"project_id": project_id, "name": result.project["name"], "year": int(year),
                     "total": result.total, "rating": result.rating})
     self_rows = []

@@ -114,17 +114,52 @@ class ProjectEvidence:
 
 
 def project_evidence(store: Store, project_id: str) -> ProjectEvidence:
-    """Everything the store holds on one project for its key evaluation."""
-    facts = project(store, project_id)
-    spending = spent(store, [project_id])
-    return ProjectEvidence(
-        project=facts,
-        budget=float(facts["budget"]) if not pd.isna(facts["budget"]) else float("nan"),
-        spent=float(spending.iloc[0]) if len(spending) else None,
-        expert_scores=_query(store, "SELECT expert_id, item, score FROM expert_scores WHERE project_id = ?",
-                             [project_id]),
-        findings=_query(store, "SELECT * FROM findings WHERE project_id = ? ORDER BY finding_id", [project_id]),
-        indicators=indicators(store, [project_id]))
+    """Everything the store holds on one project for its key evaluation.
+
+    Raises
+    ------
+    KeyError
+        When the project is not in the store.
+    """
+    found = projects_evidence(store, [project_id])
+    if project_id not in found:
+        raise KeyError(f"project {project_id!r} is not in the store {store.path}")
+    return found[project_id]
+
+
+def projects_evidence(store: Store, project_ids: list[str]) -> dict[str, ProjectEvidence]:
+    """:func:`project_evidence` of each of ``project_ids`` that is in the store, in the order given.
+
+    One query per table, not per project: each query scans and joins whole tables, which costs the same
+    for one project as for a field's. The values are those :func:`project_evidence` reads; a text column
+    that is empty for one project (all missing) takes the type the others give it.
+    """
+    ids = list(dict.fromkeys(project_ids))
+    facts = _query(store, "SELECT * FROM project_facts WHERE list_contains(?, project_id)", [ids])
+    spending = spent(store, ids)
+    # rowid: the order the rows were loaded in, as a query of one project returns them
+    experts = _query(store, "SELECT project_id, expert_id, item, score FROM expert_scores "
+                            "WHERE list_contains(?, project_id) ORDER BY rowid", [ids])
+    findings = _query(store, "SELECT * FROM findings WHERE list_contains(?, project_id) "
+                             "ORDER BY project_id, finding_id", [ids])
+    targets = indicators(store, ids)
+
+    def split(frame: pd.DataFrame, keep_id: bool = True) -> dict[str, pd.DataFrame]:
+        """Each project's rows of ``frame``, indexed from 0 as a query of one project returns them."""
+        rows = frame.groupby("project_id", sort=False).indices
+        frame = frame if keep_id else frame.drop(columns="project_id")
+        empty = frame.iloc[0:0].reset_index(drop=True)
+        return {pid: frame.iloc[rows[pid]].reset_index(drop=True) if pid in rows else empty for pid in ids}
+
+    experts_of, findings_of, targets_of = split(experts, keep_id=False), split(findings), split(targets)
+    found = {}
+    for position, project_id in enumerate(facts["project_id"]):
+        row = facts.iloc[[position]].reset_index(drop=True).iloc[0]   # as a one-row query returns it
+        found[project_id] = ProjectEvidence(
+            project=row, budget=float(row["budget"]) if not pd.isna(row["budget"]) else float("nan"),
+            spent=float(spending.loc[project_id]) if project_id in spending.index else None,
+            expert_scores=experts_of[project_id], findings=findings_of[project_id], indicators=targets_of[project_id])
+    return {pid: found[pid] for pid in ids if pid in found}
 
 
 def panel_projects(store: Store, year: int) -> list[str]:

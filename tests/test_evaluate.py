@@ -74,6 +74,27 @@ def test_unknown_project(demo_store):
         ev.evaluate(demo_store, "P000")
 
 
+def test_evaluating_many_projects_at_once_equals_one_by_one(demo_store):
+    import pandas as pd
+
+    from perfkit import queries
+
+    panel = queries.panel_projects(demo_store, 2025)
+    others = demo_store.query("SELECT project_id FROM projects WHERE year = 2025 ORDER BY project_id LIMIT 8")
+    wanted = [*panel[:12], *others["project_id"], panel[0]]       # drafts, projects without a panel, a repeat
+    many = ev.evaluate_many(demo_store, wanted)
+    assert list(many) == list(dict.fromkeys(wanted))
+    for project_id, result in many.items():
+        one = ev.evaluate(demo_store, project_id)
+        pd.testing.assert_frame_equal(result.table, one.table, check_exact=True)
+        pd.testing.assert_frame_equal(result.panel, one.panel, check_exact=True)
+        pd.testing.assert_series_equal(result.project, one.project, check_exact=True)
+        assert (result.is_draft, result.rating, repr(result.agreement)) == (one.is_draft, one.rating, repr(one.agreement))
+        assert np.array_equal([result.total, result.budget], [one.total, one.budget], equal_nan=True)
+    with pytest.raises(KeyError, match="P-NOPE"):
+        ev.evaluate_many(demo_store, [panel[0], "P-NOPE"])
+
+
 def test_self_evaluation_by_hand(demo_store):
     unit = demo_store.query("""SELECT unit_id FROM projects WHERE year = 2025 GROUP BY 1
                                ORDER BY count(*) DESC, 1 LIMIT 1""")["unit_id"].iloc[0]

@@ -168,21 +168,31 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
     indicators = score_indicators(evidence.indicators, preset)
     trim_from = preset.expert_panel.trim_min_experts
     min_experts = preset.expert_panel.min_experts
+    # plain structures for the loop over items: a pandas filter or lookup per item costs more than its
+    # scoring (a mean below is of the same values in the same order as pandas', so the same to the bit)
+    panel_of = panel.to_dict("index")
+    findings_of: dict[str, list] = {}
+    for finding in findings[["item", "problem_type", "description", "deduction"]].itertuples(index=False):
+        findings_of.setdefault(finding.item, []).append(finding)
+    level2 = indicators["level2"].to_numpy(dtype=object)
+    fraction = indicators["fraction"].to_numpy(dtype=float)
+    issue = indicators["issue"].to_numpy(dtype=object)
+    indicator_name = indicators["name"].to_numpy(dtype=object)
     rows = []
     for item in preset.items():
         name, points, rule = item["item"], item["points"], item["rule"]
         score, notes, flagged, state = 0.0, [], False, "scored"
         if rule == "expert":
-            if name in panel.index and panel.loc[name, "n_experts"] >= min_experts:
-                p = panel.loc[name]
+            if name in panel_of and panel_of[name]["n_experts"] >= min_experts:
+                p = panel_of[name]
                 score = p["score"] / 100 * points
                 notes.append(note("experts_trimmed" if p["n_experts"] >= trim_from else "experts",
                                   n=int(p["n_experts"])))
                 if p["flagged"]:
                     notes.append(note("experts_disagree", spread=float(p["spread"])))
                     flagged = True
-            elif name in panel.index:
-                notes.append(note("panel_too_small", n=int(panel.loc[name, "n_experts"]), minimum=min_experts))
+            elif name in panel_of:
+                notes.append(note("panel_too_small", n=int(panel_of[name]["n_experts"]), minimum=min_experts))
                 flagged, state = True, "missing"
             else:
                 notes.append(note("no_expert_scores"))
@@ -200,21 +210,23 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                     notes.append(note("cannot_score", reason=exc.problems[0].problem))
                     flagged, state = True, "missing"
         elif rule == "deduction":
-            mine = findings[findings["item"] == name]
-            score = score_indicator("deduction", points=points, deductions=mine["deduction"].tolist(), preset=preset)
-            notes += [note("deducted", problem=t if isinstance(t, str) and t else text, points=float(d))
-                      for t, text, d in zip(mine["problem_type"], mine["description"], mine["deduction"])]
-            if mine.empty:
+            mine = findings_of.get(name, [])
+            score = score_indicator("deduction", points=points, deductions=[f.deduction for f in mine],
+                                    preset=preset)
+            notes += [note("deducted", problem=f.problem_type if isinstance(f.problem_type, str) and f.problem_type
+                           else f.description, points=float(f.deduction)) for f in mine]
+            if not mine:
                 notes.append(note("no_problem_found"))
         else:
-            mine = indicators[indicators["level2"].isin(item["dimensions"])]
-            if mine.empty:
+            mine = np.isin(level2, list(item["dimensions"]))
+            if not mine.any():
                 notes.append(note("no_indicators_not_applicable"))
                 state = "not_applicable"
             else:
-                score = float(mine["fraction"].mean()) * points
-                notes.append(note("indicators_mean", n=len(mine), share=float(mine["fraction"].mean())))
-                missing = mine.loc[mine["issue"] != "", "name"].tolist()
+                share = float(fraction[mine].mean())
+                score = share * points
+                notes.append(note("indicators_mean", n=int(mine.sum()), share=share))
+                missing = indicator_name[mine & (issue != "")].tolist()
                 if missing:
                     notes.append(note("indicator_data_missing", names=missing))
                     flagged, state = True, "missing"
@@ -243,6 +255,24 @@ def evaluate(store: Store, project_id: str, preset: PresetLike = "default") -> E
         When the project is not in the store.
     """
     return score_project(queries.project_evidence(store, project_id), preset)
+
+
+def evaluate_many(store: Store, project_ids, preset: PresetLike = "default") -> dict[str, EvaluationResult]:
+    """:func:`evaluate` of each of ``project_ids``, by project id in the order given, their evidence read
+    in one query per table (:func:`perfkit.queries.projects_evidence`).
+
+    Raises
+    ------
+    KeyError
+        When a project is not in the store.
+    """
+    ids = list(dict.fromkeys(project_ids))
+    evidence = queries.projects_evidence(store, ids)
+    missing = [pid for pid in ids if pid not in evidence]
+    if missing:
+        raise KeyError(f"project(s) {', '.join(map(repr, missing))} not in the store {store.path}")
+    preset = load_preset(preset)
+    return {pid: score_project(evidence[pid], preset) for pid in ids}
 
 
 @dataclass
@@ -292,9 +322,16 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
     execution_block = preset.self_evaluation.execution_block
     redistribute = preset.scoring.not_applicable == "redistribute"
     policy = preset.evidence.missing
+    # plain arrays and each project's row positions: a pandas filter per project and block costs more than
+    # the scoring (the means are of the same values in the same order, so they are the same to the bit)
+    rows_of = indicators.groupby("project_id", sort=False).indices if len(indicators) else {}
+    level1 = indicators["level1"].to_numpy(dtype=object)
+    fraction = indicators["fraction"].to_numpy(dtype=float)
+    has_issue = (indicators["issue"] != "").to_numpy(dtype=bool)
+    no_rows = np.array([], dtype=int)
     rows = []
     for project in projects.itertuples(index=False):
-        mine = indicators[indicators["project_id"] == project.project_id]
+        mine = rows_of.get(project.project_id, no_rows)
         shares, notes = {}, []
         for block in weights:
             if block == execution_block:
@@ -307,11 +344,11 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
                     shares[block] = score_indicator("execution_rate", points=1.0, target=float(project.budget),
                                                     actual=float(s), preset=preset)
                 continue
-            block_rows = mine[mine["level1"] == block]
-            shares[block] = float(block_rows["fraction"].mean()) if len(block_rows) else None
-            if block_rows.empty:
+            block_rows = mine[level1[mine] == block]
+            shares[block] = float(fraction[block_rows].mean()) if len(block_rows) else None
+            if not len(block_rows):
                 notes.append(note("no_block_indicators", block=Name(block)))
-            elif (block_rows["issue"] != "").any():
+            elif has_issue[block_rows].any():
                 notes.append(note("block_data_missing", block=Name(block)))
                 if policy.get("indicators", "draft") == "draft":
                     shares[block] = np.nan

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit import queries
-from perfkit.evaluation import EvaluationResult, evaluate
+from perfkit.evaluation import EvaluationResult, evaluate, evaluate_many
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record
 from perfkit.reports.registry import Job, register
 from perfkit.rules import PresetLike, load_preset
@@ -149,8 +149,7 @@ def key_evaluations(store: Store, year: int, preset: PresetLike = "default") -> 
     """
     preset = load_preset(preset)
     rows = []
-    for project_id in queries.panel_projects(store, year):
-        result = evaluate(store, project_id, preset)
+    for project_id, result in evaluate_many(store, queries.panel_projects(store, year), preset).items():
         rows.append(dict(project_id=project_id, name=result.project["name"], unit_id=result.project["unit_id"],
                          unit_name=result.project["unit_name"], program_id=result.project["program_id"],
                          total=round(result.total, 2), rating=result.rating, budget=result.budget,
