@@ -335,7 +335,8 @@ def _chinese_number(n: int) -> str:
 def _projects(rng: np.random.Generator, units: pd.DataFrame, directions: pd.DataFrame) -> pd.DataFrame:
     field_of_sub = {sub: f for subs in TAXONOMY.values() for sub, _o, _u, f in subs}
     directions = directions.assign(field=directions["subcategory"].map(field_of_sub))
-    by_field = {f: d for f, d in directions.groupby("field")}
+    # rows as plain mappings: a pandas row lookup per program costs more than the program's draws
+    by_field = {f: d.to_dict("records") for f, d in directions.groupby("field")}
     years = (*CLOSED_YEARS, CURRENT_YEAR)
     categories, cat_p = list(CATEGORY_WEIGHTS), np.array(list(CATEGORY_WEIGHTS.values()))
     rows = []
@@ -348,7 +349,7 @@ def _projects(rng: np.random.Generator, units: pd.DataFrame, directions: pd.Data
             active = [y for y in years if start <= y < start + length]
             if not active:
                 continue
-            direction = pool.iloc[int(rng.integers(len(pool)))]
+            direction = pool[int(rng.integers(len(pool)))]
             category = categories[int(rng.choice(len(categories), p=cat_p))]
             program_id = f"G{len(rows) + 1:05d}"
             district = DISTRICTS[int(rng.integers(len(DISTRICTS)))]
@@ -390,7 +391,7 @@ def _budgets(rng: np.random.Generator, projects: pd.DataFrame) -> pd.DataFrame:
 
 def _execution(rng: np.random.Generator, projects: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     budget = budgets["adjusted_amount"].fillna(budgets["amount"]).to_numpy()
-    month_ends = {y: pd.date_range(f"{y}-01-01", periods=12, freq="ME") for y in projects["year"].unique()}
+    month_ends = {y: pd.date_range(f"{y}-01-01", periods=12, freq="ME").to_numpy() for y in projects["year"].unique()}
     ids, months, amounts = [], [], []
     for i, (project_id, year, start) in enumerate(projects[["project_id", "year", "start_date"]].itertuples(index=False)):
         kind = ("normal", "late", "stalled", "none")[int(rng.choice(4, p=[0.845, 0.12, 0.03, 0.005]))]
@@ -418,7 +419,7 @@ def _execution(rng: np.random.Generator, projects: pd.DataFrame, budgets: pd.Dat
         ids += [project_id] * int(keep.sum())
         months.append(month_ends[year][:last_month][keep])
         amounts.append(spent[keep])
-    return pd.DataFrame({"project_id": ids, "month": np.concatenate([m.to_numpy() for m in months]),
+    return pd.DataFrame({"project_id": ids, "month": np.concatenate(months),
                          "spent_cumulative": np.concatenate(amounts)})
 
 
@@ -440,10 +441,14 @@ def _targets_and_actuals(rng, projects, budgets, indicators, directions):
     # each indicator's template kind follows from its position within its direction
     position = indicators.groupby("direction").cumcount().to_numpy()
     library = indicators.assign(kind=[INDICATOR_TEMPLATES[p][6] for p in position])
-    by_direction = {d: list(frame[["indicator_id", "polarity", "value_type", "kind"]].itertuples(index=False))
-                    for d, frame in library.groupby("direction")}
+    by_direction: dict[str, list[tuple]] = {}     # in library order (one pass: a frame per direction costs more)
+    for direction, *indicator in library[["direction", "indicator_id", "polarity", "value_type", "kind"]] \
+            .itertuples(index=False, name=None):
+        by_direction.setdefault(direction, []).append(tuple(indicator))
     budget_of = dict(zip(budgets["project_id"], budgets["amount"]))
     targets, actuals = [], []
+    as_of_of = {year: pd.Timestamp(year, 12, 31) if year < CURRENT_YEAR
+                else pd.Timestamp(year, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0) for year in projects["year"].unique()}
     for project_id, direction, year in projects[["project_id", "direction", "year"]].itertuples(index=False):
         pool = by_direction[direction]
         n_more = min(int(rng.integers(0, 4)), len(pool) - 6)
@@ -451,7 +456,7 @@ def _targets_and_actuals(rng, projects, budgets, indicators, directions):
         chosen = pool[:6] + [pool[k] for k in sorted(extra)]  # the six core dimensions, then extras
         quality = rng.beta(8, 2)  # the project's latent performance
         closed = year < CURRENT_YEAR
-        as_of = pd.Timestamp(year, 12, 31) if closed else pd.Timestamp(year, AS_OF_MONTH, 1) + pd.offsets.MonthEnd(0)
+        as_of = as_of_of[year]
         progress = 1.0 if closed else AS_OF_MONTH / 12
         for indicator_id, polarity, value_type, kind in chosen:
             if value_type == "qualitative":
