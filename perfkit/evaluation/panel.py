@@ -51,7 +51,8 @@ def kendalls_w(scores: pd.DataFrame) -> dict[str, float]:
     the χ² statistic m(n − 1)W, its degrees of freedom n − 1 and p-value,
     ``m`` experts and ``n`` items (experts who did not score every item are left out).
     """
-    matrix = scores.pivot_table(index="item", columns="expert_id", values="score", aggfunc="mean").dropna(axis=1)
+    # groupby and unstack: what pivot_table does, at half its overhead (every key evaluation computes this)
+    matrix = scores.groupby(["item", "expert_id"])["score"].mean().unstack("expert_id").dropna(axis=1)
     n, m = matrix.shape
     if n < 2 or m < 2:
         return {"w": float("nan"), "chi2": float("nan"), "df": max(n - 1, 0), "p_value": float("nan"), "m": m, "n": n}
