@@ -135,12 +135,12 @@ def projects_evidence(store: Store, project_ids: list[str]) -> dict[str, Project
     that is empty for one project (all missing) takes the type the others give it.
     """
     ids = list(dict.fromkeys(project_ids))
-    facts = _query(store, "SELECT * FROM project_facts WHERE list_contains(?, project_id)", [ids])
+    facts = _query(store, "SELECT * FROM project_facts WHERE project_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
     spending = spent(store, ids)
     # rowid: the order the rows were loaded in, as a query of one project returns them
     experts = _query(store, "SELECT project_id, expert_id, item, score FROM expert_scores "
-                            "WHERE list_contains(?, project_id) ORDER BY rowid", [ids])
-    findings = _query(store, "SELECT * FROM findings WHERE list_contains(?, project_id) "
+                            "WHERE project_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY rowid", [ids])
+    findings = _query(store, "SELECT * FROM findings WHERE project_id IN (SELECT unnest(?::VARCHAR[])) "
                              "ORDER BY project_id, finding_id", [ids])
     targets = indicators(store, ids)
 
@@ -279,7 +279,7 @@ def requests(store: Store, request_ids: list[str]) -> dict[str, tuple[dict, dict
     rows = _query(store, """SELECT r.*, u.name AS unit_name, d.name AS direction_name, d.output_unit
                             FROM requests r JOIN units u USING (unit_id)
                             JOIN directions d ON d.direction_id = r.direction
-                            WHERE list_contains(?, r.request_id)""", [ids])
+                            WHERE r.request_id IN (SELECT unnest(?::VARCHAR[]))""", [ids])
     targets = _query(store, """
         SELECT t.request_id, i.name, i.level1, i.level2, i.value_type, i.polarity, i.measure_unit AS library_unit,
                t.target_value, t.measure_unit,
@@ -287,9 +287,9 @@ def requests(store: Store, request_ids: list[str]) -> dict[str, tuple[dict, dict
                 FROM actuals a JOIN projects p USING (project_id)
                 WHERE a.indicator_id = t.indicator_id AND p.unit_id = r.unit_id AND p.year < r.year) AS history
         FROM request_targets t JOIN requests r USING (request_id) JOIN indicators i USING (indicator_id)
-        WHERE list_contains(?, t.request_id) ORDER BY t.request_id, t.indicator_id""", [ids])
+        WHERE t.request_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY t.request_id, t.indicator_id""", [ids])
     scores = _query(store, "SELECT request_id, dimension, score FROM request_scores "
-                           "WHERE list_contains(?, request_id) ORDER BY rowid", [ids])
+                           "WHERE request_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY rowid", [ids])
     targets_of = {rid: [_none_for_missing(t) for t in group.drop(columns="request_id").to_dict("records")]
                   for rid, group in targets.groupby("request_id", sort=False)}
     scores_of = {rid: group for rid, group in scores.groupby("request_id", sort=False)}
