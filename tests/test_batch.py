@@ -207,7 +207,15 @@ def test_prestarted_kernels_are_taken_by_the_batch_and_never_left_running(demo_s
     started = []
     real_start = warm._start
     monkeypatch.setattr(warm, "_start", lambda name: started.append(name) or real_start(name))
-    warm.prestart(["key-evaluation"], n=1)
+    imported = []
+    real_import = warm._import
+    monkeypatch.setattr(warm, "_import", lambda km, modules, done: imported.extend(modules) or
+                        real_import(km, modules, done))
+    warm.prestart(n=1)                             # before the jobs are known, as `perfkit demo` does
+    warm.prestart(["key-evaluation"], n=1)         # the kernel already starting imports them: no second one
+    assert len(warm._spare) == 1
+    warm._spare[0][1].result(timeout=120)
+    assert "perfkit.reports.key_evaluation" in imported   # imported in the prestarted kernel, before the batch
     project = _panel_projects(demo_store_path, 1)[0]
     outcomes = run_many([("key-evaluation", {"project_id": project, "store": str(demo_store_path)})],
                         output_dir=tmp_path, formats="html", jobs=1, progress=False)

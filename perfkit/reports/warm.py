@@ -139,13 +139,9 @@ def prestart(jobs_: Iterable[str] = (), n: int | None = None, kernel_name: str =
     pdf : bool
         Import WeasyPrint too: the reports will have PDFs, which each kernel renders (:func:`render_pdf`).
     """
-    jobs_ = list(jobs_)
-    if jobs_:
-        from perfkit.reports.registry import get_job
+    from perfkit.reports.registry import get_job
 
-        modules = [name for job in jobs_ for name in _job_imports(get_job(job).module)]
-    else:
-        modules = []
+    modules = [name for job in jobs_ for name in _job_imports(get_job(job).module)]
     modules += list(PDF_MODULES) if pdf else []
     modules = list(dict.fromkeys(modules))
 
