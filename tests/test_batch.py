@@ -225,3 +225,27 @@ def test_prestarted_kernels_are_taken_by_the_batch_and_never_left_running(demo_s
     warm.prestart(n=1)                             # one nobody takes: shut down all the same
     warm.shutdown_all()
     assert not warm._spare and not warm._all
+
+
+@pytest.mark.notebook
+def test_a_kernel_dead_before_its_notebook_fails_at_once_not_after_the_start_timeout():
+    import asyncio
+    import time
+
+    from jupyter_client import KernelManager
+    from nbclient.exceptions import DeadKernelError
+
+    from perfkit.reports import warm
+
+    km = KernelManager(kernel_name="python3", client_class="jupyter_client.asynchronous.AsyncKernelClient")
+    km.start_kernel(extra_arguments=list(warm.KERNEL_ARGUMENTS))
+    client = km.client()
+    client.start_channels()
+    km.shutdown_kernel(now=True)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeadKernelError):
+            asyncio.run(warm._until_connected(client, 30))
+    finally:
+        client.stop_channels()
+    assert time.monotonic() - started < 10

@@ -266,6 +266,8 @@ async def _until_connected(client, timeout: float) -> None:
     import time
     from queue import Empty
 
+    from jupyter_core.utils import ensure_async
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         msg_id = client.kernel_info()
@@ -276,7 +278,7 @@ async def _until_connected(client, timeout: float) -> None:
                         and msg["content"].get("execution_state") == "idle":
                     return
         except Empty:       # the subscription was not connected yet, or the kernel is gone
-            if not client.is_alive():
+            if not await ensure_async(client.is_alive()):    # a coroutine on the async client: awaited
                 raise DeadKernelError("Kernel died") from None
     raise TimeoutError(f"the warm kernel did not answer within {timeout:.0f} s")
 
