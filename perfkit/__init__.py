@@ -24,7 +24,7 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f"perfkit.{_WHERE[name]}"), name)
         globals()[name] = value
         return value
-    if not name.startswith("_") and importlib.util.find_spec(f"perfkit.{name}") is not None:
+    if name.isidentifier() and not name.startswith("_") and importlib.util.find_spec(f"perfkit.{name}") is not None:
         return importlib.import_module(f"perfkit.{name}")       # perfkit.datasets, perfkit.queries...
     raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
 
