@@ -290,18 +290,17 @@ def requests(store: Store, request_ids: list[str]) -> dict[str, tuple[dict, dict
         WHERE t.request_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY t.request_id, t.indicator_id""", [ids])
     scores = _query(store, "SELECT request_id, dimension, score FROM request_scores "
                            "WHERE request_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY rowid", [ids])
-    targets_of = {rid: [_none_for_missing(t) for t in group.drop(columns="request_id").to_dict("records")]
-                  for rid, group in targets.groupby("request_id", sort=False)}
-    scores_of = {rid: group for rid, group in scores.groupby("request_id", sort=False)}
+    # grouped in plain Python: a pandas group per request costs more than the queries
+    targets_of: dict[str, list[dict]] = {}
+    for target in targets.to_dict("records"):
+        targets_of.setdefault(target.pop("request_id"), []).append(_none_for_missing(target))
+    scores_of: dict[str, dict[str, list]] = {}
+    for rid, dimension, score in scores.itertuples(index=False, name=None):
+        scores_of.setdefault(rid, {}).setdefault(dimension, []).append(score)
     by_id = {row["request_id"]: _none_for_missing(row) for row in rows.to_dict("records")}
-    found = {}
-    for rid in ids:
-        if rid not in by_id:
-            continue
-        request = {**by_id[rid], "targets": targets_of.get(rid, [])}
-        own = scores_of.get(rid, scores.iloc[0:0])
-        found[rid] = request, {d: g["score"].tolist() for d, g in own.groupby("dimension")}
-    return found
+    return {rid: ({**by_id[rid], "targets": targets_of.get(rid, [])},
+                  dict(sorted(scores_of.get(rid, {}).items())))       # dimensions in order, as groupby gives them
+            for rid in ids if rid in by_id}
 
 
 # -- cost records (quota standards) ------------------------------------------------------------------
