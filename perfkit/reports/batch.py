@@ -28,11 +28,11 @@ import perfkit
 from perfkit import queries
 from perfkit.reports.export import data_snapshot
 from perfkit.reports.registry import get_job
+from perfkit.reports.warm import ENGINE as WARM
 from perfkit.rules import load_preset
 
 log = logging.getLogger("perfkit")
 MANIFEST = "manifest"
-WARM = "perfkit-warm"       # the papermill engine of perfkit.reports.warm (its ENGINE)
 
 
 @dataclass

@@ -57,12 +57,13 @@ def render_on_worker(job: str, parameters: dict[str, Any], lang: str, formats, t
     import time
 
     from perfkit.reports.runner import run_report
+    from perfkit.reports.warm import ENGINE
 
     started = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="perfkit-report-", dir=get_worker().local_directory))
     try:
         report = run_report(job, parameters, output_dir=folder, lang=lang, formats=formats, timeout=timeout,
-                            index=False, engine="perfkit-warm")
+                            index=False, engine=ENGINE)
         return {"job": report.job, "name": report.name, "title": report.title, "record": report.record,
                 "seconds": time.perf_counter() - started,
                 "notebook": (report.notebook.name, report.notebook.read_bytes()),
