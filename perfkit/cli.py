@@ -100,17 +100,24 @@ def _cmd_report(args) -> int:
 def _cmd_batch(args) -> int:
     from perfkit.reports import get_job
     from perfkit.reports.batch import WARM, batch
+    from perfkit.reports.registry import BATCH_FILTERS
 
-    get_job(args.job)
+    job = get_job(args.job)
     if args.scheduler and not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s/]+", args.scheduler):
         raise UsageError(f"--scheduler {args.scheduler}: give the Dask scheduler's address, e.g. tcp://host:8786")
-    if args.job == "self-evaluation" and args.year is None:
-        raise UsageError("perfkit batch self-evaluation: --year required")
-    if args.job == "monitoring" and args.as_of is None:
-        raise UsageError("perfkit batch monitoring: --as-of required")
-    if not (args.all or args.ids or args.year or args.field or args.unit_level or args.where):
-        raise UsageError(f"perfkit batch {args.job}: choose the subjects (--all, --ids FILE, --year, --field, "
-                         f"--unit-level or --where)")
+    given = {name: getattr(args, name) for name in (*BATCH_FILTERS, "as_of")}
+    for name in job.batch.required:
+        if given.get(name) is None:
+            raise UsageError(f"perfkit batch {job.name}: --{name.replace('_', '-')} required")
+    takes = (*job.batch.filters, *job.batch.options)
+    for name, value in given.items():
+        if value is not None and name not in takes:
+            accepted = ", ".join(f"--{n.replace('_', '-')}" for n in takes if n != "preset") or "--all, --ids, --where"
+            raise UsageError(f"perfkit batch {job.name}: --{name.replace('_', '-')} does not apply to this job "
+                             f"(it takes {accepted})")
+    if not (args.all or args.ids or args.where or any(given.get(name) is not None for name in job.batch.filters)):
+        chosen = ", ".join(["--all", "--ids FILE", *(f"--{n.replace('_', '-')}" for n in job.batch.filters), "--where"])
+        raise UsageError(f"perfkit batch {job.name}: choose the subjects ({chosen})")
     ids = None
     if args.ids:
         ids = Path(args.ids).read_text(encoding="utf-8-sig").split()
@@ -244,10 +251,18 @@ def _cmd_dictionary(args) -> int:
     return 0
 
 
-def _jobs():
-    from perfkit.reports import jobs
+def _jobs_to_build(argv: list[str]) -> list:
+    """The jobs whose ``perfkit report JOB`` parsers this command line needs: none unless the command is
+    ``report``; only the named job when it names one (its module alone is imported and its notebook alone
+    inspected), every job for ``perfkit report --help``."""
+    from perfkit.reports.registry import get_job, job_names, jobs
 
-    return jobs()
+    words = [w for w in argv if not w.startswith("-")]
+    if not words or words[0] != "report":
+        return []
+    if len(words) > 1 and words[1] in job_names():
+        return [get_job(words[1])]
+    return list(jobs().values())
 
 
 def _option(job, name: str) -> str:
@@ -308,8 +323,17 @@ def _add_job_parser(jobs_parsers, job) -> None:
     p.set_defaults(func=_cmd_report, notebook_parameters=names)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every perfkit command."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every perfkit command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command line to be parsed: only the report jobs it needs get their parsers (each job's options
+        come from its notebook, which is read only when that job is asked for). None builds every job's.
+    """
+    from perfkit.reports.registry import job_names
+
     parser = argparse.ArgumentParser(prog="perfkit", description="perfkit: budget performance evaluation "
                                      "workbench (预算绩效管理). Every command has --help.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
@@ -352,22 +376,25 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(code hidden) in the output folder. Each job's options are its notebook's "
                                    "parameters: `perfkit report JOB --help`.")
     jobs_parsers = p.add_subparsers(dest="job", required=True, metavar="JOB")
-    for job in _jobs().values():
+    for job in _jobs_to_build(["report"] if argv is None else argv):
         _add_job_parser(jobs_parsers, job)
 
     p = sub.add_parser("batch", help="run one report job for many subjects selected from the store",
                        description="Run a report job for every subject selected from the store, several at a "
                                    "time: each failure is recorded and the others go on; manifest.csv/.json "
                                    "beside the reports; --resume skips what is done and unchanged.")
-    p.add_argument("job", help="project-overview, key-evaluation, self-evaluation, ex-ante, monitoring or "
-                               "quota-standards")
+    names = job_names()
+    p.add_argument("job", choices=names, metavar="JOB", help="the report job: " + ", ".join(names))
     p.add_argument("--all", action="store_true", help="every subject of the job")
     p.add_argument("--ids", help="a file of subject ids (project, unit, request or direction), one per line")
-    p.add_argument("--year", type=int, help="fiscal year (the subjects' year; required for self-evaluation)")
-    p.add_argument("--as-of", type=_iso_date, help="monitoring date, YYYY-MM-DD (for monitoring, one per unit)")
+    p.add_argument("--year", type=int, help="fiscal year (the subjects' year; required for self-evaluation; "
+                                            "the years compared for comparison)")
+    p.add_argument("--as-of", type=_iso_date, help="monitoring date, YYYY-MM-DD (required for monitoring, "
+                                                   "one report per unit)")
     p.add_argument("--field", help="the units' field code (education, health, ...)")
     p.add_argument("--unit-level", type=int, choices=(1, 2), help="first- or second-level units only")
-    p.add_argument("--where", help="an SQL condition on the subject's row (f: project facts, u: units)")
+    p.add_argument("--where", help="an SQL condition on the subject's row (the tables' aliases: f project facts, "
+                                   "u units, r requests, c cost records, fi findings)")
     p.add_argument("--preset", default=None, help="rule preset (default default)")
     p.add_argument("--format", dest="formats", default=None, help="html, pdf and/or docx (default: the preset's)")
     p.add_argument("--jobs", type=int, default=None, help="reports at a time (default: the number of cores)")
@@ -492,7 +519,8 @@ def _skip_iri_grammar() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``perfkit`` command: one clear line on failure (the traceback with ``--debug``)."""
     _skip_iri_grammar()
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     _log_to_console()
     lang = getattr(args, "lang", "zh") or "zh"
     try:

@@ -364,44 +364,12 @@ def busiest_units(store: Store, year: int, n: int = 3) -> list[str]:
 
 
 # -- the subjects of a batch -------------------------------------------------------------------------
-_SUBJECTS = {
-    "key-evaluation": """SELECT DISTINCT f.project_id AS subject FROM project_facts f JOIN units u USING (unit_id)
-                         WHERE f.project_id IN (SELECT project_id FROM expert_scores) {filters}""",
-    "project-overview": """SELECT f.project_id AS subject FROM project_facts f JOIN units u USING (unit_id)
-                           WHERE TRUE {filters}""",
-    "self-evaluation": """SELECT u.unit_id AS subject FROM units u
-                          WHERE u.unit_id IN (SELECT coalesce(parent_id, unit_id) FROM project_facts f
-                                              WHERE $year IS NULL OR f.year = $year) {filters}""",
-    "monitoring": """SELECT u.unit_id AS subject FROM units u WHERE TRUE {filters}""",
-    "ex-ante": """SELECT r.request_id AS subject FROM requests r JOIN units u USING (unit_id)
-                  WHERE ($year IS NULL OR r.year = $year) {filters}""",
-    "quota-standards": """SELECT DISTINCT c.direction AS subject FROM cost_records c WHERE TRUE {filters}""",
-    "portrait": """SELECT u.unit_id AS subject FROM units u
-                   WHERE u.unit_id IN (SELECT unit_id FROM projects) {filters}""",
-    "comparison": """SELECT DISTINCT u.field AS subject FROM units u WHERE TRUE {filters}""",
-}
+def subjects(store: Store, sql: str, parameters: dict) -> list[str]:
+    """The subjects a batch query selects (a job's :class:`perfkit.reports.registry.Batch`), in order.
 
-
-def batch_subjects(store: Store, job: str, *, year: int | None = None, field: str | None = None,
-                   unit_level: int | None = None, where: str | None = None) -> list[str]:
-    """The subjects of a batch of ``job``: project, unit, request or direction ids, in order.
-
-    ``year``, ``field`` (the unit's 领域 code) and ``unit_level`` filter where they apply; ``where`` is an
-    SQL condition on the subject's row (aliases ``f`` project facts, ``u`` units, ``r`` requests,
-    ``c`` cost records), for power users.
+    ``parameters`` are the query's SQL parameters; those the query does not use are left out.
     """
-    if job not in _SUBJECTS:
-        raise KeyError(f"no batch subjects for job {job!r} (jobs: {', '.join(_SUBJECTS)})")
-    filters = []
-    if job in ("key-evaluation", "project-overview"):
-        filters.append("AND ($year IS NULL OR f.year = $year)")
-    if job != "quota-standards":
-        filters.append("AND ($field IS NULL OR u.field = $field) AND ($level IS NULL OR u.level = $level)")
-    if where:
-        filters.append(f"AND ({where})")   # the power user's own condition on their own store
-    sql = _SUBJECTS[job].format(filters=" ".join(filters)) + " ORDER BY 1"
-    parameters = {"year": year, "field": field, "level": unit_level}
-    used = {k: v for k, v in parameters.items() if f"${'level' if k == 'level' else k}" in sql}
+    used = {k: v for k, v in parameters.items() if f"${k}" in sql}
     return _query(store, sql, used)["subject"].astype(str).tolist()
 
 

@@ -280,3 +280,48 @@ def test_wheel_runs_a_report_outside_the_checkout(tmp_path, demo_store, demo_sto
     assert done.returncode == 0, done.stderr[-2000:]
     html = (elsewhere / "out" / f"project_overview_{project_id}.html").read_text(encoding="utf-8")
     assert "预算执行进度" in html and "perfkit-provenance" in html
+
+
+# -- one declaration per job ---------------------------------------------------------------------------
+def test_every_job_is_declared_once_batchable_and_listed_in_help(demo_store):
+    from perfkit.cli import build_parser
+    from perfkit.reports.batch import batch_subjects
+    from perfkit.reports.registry import job_names
+    registered = jobs()
+    assert sorted(registered) == job_names()                     # found without importing, the same jobs
+    batch_help = build_parser(["batch", "--help"])._subparsers._group_actions[0].choices["batch"].format_help()
+    for name, job in registered.items():
+        assert job.batch.parameter in job.parameters(), name     # a subject fills a notebook parameter
+        assert set(job.batch.options.values()) <= set(job.parameters()), name
+        assert callable(job.gather()), name
+        assert re.search(rf"\b{re.escape(name)}\b", " ".join(batch_help.split())), name
+        assert name in perfkit.reports.__doc__ and f"`{name}`" in (ROOT / "README.md").read_text(encoding="utf-8")
+        options = {"year": 2025} if "year" in job.batch.required else {}
+        assert batch_subjects(demo_store, name, **options), name  # the demo city has subjects of every job
+
+
+def test_no_code_outside_the_registry_branches_on_a_job_name():
+    from perfkit.reports.registry import job_names
+    names = "|".join(re.escape(n) for n in job_names())
+    pattern = re.compile(rf"""(==|!=|\bin\b)\s*\(?\s*["']({names})["']|["']({names})["']\s*(==|!=)""")
+    for path in [ROOT / "perfkit" / "cli.py", ROOT / "perfkit" / "queries.py",
+                 *(ROOT / "perfkit" / "reports").glob("*.py")]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not pattern.search(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_a_batch_refuses_a_filter_its_job_does_not_take_and_asks_for_what_it_needs(demo_store_path, capsys):
+    from perfkit.cli import main
+    assert main(["batch", "quota-standards", "--field", "education", "--store", str(demo_store_path)]) == 2
+    assert "--field" in capsys.readouterr().err
+    assert main(["batch", "monitoring", "--field", "education", "--store", str(demo_store_path)]) == 2
+    assert "--as-of" in capsys.readouterr().err
+
+
+def test_the_command_line_names_its_commands_without_importing_a_job():
+    code = ("import sys; from perfkit.cli import build_parser; build_parser(['--help']); "
+            "build_parser(['batch', '--help']); "
+            "print(sorted(m for m in sys.modules if m.startswith('perfkit.reports.') and m.count('.') == 2 "
+            "and m.split('.')[-1] not in ('registry',)) + [m for m in ('pandas', 'papermill') if m in sys.modules])")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

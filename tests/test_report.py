@@ -145,3 +145,26 @@ def test_notebooks_are_committed_clean_and_parameterised():
         tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, path.name
         assert "store" in "".join(tagged[0]["source"]) and "lang" in "".join(tagged[0]["source"])
+
+
+def test_charts_use_the_shipped_font_file_even_when_the_system_has_the_same_family(tmp_path):
+    """A system copy of Noto Sans CJK SC (Debian's fonts-noto-cjk) must not replace the shipped file."""
+    import shutil
+    from matplotlib import font_manager
+    from perfkit.reports.display import CJK_FONT_NAME, cjk_font_path, use_cjk_font
+    system_copy = tmp_path / "NotoSansCJK-Regular.otf"
+    shutil.copy(cjk_font_path(), system_copy)
+    font_manager.fontManager.addfont(str(system_copy))        # what a system font of the same name looks like
+    use_cjk_font.cache_clear()
+    assert use_cjk_font() == CJK_FONT_NAME
+    assert Path(font_manager.findfont(CJK_FONT_NAME)) == cjk_font_path()
+
+
+def test_the_pdf_embeds_the_shipped_font_under_a_name_no_system_font_has(tmp_path):
+    import pypdf
+    from perfkit.reports.pdf import PDF_FONT_FAMILY, render_here
+    path = render_here('<html><body class="perfkit-report"><p>预算绩效评价 2025</p></body></html>',
+                       tmp_path / "font.pdf")
+    fonts = {font.get_object()["/BaseFont"] for page in pypdf.PdfReader(path).pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert fonts and all(name.split("+")[-1] == PDF_FONT_FAMILY.replace(" ", "-") for name in fonts)

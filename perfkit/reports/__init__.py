@@ -9,7 +9,13 @@ self-evaluation           :mod:`.self_evaluation`         ``notebooks/self_evalu
 ex-ante                   :mod:`.ex_ante`                 ``notebooks/ex_ante.ipynb``
 monitoring                :mod:`.monitoring`              ``notebooks/monitoring.ipynb``
 quota-standards           :mod:`.quota_standards`         ``notebooks/quota_standards.ipynb``
+portrait                  :mod:`.portrait`                ``notebooks/portrait.ipynb``
+comparison                :mod:`.comparison`              ``notebooks/comparison.ipynb``
+problem-cases             :mod:`.problem_cases`           ``notebooks/problem_cases.ipynb``
 ========================  ==============================  ==========================================
+
+A job is one module and one notebook of the same name; the module declares the job once
+(:class:`~perfkit.reports.registry.Job`), and the command line, batches and these docs read the registry.
 
 :mod:`.registry` declares the jobs, :mod:`.runner` runs them (papermill + nbconvert),
 :mod:`.display` and :mod:`.workbooks` hold what the jobs share, :mod:`.demo` is the

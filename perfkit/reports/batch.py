@@ -222,33 +222,39 @@ def _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout)
             yield future.result()
 
 
+def batch_subjects(store, job: str, *, year: int | None = None, field: str | None = None,
+                   unit_level: int | None = None, where: str | None = None) -> list[str]:
+    """The subjects of a batch of ``job``, in order: what its :class:`~perfkit.reports.registry.Batch` selects.
+
+    ``year``, ``field`` (the units' 领域 code) and ``unit_level`` narrow them where the job offers that
+    filter; ``where`` is an SQL condition on the subject's row (the job's ``batch.aliases``), for power users.
+    """
+    spec = get_job(job).batch
+    return queries.subjects(store, spec.query(where), {"year": year, "field": field, "unit_level": unit_level})
+
+
 def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str] | None = None,
           year: int | None = None, field: str | None = None, unit_level: int | None = None,
           where: str | None = None, as_of: str | None = None, preset: str | None = None,
           **options) -> list[Outcome]:
     """Every report of ``job`` for the subjects selected from the store (see :func:`run_many` for ``options``).
 
-    Subjects: key evaluations of the projects with an expert panel, overviews of projects,
-    self-evaluations of units (``year`` required), ex-ante assessments of requests, quota standards of
-    directions with cost records, monitoring of units (``as_of`` required), portraits of units with
-    projects, comparisons of fields (of ``year`` when given). ``ids`` keeps the listed
-    subjects; ``year``, ``field`` (the units' 领域), ``unit_level`` and ``where`` (an SQL condition on
-    the subject's row) narrow them.
+    The job's registry entry says which subjects it has (:func:`batch_subjects`: projects with an expert
+    panel for key evaluations, units for self-evaluations and portraits, fields for comparisons, years
+    with findings for problem cases...) and which of ``year``, ``as_of`` and ``preset`` each report takes.
+    ``ids`` keeps the listed subjects.
     """
     from perfkit.store import Store, default_store_path
 
     store = str(Path(store or default_store_path()).resolve())
     with Store(store, read_only=True) as opened:
-        subjects = queries.batch_subjects(opened, job, year=year, field=field, unit_level=unit_level, where=where)
+        subjects = batch_subjects(opened, job, year=year, field=field, unit_level=unit_level, where=where)
     if ids is not None:
         wanted = {str(i).strip() for i in ids if str(i).strip()}
         subjects = [s for s in subjects if s in wanted]
-    parameter = "unit" if job == "monitoring" else get_job(job).subject[0]   # monitoring: one report per unit
-    extra = {"year": year} if job == "self-evaluation" else {"as_of": as_of} if job == "monitoring" else \
-        {"years": str(year)} if job == "comparison" and year else {}
-    tasks = [(job, {parameter: subject, **extra, "store": store, **({"preset": preset} if preset else {})})
-             for subject in subjects]
+    given = {"year": year, "as_of": as_of, "preset": preset}
+    tasks = [(job, {**get_job(job).batch_parameters(subject, given), "store": store}) for subject in subjects]
     return run_many(tasks, **options)
 
 
-__all__ = ["Outcome", "batch", "inputs_hash", "remove_stale_work", "run_many", "write_manifest"]
+__all__ = ["Outcome", "batch", "batch_subjects", "inputs_hash", "remove_stale_work", "run_many", "write_manifest"]

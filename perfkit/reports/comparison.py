@@ -10,7 +10,7 @@ from perfkit import queries
 from perfkit.comparison import ComparisonResults, UnitComparison, indicators_from_store
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
@@ -18,7 +18,11 @@ from perfkit.text import text, texts, value_label
 JOB = register(Job(name="comparison", notebook="comparison.ipynb", subject=("field", "years"),
                    required=(("field",),), years=("years",), lookups={"field": ("units", "field")},
                    paths=("preset", "excel"), warm=("perfkit.comparison", "statsmodels.api", "sklearn.cluster"),
-                   summary="the units of a field compared on one scale (TOPSIS), with ranks, their firmness, peers"))
+                   summary="the units of a field compared on one scale (TOPSIS), with ranks, their firmness, peers",
+                   view="comparison_view", order=80,
+                   batch=Batch(sql=f"SELECT DISTINCT u.field AS subject FROM units u WHERE {UNIT_FILTERS} {{where}}",
+                               filters=("field", "unit_level"), parameter="field",
+                               options={"year": "years", "preset": "preset"}, aliases="u: units")))
 
 
 @dataclass

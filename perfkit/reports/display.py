@@ -99,10 +99,18 @@ def use_cjk_font() -> str:
     from matplotlib import font_manager
 
     path = str(cjk_font_path())
+    manager = font_manager.fontManager
     # a warm kernel calls this again after each reset: adding the font twice would grow matplotlib's font
     # list and clear its font lookup cache every report
-    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
-        font_manager.fontManager.addfont(path)
+    if not any(entry.fname == path for entry in manager.ttflist):
+        manager.addfont(path)
+    # the shipped file, whatever the system has: a system copy of the same family (Debian's fonts-noto-cjk
+    # installs NotoSansCJK-Regular.ttc under the same name) would otherwise win matplotlib's lookup, and a
+    # report would depend on the machine that drew it
+    others = [e for e in manager.ttflist if e.name == CJK_FONT_NAME and e.fname != path]
+    if others:
+        manager.ttflist = [e for e in manager.ttflist if e not in others]
+        manager._findfont_cached.cache_clear()   # noqa: SLF001 - matplotlib's own cache of lookups
     matplotlib.rcParams["font.family"] = "sans-serif"
     matplotlib.rcParams["font.sans-serif"] = [CJK_FONT_NAME, "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font lacks U+2212

@@ -10,7 +10,7 @@ import pandas as pd
 from perfkit import queries
 from perfkit.exante import DRAFT, ExAnteResult, assess, assess_all
 from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline, record
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts
@@ -22,7 +22,12 @@ JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_i
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),
                    aliases={"request_id": "--request"}, lookups={"request_id": ("requests", "request_id")},
                    warm=("perfkit.quota.standards",),
-                   summary="a new project request assessed against the quota standards (from the store or a YAML file)"))
+                   summary="a new project request assessed against the quota standards (from the store or a YAML file)",
+                   view="exante_assessment", order=40,
+                   batch=Batch(sql=f"""SELECT r.request_id AS subject FROM requests r JOIN units u USING (unit_id)
+                                       WHERE ($year::INTEGER IS NULL OR r.year = $year) AND {UNIT_FILTERS} {{where}}""",
+                               filters=("year", "field", "unit_level"), parameter="request_id",
+                               options={"preset": "preset"}, aliases="r: requests, u: units")))
 
 
 def stored_standards(store: Store) -> StandardsTable | None:

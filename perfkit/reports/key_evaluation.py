@@ -8,14 +8,20 @@ import pandas as pd
 from perfkit import queries
 from perfkit.evaluation import EvaluationResult, evaluate, evaluate_many
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
 JOB = register(Job(name="key-evaluation", notebook="key_evaluation.ipynb", subject=("project_id",),
                    aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
-                   summary="a project's key evaluation against the preset's indicator tree, in the official outline"))
+                   summary="a project's key evaluation against the preset's indicator tree, in the official outline",
+                   view="key_evaluation", order=20,
+                   batch=Batch(sql=f"""SELECT DISTINCT f.project_id AS subject FROM project_facts f JOIN units u USING (unit_id)
+                                       WHERE f.project_id IN (SELECT project_id FROM expert_scores)
+                                         AND ($year::INTEGER IS NULL OR f.year = $year) AND {UNIT_FILTERS} {{where}}""",
+                               filters=("year", "field", "unit_level"), parameter="project_id",
+                               options={"preset": "preset"}, aliases="f: project facts, u: units")))
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pandas as pd
 
 from perfkit.monitoring import monitor, monitoring_summary
 from perfkit.reports.display import figure, heading, markdown, notes_text, pct, record
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
@@ -15,7 +15,13 @@ from perfkit.text import text, texts, value_label
 JOB = register(Job(name="monitoring", notebook="monitoring.ipynb", subject=("as_of", "unit"),
                    required=(("as_of",),), dates=("as_of",), lookups={"unit": ("units", "unit_id")},
                    warm=("statsmodels.api",),
-                   summary="in-year double monitoring as of a date: lights, forecasts and actions"))
+                   summary="in-year double monitoring as of a date: lights, forecasts and actions",
+                   view="monitoring_view", order=50,
+                   # one report per unit: the city's report is `perfkit report monitoring --as-of DATE`
+                   batch=Batch(sql=f"SELECT u.unit_id AS subject FROM units u WHERE {UNIT_FILTERS} {{where}}",
+                               filters=("field", "unit_level"), parameter="unit",
+                               options={"as_of": "as_of", "preset": "preset"}, required=("as_of",),
+                               aliases="u: units")))
 
 LIGHT_COLOURS = {"green": "#55a868", "yellow": "#dd8452", "red": "#c44e52"}
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}

@@ -12,12 +12,18 @@ from pathlib import Path
 from perfkit.reports.registry import templates_dir
 
 
+#: The family name the PDF gives the shipped CJK font: a name no system font has, so that fontconfig finds
+#: the shipped file and never a system copy of Noto Sans CJK (whose metrics and version may differ).
+PDF_FONT_FAMILY = "perfkit Noto Sans CJK SC"
+
+
 def _font_face() -> str:
-    from perfkit.reports.display import CJK_FONT_NAME, cjk_font_path
+    from perfkit.reports.display import cjk_font_path
 
     url = cjk_font_path().resolve().as_uri()
-    return (f'@font-face {{ font-family: "{CJK_FONT_NAME}"; src: url("{url}"); }}\n'
-            f'body.perfkit-report {{ font-family: "{CJK_FONT_NAME}", sans-serif; }}')
+    return (f'@font-face {{ font-family: "{PDF_FONT_FAMILY}"; src: url("{url}"); }}\n'
+            f'body.perfkit-report {{ font-family: "{PDF_FONT_FAMILY}", sans-serif; }}\n'
+            f'@page {{ @bottom-center {{ font-family: "{PDF_FONT_FAMILY}", sans-serif; }} }}')
 
 
 def render_here(html: str, path: str | os.PathLike) -> Path:

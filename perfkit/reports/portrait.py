@@ -11,7 +11,7 @@ import pandas as pd
 from perfkit.portrait import Portrait, portrait
 from perfkit.reports.preflight import year_range
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, pct, plain, record
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import Message, text, texts, value_label
@@ -20,7 +20,12 @@ JOB = register(Job(name="portrait", notebook="portrait.ipynb", subject=("unit",)
                    lookups={"unit": ("units", "unit_id")},
                    paths=("preset", "excel"),
                    warm=("perfkit.cases", "perfkit.comparison", "statsmodels.api", "sklearn.cluster"),
-                   summary="a unit's performance portrait: trends, ratings, lights, findings, rank among its peers"))
+                   summary="a unit's performance portrait: trends, ratings, lights, findings, rank among its peers",
+                   view="portrait_view", order=70,
+                   batch=Batch(sql=f"""SELECT u.unit_id AS subject FROM units u
+                                       WHERE u.unit_id IN (SELECT unit_id FROM projects) AND {UNIT_FILTERS} {{where}}""",
+                               filters=("field", "unit_level"), parameter="unit", options={"preset": "preset"},
+                               aliases="u: units")))
 
 
 def parse_years(years) -> list[int] | None:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
@@ -19,7 +19,14 @@ if TYPE_CHECKING:        # scikit-learn loads with perfkit.cases, when a compila
 
 JOB = register(Job(name="problem-cases", notebook="problem_cases.ipynb", subject=("year",), years=("year",),
                    required=(), paths=("preset", "excel"), warm=("perfkit.cases", "statsmodels.api"),
-                   summary="the problem-case compilation: kinds, recurrence, budget links, cases"))
+                   summary="the problem-case compilation: kinds, recurrence, budget links, cases",
+                   view="cases_view", order=90,
+                   # one compilation per year with findings
+                   batch=Batch(sql="""SELECT DISTINCT CAST(f.year AS VARCHAR) AS subject
+                                      FROM findings fi JOIN project_facts f USING (project_id)
+                                      WHERE ($year::INTEGER IS NULL OR f.year = $year) {where}""",
+                               filters=("year",), parameter="year", options={"preset": "preset"},
+                               aliases="fi: findings, f: project facts")))
 
 #: Amount columns shown in 万元.
 _WAN = ("amount", "cut", "terminated", "unspent")

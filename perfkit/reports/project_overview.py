@@ -11,13 +11,18 @@ import pandas as pd
 from perfkit import queries
 from perfkit.monitoring import city_profile
 from perfkit.reports.display import figure, markdown, markdown_text, pct, plain, record, wan
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.store import Store
 from perfkit.text import Message, column_label, note, render, term, text, value_label
 
 JOB = register(Job(name="project-overview", notebook="project_overview.ipynb", subject=("project_id",),
                    paths=(), aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
-                   summary="one project's budget, execution curve and targets against actuals"))
+                   summary="one project's budget, execution curve and targets against actuals",
+                   view="project_overview", order=10,
+                   batch=Batch(sql=f"""SELECT f.project_id AS subject FROM project_facts f JOIN units u USING (unit_id)
+                                       WHERE ($year::INTEGER IS NULL OR f.year = $year) AND {UNIT_FILTERS} {{where}}""",
+                               filters=("year", "field", "unit_level"), parameter="project_id",
+                               aliases="f: project facts, u: units")))
 
 
 @dataclass

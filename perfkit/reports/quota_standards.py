@@ -7,7 +7,7 @@ import pandas as pd
 
 from perfkit import queries, quota
 from perfkit.reports.display import MISSING, figure, markdown, markdown_text, pct, plain, record, thousands
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
@@ -15,7 +15,11 @@ from perfkit.text import text, texts, value_label
 JOB = register(Job(name="quota-standards", notebook="quota_standards.ipynb", subject=("direction",),
                    paths=("excel",), lookups={"direction": ("cost_records", "direction")},
                    warm=("statsmodels.api", "perfkit.quota.standards", "perfkit.quota.validation"),
-                   summary="a direction's quota standard: every method compared, the standard and its coefficients"))
+                   summary="a direction's quota standard: every method compared, the standard and its coefficients",
+                   view="quota_study", order=60,
+                   batch=Batch(sql="""SELECT DISTINCT c.direction AS subject FROM cost_records c
+                                      WHERE ($year::INTEGER IS NULL OR c.year = $year) {where}""",
+                               filters=("year",), parameter="direction", aliases="c: cost records")))
 
 #: Methods always shown in the comparison beside the preset's candidates (which carry their options).
 ALSO_COMPARED = ("mean", "median", "rlm")

@@ -7,7 +7,7 @@ import pandas as pd
 
 from perfkit.evaluation import DRAFT, SelfEvaluationResult, self_evaluate
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, pct, plain, record
-from perfkit.reports.registry import Job, register
+from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts
@@ -15,7 +15,14 @@ from perfkit.text import text, texts
 JOB = register(Job(name="self-evaluation", notebook="self_evaluation.ipynb", subject=("unit_id", "year"),
                    aliases={"unit_id": "--unit"},
                    lookups={"unit_id": ("units", "unit_id"), "year": ("projects", "year")},
-                   summary="a unit's self-evaluation of every project of a year, with its second-level units"))
+                   summary="a unit's self-evaluation of every project of a year, with its second-level units",
+                   view="unit_self_evaluation", order=30,
+                   batch=Batch(sql=f"""SELECT u.unit_id AS subject FROM units u
+                                       WHERE u.unit_id IN (SELECT coalesce(parent_id, unit_id) FROM project_facts f
+                                                           WHERE $year::INTEGER IS NULL OR f.year = $year)
+                                         AND {UNIT_FILTERS} {{where}}""",
+                               filters=("year", "field", "unit_level"), parameter="unit_id",
+                               options={"year": "year", "preset": "preset"}, required=("year",), aliases="u: units")))
 
 
 @dataclass

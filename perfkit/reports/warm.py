@@ -107,9 +107,12 @@ def discard(km: KernelManager | None) -> None:
 
 def _job_imports(module: str) -> tuple[str, ...]:
     """A job module and the modules its job declares it imports on first use (:attr:`Job.warm`)."""
-    from perfkit.reports.registry import jobs
+    from perfkit.reports.registry import get_job, job_name
 
-    declared = next((job.warm for job in jobs().values() if job.module == module), ())
+    try:
+        declared = get_job(job_name(module.rpartition(".")[2])).warm
+    except KeyError:         # a module that declares no job
+        declared = ()
     return (module, *declared)
 
 
