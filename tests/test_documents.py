@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -167,3 +168,27 @@ def test_workbooks_have_filters_and_text_cells(tmp_path):
     assert sheet.auto_filter.ref == "A1:B5" and sheet.freeze_panes == "A2"
     assert [c.data_type for c in sheet["A"][1:]] == ["s", "s", "s", "s"] and sheet["A2"].value == "=1+1"
     assert sheet["B2"].number_format == "#,##0.00"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", JOBS)
+def test_provenance_names_the_store_and_its_snapshot_never_a_folder_of_this_machine(job_reports, demo_store_path,
+                                                                                     job):
+    from perfkit.reports.export import data_snapshot
+    for lang in ("zh", "en"):
+        html = job_reports[job, lang].html.read_text(encoding="utf-8")
+        assert str(demo_store_path.parent) not in html and str(Path(__file__).resolve().parents[1]) not in html
+        assert f"{demo_store_path.name} · {data_snapshot(demo_store_path)}" in visible_text(html)
+
+
+@pytest.mark.notebook
+def test_a_report_without_a_store_reads_and_names_the_default_one(demo_store_path, tmp_path, monkeypatch):
+    import duckdb
+    from perfkit.reports import run_report
+    from perfkit.reports.export import data_snapshot
+    monkeypatch.setenv("PERFKIT_STORE", str(demo_store_path))
+    with duckdb.connect(str(demo_store_path), read_only=True) as con:
+        project = con.execute("SELECT min(project_id) FROM projects").fetchall()[0][0]
+    report = run_report("project-overview", {"project_id": project}, output_dir=tmp_path, formats="html")
+    shown = visible_text(report.outputs["html"].read_text(encoding="utf-8"))
+    assert f"{demo_store_path.name} · {data_snapshot(demo_store_path)}" in shown

@@ -106,10 +106,13 @@ def _meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_bod
         code = preset.label(style.job_codes.get(job_name, job_name), lang)
         document_number = preset.label(style.document_number, lang).format(
             code=code, year=year, subject="-".join(str(parameters[p]) for p in given) or "—")
+    # a report names files (the store, a preset, a workbook) by their name: never this machine's folders
+    files = {"store", "preset", *(known[job_name].paths if job_name in known else ())}
+    shown = {k: Path(v).name if k in files and isinstance(v, str) and v else v for k, v in parameters.items()}
     return ReportMeta(job=job_name, title=title, subject=subject, lang=lang,
                       evaluating_body=evaluating_body or preset.label(style.evaluating_body, lang),
-                      document_number=document_number, parameters=dict(parameters),
-                      preset=f"{preset.label(preset.name, lang)} ({preset.source})",
+                      document_number=document_number, parameters=shown,
+                      preset=f"{preset.label(preset.name, lang)} ({Path(preset.source).name})",
                       snapshot=data_snapshot(parameters.get("store")))
 
 
@@ -156,6 +159,11 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     known = jobs()
     job_name = str(job) if str(job) in known else Path(source).stem
     parameters = {**parameters, "lang": lang}
+    if not parameters.get("store"):
+        # the store is resolved here, not in the kernel, so that the report names the store and the snapshot
+        # it read (and a batch's inputs hash covers it)
+        from perfkit.store import default_store_path
+        parameters["store"] = str(default_store_path().resolve())
     try:
         wanted = parse_formats(formats, parameters.get("preset"))
     except ValueError as exc:
