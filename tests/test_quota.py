@@ -1,6 +1,8 @@
 """Quota standards: unit-cost statistics, cost models, standards tables, estimators and the demo truth."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -242,3 +244,13 @@ def test_estimators_in_a_pipeline_with_cross_validation(city):
     frontier = pipe.fit(X, y)[-1]
     assert frontier.coef_[0] == pytest.approx(1.0, abs=0.1)
     assert np.all(frontier.efficiency(np.log(X), y) <= 1)
+
+
+def test_the_saved_price_index_is_data_never_code(standards):
+    with perfkit.Store(":memory:") as store:
+        standards.to_store(store)
+        saved = store.query("SELECT DISTINCT _price_index FROM quota_standards")["_price_index"].iloc[0]
+        assert json.loads(saved) == [[year, value] for year, value in sorted(standards.price_index.items())]
+        store.con.execute("UPDATE quota_standards SET _price_index = '__import__(\"os\").getcwd()'")
+        with pytest.raises(DataError, match="perfkit standards"):
+            quota.StandardsTable.from_store(store)

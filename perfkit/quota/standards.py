@@ -1,6 +1,7 @@
 """Standards tables: the quota standard of each expenditure direction, ready for use."""
 from __future__ import annotations
 
+import json
 from os import PathLike
 from pathlib import Path
 
@@ -177,17 +178,32 @@ class StandardsTable:
                               {labels[c]: f for c, f in formats.items()})
 
     def to_store(self, store, name: str = "quota_standards") -> None:
-        """Save the table in the store (replacing a table of that name)."""
-        store.save(name, self.frame.assign(_price_index=str(self.price_index)))
+        """Save the table in the store (replacing a table of that name).
+
+        The price index the standards were deflated with goes with them, as JSON pairs of year and index
+        (read back as numbers, never evaluated as code).
+        """
+        pairs = [[int(year), float(value)] for year, value in sorted(self.price_index.items())]
+        store.save(name, self.frame.assign(_price_index=json.dumps(pairs)))
 
     @classmethod
     def from_store(cls, store, name: str = "quota_standards") -> "StandardsTable":
-        """Read a table saved with :meth:`to_store`."""
+        """Read a table saved with :meth:`to_store`.
+
+        Raises
+        ------
+        DataError
+            When its price index is not what :meth:`to_store` writes (a table saved by an earlier perfkit
+            kept it as Python text: run ``perfkit standards`` again).
+        """
         frame = store.table(name)
         index = {}
         if "_price_index" in frame and len(frame):
-            import ast
-            index = ast.literal_eval(frame["_price_index"].iloc[0])
+            try:
+                index = {int(year): float(value) for year, value in json.loads(frame["_price_index"].iloc[0])}
+            except (ValueError, TypeError) as exc:
+                raise DataError(Problem(name, "the saved price index is not readable (saved by an earlier "
+                                              "perfkit?): run `perfkit standards` again")) from exc
         return cls(frame.drop(columns=["_price_index"], errors="ignore"), price_index=index)
 
 

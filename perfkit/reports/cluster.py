@@ -74,7 +74,7 @@ def render_on_worker(job: str, parameters: dict[str, Any], lang: str, formats, t
 
 def deliver(result: dict[str, Any], parameters: dict[str, Any], output_dir: Path, lang: str):
     """Write a report that came back from a worker into ``output_dir`` whole, and index it."""
-    from perfkit.reports.runner import Report, _index, _meta
+    from perfkit.reports.runner import Report, index_report, report_meta
 
     work = Path(tempfile.mkdtemp(prefix=f".perfkit-{os.getpid()}-", dir=output_dir))
     try:
@@ -88,7 +88,7 @@ def deliver(result: dict[str, Any], parameters: dict[str, Any], output_dir: Path
     report = Report(job=result["job"], name=result["name"], notebook=output_dir / result["notebook"][0],
                     outputs={fmt: output_dir / name for fmt, (name, _) in result["outputs"].items()},
                     title=result["title"], record=result["record"])
-    _index(output_dir, report, _meta(report.job, {**parameters, "lang": lang}, lang, report.title, None, None))
+    index_report(output_dir, report, report_meta(report.job, {**parameters, "lang": lang}, lang, report.title))
     return report
 
 

@@ -218,6 +218,14 @@ def jobs() -> dict[str, Job]:
     return dict(sorted(JOBS.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
+def find_job(name: str) -> Job | None:
+    """The job called ``name`` (importing its module only), or None when no job has that name."""
+    try:
+        return get_job(name)
+    except KeyError:
+        return None
+
+
 def get_job(name: str) -> Job:
     """The job called ``name``, importing its module only.
 

@@ -26,7 +26,7 @@ from perfkit.errors import ReportError
 from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_html, export_pdf,
                                     record_in_index, report_record, report_title)
 from perfkit.reports.preflight import check_parameters
-from perfkit.reports.registry import jobs
+from perfkit.reports.registry import find_job, job_names
 from perfkit.reports.warm import ENGINE as WARM
 from perfkit.reports.warm import KERNEL_ARGUMENTS
 from perfkit.reports.warm import render_pdf as warm_render_pdf
@@ -61,10 +61,10 @@ class Report:
 
 def notebook_for(job: str | PathLike) -> Path:
     """The notebook of a job name (``project-overview``) or a notebook path."""
-    known = jobs()
-    path = known[str(job)].notebook_path if str(job) in known else Path(job)
+    spec = find_job(str(job))
+    path = spec.notebook_path if spec is not None else Path(job)
     if not path.exists():
-        raise ReportError(f"no notebook for {job!r} at {path} (jobs: {', '.join(known)})")
+        raise ReportError(f"no notebook for {job!r} at {path} (jobs: {', '.join(job_names())})")
     return path
 
 
@@ -91,13 +91,13 @@ def parse_formats(formats: str | list[str] | tuple[str, ...] | None, preset=None
     return tuple(dict.fromkeys(formats))
 
 
-def _meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_body: str | None,
-          document_number: str | None) -> ReportMeta:
+def report_meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_body: str | None = None,
+                document_number: str | None = None) -> ReportMeta:
     """The title page and provenance of a report: the preset's ``report`` section unless given."""
     preset = load_preset(parameters.get("preset") or "default")
     style = preset.report
-    known = jobs()
-    subject_names = known[job_name].subject if job_name in known else ()
+    spec = find_job(job_name)
+    subject_names = spec.subject if spec is not None else ()
     given = [p for p in subject_names if parameters.get(p) not in (None, "", "all")]
     separator, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
     subject = separator.join(f"{text(f'cover.subjects.{p}', lang)}{colon}{parameters[p]}" for p in given)
@@ -107,7 +107,7 @@ def _meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_bod
         document_number = preset.label(style.document_number, lang).format(
             code=code, year=year, subject="-".join(str(parameters[p]) for p in given) or "—")
     # a report names files (the store, a preset, a workbook) by their name: never this machine's folders
-    files = {"store", "preset", *(known[job_name].paths if job_name in known else ())}
+    files = {"store", "preset", *(spec.paths if spec is not None else ())}
     shown = {k: Path(v).name if k in files and isinstance(v, str) and v else v for k, v in parameters.items()}
     return ReportMeta(job=job_name, title=title, subject=subject, lang=lang,
                       evaluating_body=evaluating_body or preset.label(style.evaluating_body, lang),
@@ -156,8 +156,8 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         When a cell fails or an export fails; nothing of this report is written then.
     """
     source = notebook_for(job).resolve()
-    known = jobs()
-    job_name = str(job) if str(job) in known else Path(source).stem
+    spec = find_job(str(job))
+    job_name = str(job) if spec is not None else Path(source).stem
     parameters = {**parameters, "lang": lang}
     if not parameters.get("store"):
         # the store is resolved here, not in the kernel, so that the report names the store and the snapshot
@@ -168,12 +168,12 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         wanted = parse_formats(formats, parameters.get("preset"))
     except ValueError as exc:
         raise ReportError(str(exc)) from exc
-    if job_name in known:   # a missing subject or a bad date fails before a kernel starts or a folder is made
-        check_parameters(known[job_name], parameters, lang)
+    if spec is not None:   # a missing subject or a bad date fails before a kernel starts or a folder is made
+        check_parameters(spec, parameters, lang)
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     if name is None:      # the job and its subject; never a file path (the store, a preset, a workbook)
-        files = ("store", "lang", "preset", *(known[job_name].paths if job_name in known else ()))
+        files = ("store", "lang", "preset", *(spec.paths if spec is not None else ()))
         name = "_".join([Path(source).stem, *(str(v) for k, v in parameters.items()
                                                if k not in files and v not in (None, ""))])
         if lang != "zh":  # a report in another language never overwrites the Chinese one
@@ -189,7 +189,10 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
                                        kernel_name=kernel_name, progress_bar=False, log_output=False,
                                        extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
-                                       engine_name=engine)
+                                       engine_name=engine,
+                                       # saved once, when it ends: papermill's default saves the whole
+                                       # notebook before and after every cell, for a person watching the file
+                                       request_save_on_cell_execute=False)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():
@@ -201,7 +204,7 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             raise ReportError(f"{source.name}: {type(exc).__name__}: {reason}") from exc
         executed = nbformat.read(executed_path, as_version=4)
         title = report_title(executed) or name
-        meta = _meta(job_name, parameters, lang, title, evaluating_body, document_number)
+        meta = report_meta(job_name, parameters, lang, title, evaluating_body, document_number)
         html = export_html(executed, meta)
         staged = {"html": work / f"{name}.html"}
         staged["html"].write_text(html, encoding="utf-8")
@@ -222,20 +225,20 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         report = Report(job=job_name, name=name, notebook=output_dir / f"{name}.ipynb", outputs=outputs,
                         title=title, record=report_record(executed))
         if index:
-            _index(output_dir, report, meta)
+            index_report(output_dir, report, meta)
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _index(output_dir: Path, report: Report, meta: ReportMeta) -> None:
+def index_report(output_dir: Path, report: Report, meta: ReportMeta) -> None:
+    """Add ``report`` to the index of ``output_dir`` (``index.html``, ``index.json``), with what ``meta`` says."""
     record = report.record
     score = record.get("score")
     status = record.get("status", "final")
-    known = jobs()
     record_in_index(output_dir, {
         "name": report.name, "job": report.job,
-        "job_label": text(f"jobs.{report.job}", meta.lang) if report.job in known else report.job,
+        "job_label": text(f"jobs.{report.job}", meta.lang) if report.job in job_names() else report.job,
         "title": report.title, "subject": meta.subject, "lang": meta.lang,
         "score": None if score is None else f"{score:.2f}", "rating": record.get("rating"),
         "status": status, "status_label": text(f"index.status.{status}", meta.lang),

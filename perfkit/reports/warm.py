@@ -316,10 +316,13 @@ def _engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-            from perfkit.reports.registry import jobs
+            from perfkit.reports.registry import get_job, job_name
 
-            notebook = Path(str(kwargs.get("input_path") or "")).name
-            module = next((job.module for job in jobs().values() if job.notebook == notebook), None)
+            notebook = Path(str(kwargs.get("input_path") or ""))
+            try:
+                module = get_job(job_name(notebook.stem)).module
+            except KeyError:     # a notebook of no job: a warm kernel with perfkit, nothing more
+                module = None
             km = kernel(kernel_name or "python3", module=module)
             kwargs = remove_args(["input_path", "extra_arguments"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
@@ -328,9 +331,6 @@ def _engine():
                                         log=logging.getLogger("papermill"), log_output=log_output,
                                         stdout_file=stdout_file, stderr_file=stderr_file)
             client = Client(nb_man, km=km, **final_kwargs)
-            # papermill saves the whole notebook before and after every cell, for a person watching
-            # the file; here it is saved once, when it ends (papermill's notebook_complete)
-            save, nb_man.save = nb_man.save, lambda **kwargs: None
             try:
                 return client.execute()
             except (DeadKernelError, CellTimeoutError, TimeoutError):
@@ -338,7 +338,6 @@ def _engine():
                 _local.km = None
                 raise
             finally:
-                nb_man.save = save
                 if client.kc is not None:
                     client.kc.stop_channels()
 
