@@ -5,7 +5,7 @@ A job is one module of :mod:`perfkit.reports` and one notebook of the same name
 declares everything about the job once, with :func:`register`: the notebook, which of its
 parameters name the report's subject, what the command line checks before a kernel starts,
 how a batch selects its subjects (:class:`Batch`), the function that gathers the report's
-view from the store, its workbooks and the modules a warm kernel preloads. The parameters
+view from the store and the modules a warm kernel preloads. The parameters
 themselves (names, defaults, help) are read from the notebook's ``parameters`` cell by
 papermill, so they are written once. The command line, :mod:`perfkit.reports.batch` and
 the documentation read this registry; no other code names a job.
@@ -127,8 +127,6 @@ class Job:
     view : str
         The job module's function that gathers a report from the store (``key_evaluation(store,
         project_id, preset=..., lang=...)``): the notebook's first cell calls it.
-    workbooks : tuple of str
-        The job module's functions that write its Excel workbooks (the notebooks' ``excel`` parameter).
     order : int
         Where the job stands in listings: the order of the performance cycle.
     """
@@ -146,7 +144,6 @@ class Job:
     warm: tuple[str, ...] = ()
     batch: Batch | None = None
     view: str = ""
-    workbooks: tuple[str, ...] = ()
     order: int = 100
 
     def __post_init__(self):
