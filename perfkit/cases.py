@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from perfkit.errors import DataError, Problem
+from perfkit.results import Result, make_record, years_subject
 from perfkit.rules import PresetLike, load_preset
 
 log = logging.getLogger("perfkit")
@@ -130,8 +131,8 @@ def holdout_accuracy(findings: pd.DataFrame, preset: PresetLike = "default", tes
 
 
 @dataclass
-class CaseCompilation:
-    """The compiled cases of some years: classified findings and their tallies.
+class CaseCompilation(Result):
+    """The compiled cases of some years: classified findings (``table``) and their tallies.
 
     Attributes
     ----------
@@ -155,6 +156,21 @@ class CaseCompilation:
     budget_links: pd.DataFrame
     years: list[int]
     preset: object = None
+    kind = "问题案例汇编"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Every finding with its project, unit, field, year and kind (recorded or suggested)."""
+        return self.findings
+
+    @property
+    def is_draft(self) -> bool:
+        """Never: a finding without a recorded kind gets a suggested one, shown as such."""
+        return False
+
+    def record(self) -> dict:
+        """The index row: the years compiled; no score or rating."""
+        return make_record(years_subject(self.years), None, None, False)
 
     @property
     def suggested(self) -> pd.DataFrame:
@@ -210,7 +226,7 @@ def compile_cases(store, years=None, preset: PresetLike = "default") -> CaseComp
     terminated: set[str] = set()
     for year in years:
         try:
-            lights = monitor(store, pd.Timestamp(year, as_of_month, 1) + pd.offsets.MonthEnd(0), preset)
+            lights = monitor(store, pd.Timestamp(year, as_of_month, 1) + pd.offsets.MonthEnd(0), preset).table
         except ValueError as exc:       # the first year of data has no earlier spending path to judge by
             log.info("no monitoring for %s: %s", year, exc)
             continue

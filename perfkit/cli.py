@@ -151,7 +151,7 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_standards(args) -> int:
-    from perfkit.reports.quota_standards import build_all_standards
+    from perfkit.quota.standards import build_all_standards
     from perfkit.store import Store
 
     with Store(args.store) as store:
@@ -167,8 +167,8 @@ def _cmd_standards(args) -> int:
 
 def _cmd_results_application(args) -> int:
     from perfkit.evaluation import apply_results, results_summary
-    from perfkit.reports.key_evaluation import key_evaluations
-    from perfkit.reports.workbooks import results_application_workbook
+    from perfkit.evaluation import key_evaluations
+    from perfkit.workbooks import results_application_workbook
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
@@ -187,8 +187,8 @@ def _cmd_results_application(args) -> int:
 
 def _cmd_exante(args) -> int:
     from perfkit.exante import exante_summary
-    from perfkit.reports.ex_ante import exante_portfolio
-    from perfkit.reports.workbooks import exante_workbook
+    from perfkit.exante import exante_portfolio
+    from perfkit.workbooks import exante_workbook
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
@@ -204,22 +204,15 @@ def _cmd_exante(args) -> int:
 
 
 def _cmd_monitor(args) -> int:
-    import pandas as pd
-
-    from perfkit.monitoring import monitor, monitoring_summary
-    from perfkit.reports.workbooks import monitoring_workbook
+    from perfkit.monitoring import monitor
+    from perfkit.reports.monitoring import headline_text
     from perfkit.store import Store
 
     with Store(args.store, read_only=True) as store:
         monitored = monitor(store, args.as_of, args.preset, unit=args.unit)
-    summary = monitoring_summary(monitored)
-    path = monitoring_workbook(monitored, args.output or f"reports/monitoring_{args.as_of}.xlsx", args.lang)
-    print(text("monitoring.headline", args.lang, date=pd.Timestamp(args.as_of), projects=len(monitored),
-               budget=monitored["budget"].sum() / 1e8, green=int((monitored["light"] == "green").sum()),
-               yellow=int((monitored["light"] == "yellow").sum()), red=int((monitored["light"] == "red").sum()),
-               **{k: v / (1e8 if k == "rectify_money" else 1e4 if k == "terminate_money" else 1)
-                  for k, v in summary.attrs["headline"].items()}))
-    _print_summary(summary.rename(index=lambda a: value_label("action", a, args.lang)), "workbooks.monitoring",
+    path = monitored.to_excel(args.output or f"reports/monitoring_{args.as_of}.xlsx", args.lang)
+    print(headline_text(monitored, args.lang))
+    _print_summary(monitored.summary().rename(index=lambda a: value_label("action", a, args.lang)), "workbooks.monitoring",
                    args.lang, money=("budget",))
     print(f"\nwritten to {path}")
     return 0

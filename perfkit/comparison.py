@@ -35,11 +35,12 @@ from scipy import stats
 
 from perfkit.errors import DataError, Problem
 from perfkit.evaluation.weights import entropy_weights
+from perfkit.results import Result, make_record, missing_frame, years_subject
 from perfkit.rules import PresetLike, load_preset
 
 log = logging.getLogger("perfkit")
 
-__all__ = ["UnitComparison", "ComparisonResults", "critic_weights", "indicators_from_store", "normalise", "topsis",
+__all__ = ["UnitComparison", "ComparisonResults", "compare", "critic_weights", "indicators_from_store", "normalise", "topsis",
            "year_end_lights"]
 
 
@@ -192,12 +193,13 @@ class UnitComparison:
         self.reference_year = reference_year
         self.random_state = random_state
 
-    def fit(self, values: pd.DataFrame) -> "ComparisonResults":
-        """Compare the units of ``values`` (index: unit_id and year; one column per indicator).
+    def fit(self, values: pd.DataFrame) -> "UnitComparison":
+        """Learn the scale and the weights from ``values`` (index: unit_id and year; one column per
+        indicator); :func:`compare` turns the fitted estimator into scores and ranks.
 
         Returns
         -------
-        ComparisonResults
+        self
         """
         rules = load_preset(self.preset).comparison
         weighting = self.weighting or rules.weighting
@@ -239,7 +241,7 @@ class UnitComparison:
             weights = self._ahp_weights(rules)
         self.weights_ = pd.Series(weights, index=self.indicators_, name="weight")
         self.weighting_ = weighting
-        return ComparisonResults(self, values[self.indicators_], rules)
+        return self
 
     def _ahp_weights(self, rules) -> np.ndarray:
         from perfkit.evaluation import ahp_weights
@@ -272,8 +274,25 @@ def _reciprocal_matrix(judgments: Mapping[str, Mapping[str, float]], names: list
     return matrix
 
 
-class ComparisonResults:
-    """The comparison's scores, ranks, peer groups and the ranks' sensitivity to the weights."""
+def compare(values: pd.DataFrame, preset: PresetLike = "default", weighting: str | None = None,
+            reference_year: int | None = None, random_state: int = 0,
+            ahp: pd.DataFrame | None = None) -> "ComparisonResults":
+    """Compare the units of ``values`` (index: unit_id and year; one column per indicator) on one scale:
+    fit a :class:`UnitComparison` (the parameters are its own) and score, rank and group the units.
+
+    Returns
+    -------
+    ComparisonResults
+    """
+    model = UnitComparison(preset, weighting=weighting, reference_year=reference_year, random_state=random_state,
+                           ahp=ahp).fit(values)
+    return ComparisonResults(model, values[model.indicators_], load_preset(preset).comparison)
+
+
+class ComparisonResults(Result):
+    """The comparison's scores (``table``), ranks, peer groups and the ranks' sensitivity to the weights."""
+
+    kind = "绩效比较"
 
     def __init__(self, model: UnitComparison, values: pd.DataFrame, rules):
         self.model = model
@@ -284,8 +303,9 @@ class ComparisonResults:
         self.weights = model.weights_
         self.rules = rules
         self.scores = self._score(self.weights.to_numpy())
-        self.missing = values.apply(lambda row: [c for c in values.columns if pd.isna(row[c])], axis=1)
-        self.scores["missing"] = self.missing.map(lambda names: ", ".join(names))
+        #: per unit and year, the indicators without a value
+        self.missing_indicators = values.apply(lambda row: [c for c in values.columns if pd.isna(row[c])], axis=1)
+        self.scores["missing"] = self.missing_indicators.map(lambda names: ", ".join(names))
         self.scores["peer_group"] = self._peer_groups()
 
     def _score(self, weights: np.ndarray) -> pd.DataFrame:
@@ -369,6 +389,26 @@ class ComparisonResults:
         """Scores, ranks, peer groups and missing indicators, best first within each year."""
         return self.scores.sort_values(["rank"]).sort_index(level="year", sort_remaining=False, kind="stable")
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """Per unit and year: TOPSIS closeness, weighted sum, rank, units ranked, missing indicators, peer group."""
+        return self.scores
+
+    @property
+    def is_draft(self) -> bool:
+        """Never: a unit-year known on too few indicators is left unranked (待补充), the others are ranked."""
+        return False
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """Every indicator value a unit-year lacks (the unit supplies it)."""
+        return missing_frame([dict(subject=f"{unit}-{year}", item=name, evidence="indicator_values")
+                              for (unit, year), names in self.missing_indicators.items() for name in names])
+
+    def record(self) -> dict:
+        """The index row: the years compared; no score or rating."""
+        return make_record(years_subject(self.scores.index.get_level_values("year")), None, None, False)
+
 
 def year_end_lights(store, years, preset: PresetLike = "default") -> dict[int, pd.DataFrame]:
     """Year-end monitoring (:func:`perfkit.monitoring.monitor` as of 31 December) of each year that has
@@ -378,7 +418,7 @@ def year_end_lights(store, years, preset: PresetLike = "default") -> dict[int, p
     lights = {}
     for year in years:
         try:
-            lights[int(year)] = monitor(store, f"{int(year)}-12-31", preset)
+            lights[int(year)] = monitor(store, f"{int(year)}-12-31", preset).table
         except ValueError as exc:       # the first year of data: no earlier year gives the spending profile
             log.info("no year-end monitoring for %s: %s", year, exc)
     return lights
@@ -394,10 +434,18 @@ def indicators_from_store(store, years, *, field: str | None = None, preset: Pre
     the caller has them).
     """
     from perfkit import queries
-    from perfkit.evaluation import evaluate_many
+    from perfkit.evaluation import completion, evaluate_many
 
     years = [int(y) for y in years]
-    values = queries.unit_year_indicators(store, years, field=field, units=units)
+    rules = load_preset(preset).comparison
+    values = queries.unit_year_indicators(store, years, field=field, units=units,
+                                          satisfaction_level=rules.satisfaction_level)
+    targets = queries.unit_year_targets(store, years, field=field, units=units)
+    # over-achieving a target counts as reaching it: one target cannot make up for another
+    reached = pd.Series(completion(targets["polarity"], targets["target_value"], targets["actual_value"]),
+                        index=targets.index).clip(upper=1)
+    mean = reached.groupby([targets["unit_id"], targets["year"].astype(int)]).mean()
+    values.insert(1, "target_completion", mean.reindex(values.index))
     scores = []
     panel = queries.panel_projects_of(store, years, field=field, units=units)
     results = evaluate_many(store, panel["project_id"], preset)
@@ -420,5 +468,5 @@ def indicators_from_store(store, years, *, field: str | None = None, preset: Pre
         values["red_share"] = red_share.reindex(values.index)
     else:
         values["red_share"] = np.nan
-    order = list(load_preset(preset).comparison.indicators)
+    order = list(rules.indicators)
     return values[[c for c in order if c in values.columns]]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from perfkit import queries
 from perfkit.errors import DataError, Problem
+from perfkit.results import Result, make_record, makes_draft, missing_frame
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import Message, Name, note
@@ -36,8 +37,8 @@ JUDGED = ("necessity", "feasibility", "financing")  # scored by experts or check
 
 
 @dataclass
-class ExAnteResult:
-    """The assessment of one request."""
+class ExAnteResult(Result):
+    """The assessment of one request: ``table`` holds each dimension's points and score."""
 
     request: dict
     by_dimension: pd.Series
@@ -48,6 +49,7 @@ class ExAnteResult:
     reasons: list[Message] = field(default_factory=list)
     needs_expert_judgement: bool = False
     preset: Preset = field(repr=False, default=None)
+    kind = "事前绩效评估"
 
     @property
     def score(self) -> float:
@@ -76,6 +78,41 @@ class ExAnteResult:
         """Each dimension's points in the preset (indexed like :attr:`by_dimension`)."""
         dimensions = self.preset.exante.dimensions
         return pd.Series({dimensions[d].name: dimensions[d].points for d in DIMENSIONS}, name="points")
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Each dimension's points and score (NaN while its evidence is missing)."""
+        return pd.DataFrame({"points": self.points, "score": self.by_dimension}).rename_axis("dimension")
+
+    def summary(self) -> pd.DataFrame:
+        """One row (the request): amount requested, standard cost, suggested amount, cut rate, score,
+        conclusion and the amount approved."""
+        request_id = self.request.get("request_id")
+        return pd.DataFrame([{"requested": float(self.request["amount"]), "standard_cost": self.standard_cost,
+                              "suggested": self.suggested_amount, "cut_rate": self.cut_rate, "score": self.score,
+                              "conclusion": self.conclusion, "approved": self.approved_amount}],
+                            index=pd.Index([request_id], name="request_id"))
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """The dimensions without their evidence: the experts' review, or for economy a standard (the bureau's)
+        or the request's output quantity (the unit's)."""
+        codes = {m.code for m in self.reasons}
+        economy = self.preset.exante.dimensions["economy"].name
+        rows = []
+        for dimension, score in self.by_dimension.items():
+            if not pd.isna(score):
+                continue
+            if dimension == economy:
+                evidence = "standard" if "no_standard_pending" in codes else "quantity"
+            else:
+                evidence = "review"
+            rows.append(dict(subject=self.request.get("request_id"), item=dimension, evidence=evidence))
+        return missing_frame(rows)
+
+    def record(self) -> dict:
+        """The index row: the request, its score and conclusion, or a draft."""
+        return make_record(self.request.get("request_id"), self.score, self.conclusion, self.is_draft)
 
 
 def _judged_fraction(answer, trim_min_experts: int) -> float:
@@ -179,7 +216,7 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
         raise DataError(Problem("request", "the expenditure direction is missing", column="direction"))
     points = {d: rules.dimensions[d].points for d in DIMENSIONS}
     names = {d: rules.dimensions[d].name for d in DIMENSIONS}
-    drafts = preset.evidence.missing.get("judgement", "draft") == "draft"
+    drafts = makes_draft(preset, "judgement")
     reasons, scores = [], {}
 
     # economy of inputs: the quota standard
@@ -285,3 +322,10 @@ def exante_summary(assessed: pd.DataFrame, by: str = "conclusion") -> pd.DataFra
                            "cut_rate": 1 - assessed.loc[decided, "approved"].sum()
                            / assessed.loc[decided, "requested"].sum() if decided.any() else np.nan}], index=[TOTAL])
     return pd.concat([grouped, total]).astype({"requests": int})
+
+
+def exante_portfolio(store: Store, year: int | None = None, preset: PresetLike = "default") -> pd.DataFrame:
+    """Every request assessed (see :func:`assess_all`) with the store's saved quota standards."""
+    from perfkit.quota.standards import stored_standards
+
+    return assess_all(store, stored_standards(store), year, preset)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit import queries
+from perfkit.results import Result, make_record, missing_frame
 from perfkit.rules import PresetLike, load_preset
 from perfkit.rules.model import Monitoring
 from perfkit.store import Store
@@ -166,7 +167,84 @@ def monitoring_evidence(store: Store, as_of, unit: str | None = None) -> Monitor
                                                                           as_of))
 
 
-def monitor(store: Store, as_of, preset: PresetLike = "default", unit: str | None = None) -> pd.DataFrame:
+@dataclass
+class MonitoringResult(Result):
+    """The double monitoring of a city's (or one unit's) projects as of a date.
+
+    ``table`` has one row per project (:data:`COLUMNS`, see :func:`assess_execution`); ``summary()`` the
+    projects, units and money by action; ``headline`` the figures of the report's opening sentence.
+    A project without execution records is judged (it is behind) and listed in ``missing``; the
+    monitoring itself is never a draft.
+    """
+
+    table: pd.DataFrame
+    as_of: pd.Timestamp
+    unit: str | None = None
+    kind = "绩效运行监控"
+
+    def summary(self) -> pd.DataFrame:
+        """Projects, units and money (yuan) by action code, in :data:`ACTIONS` order."""
+        return _by_action(self.table)
+
+    @property
+    def headline(self) -> dict:
+        """Projects, money (yuan) and lights, the units, projects and money to rectify (rectify or pause) and
+        to terminate, and the projects without execution records."""
+        monitored = self.table
+        lights = monitored["light"].value_counts()
+        rectify = monitored[monitored["action"].isin(["rectify", "pause"])]
+        terminate = monitored[monitored["action"] == "terminate"]
+        return {
+            "projects": len(monitored), "budget": float(monitored["budget"].sum()),
+            **{light: int(lights.get(light, 0)) for light in ("green", "yellow", "red")},
+            "rectify_units": int(rectify["unit_id"].nunique()), "rectify_projects": len(rectify),
+            "rectify_money": float(rectify["budget"].sum()), "terminate_projects": len(terminate),
+            "terminate_money": float(terminate["budget"].sum()),
+            "no_execution": int(monitored["execution_rate"].isna().sum()),
+        }
+
+    @property
+    def is_draft(self) -> bool:
+        return False
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """The projects without execution records as of the date."""
+        rows = self.table[self.table["execution_rate"].isna()]
+        return missing_frame([dict(subject=p, item="execution_rate", evidence="execution")
+                              for p in rows["project_id"]])
+
+    def record(self) -> dict:
+        """The index row: the date (and unit); no score or rating."""
+        subject = f"{self.as_of.date()}" + (f"-{self.unit}" if self.unit else "")
+        return make_record(subject, None, None, False)
+
+    def to_excel(self, path, lang: str = "zh"):
+        """Write every project with its light, forecast and action, and the totals by action (万元)."""
+        from perfkit.workbooks import monitoring_workbook
+
+        return monitoring_workbook(self, path, lang)
+
+
+def time_progress(as_of, start, end, floor: float = 0.0):
+    """Share of a period elapsed on ``as_of`` (days, both ends counted), between ``floor`` and 1: the one
+    time progress of monitoring and the project overview.
+
+    ``start`` and ``end`` are timestamps or Series of them; ``as_of`` a timestamp or an index of them (the
+    month ends of a year). Returns a float, a Series or an ndarray accordingly.
+    """
+    elapsed, period = as_of - start, end - start
+    days = lambda delta: delta.dt.days if isinstance(delta, pd.Series) else delta.days  # noqa: E731
+    share = (days(elapsed) + 1) / (days(period) + 1)
+    if isinstance(share, pd.Series):
+        return share.clip(floor, 1)
+    if np.ndim(share) == 0:
+        # min/max, not np.clip: on one number np.clip costs 90 µs, a third of monitoring's loop
+        return min(max(share, floor), 1.0)
+    return np.clip(np.asarray(share, dtype=float), floor, 1)
+
+
+def monitor(store: Store, as_of, preset: PresetLike = "default", unit: str | None = None) -> MonitoringResult:
     """Monitor every project of ``as_of``'s year (or one unit's, with its second-level units).
 
     Parameters
@@ -181,10 +259,11 @@ def monitor(store: Store, as_of, preset: PresetLike = "default", unit: str | Non
 
     Returns
     -------
-    DataFrame
-        See :func:`assess_execution`.
+    MonitoringResult
+        Its ``table`` is :func:`assess_execution`'s.
     """
-    return assess_execution(monitoring_evidence(store, as_of, unit), preset)
+    evidence = monitoring_evidence(store, as_of, unit)
+    return MonitoringResult(assess_execution(evidence, preset), evidence.as_of, unit)
 
 
 def assess_execution(evidence: MonitoringEvidence, preset: PresetLike = "default") -> pd.DataFrame:
@@ -227,8 +306,7 @@ def assess_execution(evidence: MonitoringEvidence, preset: PresetLike = "default
         path = paths[row_of[p.project_id]]
         rate = float(path[~np.isnan(path)][-1]) if has_execution and (~np.isnan(path)).any() else 0.0
         start, end = pd.Timestamp(p.start_date), pd.Timestamp(p.end_date)
-        # min/max, not np.clip: on one number np.clip costs 90 µs, a third of the whole loop
-        progress = min(max(((as_of - start).days + 1) / ((end - start).days + 1), 0.0), 1.0)
+        progress = time_progress(as_of, start, end)
         # a project with its own period is compared with the city's path at the same share of its period
         effective_month = month if start.month == 1 else min(max(round(progress * 12), 1), 12)
         expected = expected_at[effective_month]
@@ -288,27 +366,17 @@ def target_completion(count_targets: pd.DataFrame, as_of, rules: Monitoring | Pr
     frame = count_targets
     if frame.empty:
         return {}
-    as_of = pd.Timestamp(as_of)
-    start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
-    progress = (((as_of - start).dt.days + 1) / ((end - start).dt.days + 1)).clip(rules.min_progress, 1)
-    ratio = (frame["actual_value"] / (frame["target_value"] * progress)).clip(upper=rules.completion_cap)
+    from perfkit.evaluation.scoring import completion
+
+    progress = time_progress(pd.Timestamp(as_of), pd.to_datetime(frame["start_date"]),
+                             pd.to_datetime(frame["end_date"]), floor=rules.min_progress)
+    ratio = pd.Series(completion("positive", frame["target_value"] * progress, frame["actual_value"]),
+                      index=frame.index).clip(upper=rules.completion_cap)
     return ratio.groupby(frame["project_id"]).mean().to_dict()
 
 
-def monitoring_summary(monitored: pd.DataFrame) -> pd.DataFrame:
-    """Portfolio summary in the source programme's terms: projects, units and money by action code.
-
-    ``attrs["headline"]`` holds the figures of the report's opening sentence.
-    """
+def _by_action(monitored: pd.DataFrame) -> pd.DataFrame:
+    """Portfolio summary in the source programme's terms: projects, units and money by action code."""
     grouped = monitored.groupby("action").agg(projects=("project_id", "count"), units=("unit_id", "nunique"),
                                               budget=("budget", "sum"))
-    grouped = grouped.reindex(list(ACTIONS)).fillna(0).astype({"projects": int, "units": int})
-    rectify = monitored[monitored["action"].isin(["rectify", "pause"])]
-    terminate = monitored[monitored["action"] == "terminate"]
-    grouped.attrs["headline"] = {
-        "rectify_units": int(rectify["unit_id"].nunique()), "rectify_projects": len(rectify),
-        "rectify_money": float(rectify["budget"].sum()), "terminate_projects": len(terminate),
-        "terminate_money": float(terminate["budget"].sum()),
-        "no_execution": int(monitored["execution_rate"].isna().sum()),
-    }
-    return grouped
+    return grouped.reindex(list(ACTIONS)).fillna(0).astype({"projects": int, "units": int})

@@ -16,6 +16,7 @@ import pandas as pd
 
 from perfkit import queries
 from perfkit.errors import DataError, Problem
+from perfkit.results import Result, make_record, missing_frame
 from perfkit.rules import PresetLike, load_preset
 from perfkit.text import Message
 
@@ -23,8 +24,8 @@ __all__ = ["Portrait", "portrait"]
 
 
 @dataclass
-class Portrait:
-    """One unit's portrait; build it with :func:`portrait`.
+class Portrait(Result):
+    """One unit's portrait; build it with :func:`portrait`. ``table`` is its indicators and scores by year.
 
     Attributes
     ----------
@@ -62,6 +63,35 @@ class Portrait:
     findings: pd.DataFrame
     weights: pd.Series
     preset: object = field(repr=False, default=None)
+    kind = "单位绩效画像"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """By year: the comparison indicators as measured, the score, rank, units ranked and peer group."""
+        return self.indicators.join(self.scores, how="outer")
+
+    def summary(self) -> pd.DataFrame:
+        """By year: the TOPSIS score, the rank among the field's units, the units ranked and the peer group."""
+        return self.scores[["topsis", "rank", "units", "peer_group"]]
+
+    @property
+    def is_draft(self) -> bool:
+        """True when the unit is ranked in no year (too few of its indicators are known)."""
+        return self.latest is None
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """The indicator values the unit lacks, by year."""
+        unit_id = self.unit["unit_id"]
+        return missing_frame([dict(subject=f"{unit_id}-{year}", item=name, evidence="indicator_values")
+                              for year, row in self.indicators.iterrows() for name, value in row.items()
+                              if pd.isna(value)])
+
+    def record(self) -> dict:
+        """The index row: the unit and its latest TOPSIS score (0-1); a draft when it is never ranked."""
+        year = self.latest
+        score = None if year is None else float(self.scores.loc[year, "topsis"])
+        return make_record(self.unit["unit_id"], score, None, self.is_draft)
 
     @property
     def latest(self) -> int | None:
@@ -117,7 +147,7 @@ def portrait(store, unit_id: str, years=None, preset: PresetLike = "default") ->
         When the unit is not in the store or no year has data.
     """
     from perfkit.cases import classify_findings
-    from perfkit.comparison import UnitComparison, indicators_from_store, year_end_lights
+    from perfkit.comparison import compare, indicators_from_store, year_end_lights
     from perfkit.evaluation import evaluate_many, self_evaluate
 
     preset = load_preset(preset)
@@ -127,7 +157,7 @@ def portrait(store, unit_id: str, years=None, preset: PresetLike = "default") ->
         raise DataError(Problem("store", "no closed year (with December execution records) to portray"))
     lights = year_end_lights(store, years, preset)
     values = indicators_from_store(store, years, field=unit["field"], preset=preset, lights=lights)
-    results = UnitComparison(preset).fit(values)
+    results = compare(values, preset)
     mine = lambda frame: frame.xs(unit_id, level="unit_id") if unit_id in frame.index.get_level_values("unit_id") \
         else frame.iloc[0:0].droplevel("unit_id")                                                   # noqa: E731
     scores, normalised = mine(results.scores), mine(results.normalised)
@@ -144,7 +174,7 @@ def portrait(store, unit_id: str, years=None, preset: PresetLike = "default") ->
     self_rows = []
     for year in years:
         try:
-            summary = self_evaluate(store, unit_id, year, preset).summary
+            summary = self_evaluate(store, unit_id, year, preset).summary().to_dict("records")[0]
         except DataError:                       # no projects that year: nothing to self-evaluate
             continue
         self_rows.append({"year": year, **summary})

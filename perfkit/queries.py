@@ -378,11 +378,31 @@ _UNITS_OF = """(($field::VARCHAR IS NULL OR u.field = $field)
                 AND ($units::VARCHAR[] IS NULL OR u.unit_id IN (SELECT unnest($units::VARCHAR[]))))"""
 
 
-def unit_year_indicators(store: Store, years: list[int], *, field: str | None = None,
-                         units: list[str] | None = None) -> pd.DataFrame:
-    """Per unit and year: execution rate, target completion, unit cost ratio, findings per 100万元 and
-    satisfaction (the comparison's indicators that SQL measures; see :mod:`perfkit.comparison`)."""
+def unit_year_targets(store: Store, years: list[int], *, field: str | None = None,
+                      units: list[str] | None = None) -> pd.DataFrame:
+    """The quantitative, positive or reverse targets (target > 0) with their actuals of the units' projects
+    of ``years``: unit_id, year, polarity, target_value, actual_value (the comparison's target completion)."""
     params = {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units)}
+    return _query(store, f"""
+        WITH mine AS (
+            SELECT f.project_id, f.unit_id, f.year FROM project_facts f JOIN units u USING (unit_id)
+            WHERE f.year IN (SELECT unnest($years::INTEGER[])) AND {_UNITS_OF})
+        SELECT m.unit_id, m.year, i.polarity, t.target_value, a.actual_value
+        FROM mine m JOIN targets t USING (project_id) JOIN indicators i USING (indicator_id)
+        JOIN actuals a ON a.project_id = t.project_id AND a.indicator_id = t.indicator_id
+        WHERE i.value_type = 'quantitative' AND i.polarity IN ('positive', 'reverse')
+          AND t.target_value > 0 AND a.actual_value IS NOT NULL
+        ORDER BY m.unit_id, m.year, t.project_id, t.indicator_id""", params)
+
+
+def unit_year_indicators(store: Store, years: list[int], *, field: str | None = None,
+                         units: list[str] | None = None, satisfaction_level: str) -> pd.DataFrame:
+    """Per unit and year: execution rate, unit cost ratio, findings per 100万元 and satisfaction (the mean
+    actual of the % indicators of the level-1 dimension ``satisfaction_level``), the comparison's indicators
+    that SQL measures (see :mod:`perfkit.comparison`); target completion is measured from
+    :func:`unit_year_targets`."""
+    params = {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units),
+              "satisfaction_level": satisfaction_level}
     frame = _query(store, f"""
         WITH mine AS (
             SELECT f.project_id, f.unit_id, f.year, f.budget FROM project_facts f JOIN units u USING (unit_id)
@@ -396,10 +416,8 @@ def unit_year_indicators(store: Store, years: list[int], *, field: str | None = 
             FROM mine m LEFT JOIN spent s USING (project_id) WHERE m.budget > 0 GROUP BY 1, 2),
         completion AS (
             SELECT m.unit_id, m.year,
-                   avg(CASE WHEN i.polarity = 'positive' THEN least(a.actual_value / t.target_value, 1)
-                            WHEN a.actual_value <= 0 THEN 1
-                            ELSE least(t.target_value / a.actual_value, 1) END) AS target_completion,
-                   avg(a.actual_value) FILTER (WHERE i.level1 = '满意度' AND i.measure_unit = '%') AS satisfaction
+                   avg(a.actual_value) FILTER (WHERE i.level1 = $satisfaction_level AND i.measure_unit = '%')
+                       AS satisfaction
             FROM mine m JOIN targets t USING (project_id) JOIN indicators i USING (indicator_id)
             JOIN actuals a ON a.project_id = t.project_id AND a.indicator_id = t.indicator_id
             WHERE i.value_type = 'quantitative' AND i.polarity IN ('positive', 'reverse')
@@ -416,8 +434,7 @@ def unit_year_indicators(store: Store, years: list[int], *, field: str | None = 
             SELECT c.unit_id, c.year, avg(c.ratio) AS unit_cost_ratio FROM costs c JOIN units u USING (unit_id)
             WHERE {_UNITS_OF} GROUP BY 1, 2),
         keys AS (SELECT unit_id, year FROM money UNION SELECT unit_id, year FROM unit_costs)
-        SELECT k.unit_id, k.year, money.execution_rate, completion.target_completion,
-               unit_costs.unit_cost_ratio,
+        SELECT k.unit_id, k.year, money.execution_rate, unit_costs.unit_cost_ratio,
                CASE WHEN money.budget > 0 THEN coalesce(found.findings, 0) / (money.budget / 1e6) END
                    AS findings_per_million,
                completion.satisfaction

@@ -325,3 +325,77 @@ def test_the_command_line_names_its_commands_without_importing_a_job():
             "and m.split('.')[-1] not in ('registry',)) + [m for m in ('pandas', 'papermill') if m in sys.modules])")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "[]"
+
+
+# -- one result contract -------------------------------------------------------------------------------
+def _engine_results(store) -> dict:
+    """One result of every engine on the demo city."""
+    from perfkit import cases, comparison, evaluation, monitoring, portrait
+    from perfkit.quota import build_standards
+    pick = lambda sql: store.query(sql).iloc[0, 0]  # noqa: E731
+    standards = build_standards(store.table("cost_records"), direction=pick("SELECT min(direction) FROM cost_records"))
+    values = comparison.indicators_from_store(store, [2024, 2025], field=pick("SELECT min(field) FROM units"))
+    first_request = pick("SELECT min(request_id) FROM requests")
+    from perfkit.reports.ex_ante import exante_assessment
+    return {
+        "key evaluation": evaluation.evaluate(store, pick("SELECT min(project_id) FROM expert_scores")),
+        "key evaluation (draft)": evaluation.evaluate(store, pick(
+            "SELECT min(project_id) FROM projects WHERE year = 2025 AND project_id NOT IN "
+            "(SELECT project_id FROM expert_scores)")),
+        "self-evaluation": evaluation.self_evaluate(store, pick("SELECT min(unit_id) FROM units WHERE level = 1"),
+                                                    2025),
+        "ex-ante": exante_assessment(store, first_request).result,
+        "monitoring": monitoring.monitor(store, "2026-08-31"),
+        "standards": standards,
+        "comparison": comparison.compare(values),
+        "portrait": portrait.portrait(store, pick("SELECT min(unit_id) FROM projects")),
+        "cases": cases.compile_cases(store),
+    }
+
+
+def test_every_engine_result_keeps_one_contract(demo_store, tmp_path):
+    from perfkit.results import MISSING_COLUMNS, RECORD_KEYS, STATES, Result
+    results = _engine_results(demo_store)
+    for name, result in results.items():
+        assert isinstance(result, Result), name
+        assert isinstance(result.table, pd.DataFrame) and len(result.table), name
+        assert isinstance(result.summary(), pd.DataFrame) and len(result.summary()), name
+        assert isinstance(result.is_draft, bool), name
+        assert tuple(result.missing.columns) == MISSING_COLUMNS, name
+        assert result.missing["supplier"].notna().all(), name          # every kind of evidence has a supplier
+        record = result.record()
+        assert tuple(record) == RECORD_KEYS and record["status"] == ("draft" if result.is_draft else "final"), name
+        if result.is_draft:
+            assert record["score"] is None and record["rating"] is None and len(result.missing), name
+        page = result._repr_html_()
+        assert "<table" in page and "object at 0x" not in page and "Message(" not in page, name
+        if hasattr(result, "to_excel"):
+            path = result.to_excel(tmp_path / f"{name}.xlsx", lang="en")
+            assert pd.read_excel(path, sheet_name=None), name
+    assert results["key evaluation (draft)"].is_draft and not results["key evaluation"].is_draft
+    assert set(results["key evaluation"].table["state"]) <= set(STATES)
+
+
+def test_a_results_html_escapes_its_data(demo_store):
+    from perfkit.results import frame_html
+    page = frame_html(pd.DataFrame({"name": ["<script>alert(1)</script>"]}))
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_estimators_fit_returns_self_and_results_come_from_a_function(demo_store):
+    from perfkit.comparison import ComparisonResults, UnitComparison, compare, indicators_from_store
+    field = demo_store.query("SELECT min(field) FROM units").iloc[0, 0]
+    values = indicators_from_store(demo_store, [2024, 2025], field=field)
+    model = UnitComparison()
+    assert model.fit(values) is model and list(model.weights_.index) == model.indicators_
+    results = compare(values)
+    assert isinstance(results, ComparisonResults)
+    pd.testing.assert_series_equal(results.weights, model.weights_)
+
+
+def test_what_missing_evidence_does_is_decided_in_one_place():
+    """``evidence.missing`` of the preset is read by perfkit.results.makes_draft only."""
+    for path in (ROOT / "perfkit").rglob("*.py"):
+        if path.name == "results.py" or "rules" in path.parts:
+            continue
+        assert "evidence.missing" not in path.read_text(encoding="utf-8"), path

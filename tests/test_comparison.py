@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from perfkit.cases import classify_findings, compile_cases, holdout_accuracy, taxonomy
-from perfkit.comparison import UnitComparison, critic_weights, indicators_from_store, normalise, topsis
+from perfkit.comparison import compare, critic_weights, indicators_from_store, normalise, topsis
 from perfkit.errors import DataError
 from perfkit.evaluation import entropy_weights
 
@@ -57,7 +57,7 @@ def _values(rows):
 def test_a_missing_indicator_is_reported_and_too_few_indicators_are_not_ranked():
     values = _values([("A", 2025, 0.9, 0.95, 1.0, 0.1), ("B", 2025, 0.7, np.nan, 1.1, 0.2),
                       ("C", 2025, 0.5, 0.80, 1.2, 0.3), ("D", 2025, np.nan, np.nan, 0.9, np.nan)])
-    result = UnitComparison().fit(values)
+    result = compare(values)
     scores = result.scores.xs(2025, level="year")
     assert scores.loc["B", "missing"] == "target_completion" and not pd.isna(scores.loc["B", "rank"])
     assert pd.isna(scores.loc["D", "rank"]) and pd.isna(scores.loc["D", "topsis"])    # one indicator: not ranked
@@ -68,7 +68,7 @@ def test_a_missing_indicator_is_reported_and_too_few_indicators_are_not_ranked()
 def test_the_scale_is_fixed_so_a_score_moves_only_when_the_unit_moves():
     values = _values([("A", 2024, 0.9, 0.9, 1.0, 0.1), ("B", 2024, 0.6, 0.8, 1.2, 0.3), ("C", 2024, 0.7, 0.7, 1.1, 0.2),
                       ("A", 2025, 0.9, 0.9, 1.0, 0.1), ("B", 2025, 0.8, 0.9, 0.9, 0.1), ("C", 2025, 0.5, 0.6, 1.3, 0.4)])
-    result = UnitComparison(reference_year=2024).fit(values)
+    result = compare(values, reference_year=2024)
     change = result.change()["change"]
     assert change.loc[("A", 2025)] == pytest.approx(0.0)         # A did not move; B and C did, around it
     assert change.loc[("B", 2025)] > 0 > change.loc[("C", 2025)]
@@ -78,7 +78,7 @@ def test_rank_sensitivity_to_the_weights():
     rows = [("TOP", 2025, 1.0, 1.0, 0.8, 0.0)]
     rows += [(f"U{i}", 2025, 0.5 + i / 100, 0.7 + i / 100, 1.0 + i / 100, 0.1) for i in range(8)]
     rows += [("X", 2025, 0.95, 0.70, 1.00, 0.10), ("Y", 2025, 0.70, 0.95, 1.00, 0.10)]   # a tie broken by weights
-    sensitivity = UnitComparison().fit(_values(rows)).sensitivity(draws=400, perturbation=0.5, seed=1)
+    sensitivity = compare(_values(rows)).sensitivity(draws=400, perturbation=0.5, seed=1)
     top = sensitivity.loc[("TOP", 2025)]
     assert top["rank_p05"] == top["rank_p95"] == 1 and top["top_share"] == 1.0     # best on everything: always first
     x, y = sensitivity.loc[("X", 2025)], sensitivity.loc[("Y", 2025)]
@@ -91,7 +91,7 @@ def test_the_store_comparison_has_every_indicator_peers_and_weights(demo_store):
                                     "red_share", "findings_per_million", "satisfaction"]
     assert values["execution_rate"].between(0, 1.5).all() and values["red_share"].dropna().between(0, 1).all()
     for weighting in ("preset", "entropy", "critic"):
-        result = UnitComparison(weighting=weighting).fit(values)
+        result = compare(values, weighting=weighting)
         assert result.weights.sum() == pytest.approx(1.0)
         assert result.scores["peer_group"].dropna().between(1, 4).all()
         assert "evaluation_score" in result.model.dropped_ or "evaluation_score" in result.weights.index
@@ -140,11 +140,11 @@ def test_ahp_weights_from_pairwise_judgments():
     # consistent judgments from weights 4:2:1:1: a[i][j] = w_i / w_j, so AHP gives those weights back
     w = pd.Series([4.0, 2.0, 1.0, 1.0], index=names)
     matrix = pd.DataFrame([[w[i] / w[j] for j in names] for i in names], index=names, columns=names)
-    result = UnitComparison(weighting="ahp", ahp=matrix).fit(values)
+    result = compare(values, weighting="ahp", ahp=matrix)
     assert result.weights.tolist() == pytest.approx([0.5, 0.25, 0.125, 0.125])
     inconsistent = matrix.copy()
     inconsistent.iloc[0, 3], inconsistent.iloc[3, 0] = 1 / 9, 9.0      # contradicts the others
     with pytest.raises(DataError, match="consistency ratio"):
-        UnitComparison(weighting="ahp", ahp=inconsistent).fit(values)
+        compare(values, weighting="ahp", ahp=inconsistent)
     with pytest.raises(DataError, match="pairwise judgments"):
-        UnitComparison(weighting="ahp").fit(values)
+        compare(values, weighting="ahp")

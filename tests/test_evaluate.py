@@ -100,7 +100,7 @@ def test_self_evaluation_by_hand(demo_store):
                                ORDER BY count(*) DESC, 1 LIMIT 1""")["unit_id"].iloc[0]
     result = ev.self_evaluate(demo_store, unit, 2025)
     p = result.projects
-    assert len(p) == result.summary["projects"] > 0
+    assert len(p) == result.summary().iloc[0]["projects"] > 0
     blocks = ["score_产出", "score_效益", "score_满意度", "score_预算执行率"]
     rated = p[p["state"] == "scored"]
     assert np.allclose(rated[blocks].sum(axis=1), rated["total"])
@@ -114,7 +114,7 @@ def test_self_evaluation_by_hand(demo_store):
     output_share = indicators.loc[indicators["level1"] == "产出", "fraction"].mean()
     assert row["score_产出"] == pytest.approx(50 * output_share)
     assert row["score_预算执行率"] == pytest.approx(10 * min(row["execution_rate"], 1))
-    assert sum(result.summary[f"rating_{r}"] for r in "优良中差") + result.summary["drafts"] == len(p)
+    assert sum(result.summary().iloc[0][f"rating_{r}"] for r in "优良中差") + result.summary().iloc[0]["drafts"] == len(p)
     assert result.by_rating["projects"].sum() == len(p)
 
 

@@ -17,7 +17,8 @@ from perfkit.exante import assess
 from perfkit.queries import UnitEvidence
 from perfkit.quota.standards import pick_standard
 from perfkit.reports.ex_ante import exante_assessment
-from perfkit.reports.key_evaluation import key_evaluation, key_evaluations
+from perfkit.evaluation import key_evaluations
+from perfkit.reports.key_evaluation import key_evaluation
 from perfkit.rules import load_preset
 from perfkit.text import render
 
@@ -50,7 +51,7 @@ def test_a_missing_actual_makes_a_draft_and_blames_no_one(demo_store):
     result = ev.evaluate(demo_store, NO_QUALITY_ACTUAL)
     assert result.is_draft and result.rating is None
     assert result.missing.to_dict("records") == [
-        {"indicator": "质量达标率", "rule": "indicators", "evidence": "actuals", "supplier": "unit"}]
+        {"subject": NO_QUALITY_ACTUAL, "item": "质量达标率", "evidence": "actuals", "supplier": "unit"}]
     view = key_evaluation(demo_store, NO_QUALITY_ACTUAL)
     advice = view.section("recommendations").data
     assert "质量达标率" not in advice and "得分率仅 0%" not in advice
@@ -94,7 +95,7 @@ def test_results_application_never_cuts_a_draft(demo_store, tmp_path):
 
 def test_results_workbook_lists_drafts_apart(demo_store, tmp_path):
     from openpyxl import load_workbook
-    from perfkit.reports.workbooks import results_application_workbook
+    from perfkit.workbooks import results_application_workbook
     applied = ev.apply_results(key_evaluations(demo_store, 2025))
     book = load_workbook(results_application_workbook(applied, tmp_path / "r.xlsx"))
     drafts = [[c.value for c in row] for row in book["待补充"].iter_rows()]
@@ -168,7 +169,7 @@ def test_exante_without_review_is_pending_unless_the_preset_scores_zero(tmp_path
 
 # -- quota standards that most can reach ---------------------------------------------------------------
 def test_auto_standards_are_reachable_and_the_frontier_is_the_benchmark(demo_store):
-    from perfkit.reports.quota_standards import build_all_standards
+    from perfkit.quota import build_all_standards
     table = build_all_standards(demo_store)
     quotas = table.quotas
     target = load_preset().quota.target_reach

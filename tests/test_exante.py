@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from perfkit import DataError
-from perfkit.reports.ex_ante import exante_portfolio
+from perfkit.exante import exante_portfolio
 from perfkit.exante import assess, exante_summary
 from perfkit.queries import request as request_from_store
 from perfkit.text import render
@@ -141,7 +141,7 @@ def test_request_file_through_the_notebook(demo_store_path, tmp_path):
     import perfkit
     with perfkit.Store(demo_store_path) as store:
         if "quota_standards" not in store.tables():
-            from perfkit.reports.quota_standards import build_all_standards
+            from perfkit.quota import build_all_standards
             build_all_standards(store).to_store(store)
         road = store.query("SELECT direction_id FROM directions WHERE name = '道路养护'")["direction_id"].iloc[0]
     path = tmp_path / "道路申报.yaml"

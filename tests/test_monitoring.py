@@ -7,7 +7,7 @@ import pytest
 
 import perfkit
 from perfkit.monitoring import (city_profile, completion_likelihood, decide_action, monitor,
-                                monitoring_summary, traffic_light)
+                                MonitoringResult, traffic_light)
 from perfkit.reports import run_report
 from perfkit.rules import load_preset
 from perfkit.text import render
@@ -58,7 +58,7 @@ def city_store():
 
 @pytest.fixture(scope="module")
 def june(city_store):
-    return monitor(city_store, "2025-06-30").set_index("project_id")
+    return monitor(city_store, "2025-06-30").table.set_index("project_id")
 
 
 def test_expected_rate_is_the_citys_median_path(city_store):
@@ -94,7 +94,7 @@ def test_project_without_records_is_reported_not_dropped(june):
     d = june.loc["D"]
     assert np.isnan(d["execution_rate"]) and d["light"] == "red" and d["action"] == "rectify"
     assert "无预算执行记录" in render(d["reasons"])
-    assert monitoring_summary(june.reset_index()).attrs["headline"]["no_execution"] == 1
+    assert MonitoringResult(june.reset_index(), pd.Timestamp("2025-06-30")).headline["no_execution"] == 1
 
 
 def test_forecast_interval_brackets_the_forecast(june):
@@ -135,17 +135,18 @@ def test_monitor_before_the_first_month_end(city_store):
 
 
 def test_demo_monitoring_and_summary(demo_store):
-    monitored = monitor(demo_store, "2026-08-31")
+    result = monitor(demo_store, "2026-08-31")
+    monitored = result.table
     projects = demo_store.query("SELECT count(*) AS n FROM projects WHERE year = 2026")["n"].iloc[0]
     assert len(monitored) == projects                                 # every project, none dropped
     assert set(monitored["light"]) == {"green", "yellow", "red"}
-    summary = monitoring_summary(monitored)
+    summary = result.summary()
     assert summary["projects"].sum() == projects
-    headline = summary.attrs["headline"]
+    headline = result.headline
     assert headline["rectify_projects"] == summary.loc[["rectify", "pause"], "projects"].sum()
     assert monitored["key_project"].any()
     unit = monitored["unit_id"].iloc[0]
-    assert set(monitor(demo_store, "2026-08-31", unit=unit)["unit_id"]) <= set(monitored["unit_id"])
+    assert set(monitor(demo_store, "2026-08-31", unit=unit).table["unit_id"]) <= set(monitored["unit_id"])
 
 
 @pytest.mark.notebook
@@ -155,3 +156,11 @@ def test_monitoring_notebook(demo_store_path, tmp_path):
     html = report.html.read_text(encoding="utf-8")
     assert "绩效运行监控报告" in html and "截至2026年08月31日" in html and "需关注项目清单" in html
     assert html.count("jp-RenderedImage jp-OutputArea-output") == 1
+
+
+def test_the_headline_is_worded_once_with_whole_counts(demo_store):
+    from perfkit.reports.monitoring import headline_text, monitoring_view
+    result = monitor(demo_store, "2026-08-31")
+    sentence = headline_text(result)
+    assert f"监控项目 {len(result.table)} 个" in sentence and ".0 个" not in sentence
+    assert monitoring_view(demo_store, "2026-08-31").headline().data == sentence.strip()

@@ -13,7 +13,8 @@ import pytest
 import perfkit
 
 from perfkit.reports import ReportError, get_job, run_report
-from perfkit.reports.project_overview import completion, project_overview
+from perfkit.evaluation import completion
+from perfkit.reports.project_overview import project_overview
 from perfkit.text import render
 
 ROOT = Path(__file__).resolve().parents[1]

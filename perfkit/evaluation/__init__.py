@@ -10,12 +10,12 @@
 - :func:`apply_results`, :func:`results_summary`: next year's budget (结果应用).
 """
 from perfkit.evaluation.engine import (DRAFT, STATES, TOTAL, EvaluationResult, SelfEvaluationResult, apply_results, evaluate,
-                                       evaluate_many,
+                                       evaluate_many, key_evaluations,
                                        results_summary, score_indicators, score_project, score_unit, self_evaluate)
 from perfkit.evaluation.panel import aggregate_panel, kendalls_w
-from perfkit.evaluation.scoring import SCORING_RULES, rate, score_indicator
+from perfkit.evaluation.scoring import SCORING_RULES, completion, rate, score_indicator
 from perfkit.evaluation.weights import RANDOM_INDEX, ahp_weights, entropy_weights, rating_sensitivity
 
 __all__ = ["DRAFT", "STATES", "TOTAL", "EvaluationResult", "RANDOM_INDEX", "SCORING_RULES", "SelfEvaluationResult", "aggregate_panel",
-           "ahp_weights", "apply_results", "entropy_weights", "evaluate", "evaluate_many", "kendalls_w", "rate",
+           "ahp_weights", "apply_results", "completion", "entropy_weights", "evaluate", "evaluate_many", "key_evaluations", "kendalls_w", "rate",
            "rating_sensitivity", "results_summary", "score_indicator", "score_indicators", "score_project", "score_unit", "self_evaluate"]

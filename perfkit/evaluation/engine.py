@@ -12,6 +12,7 @@ from perfkit.evaluation.panel import aggregate_panel, kendalls_w
 from perfkit.evaluation.scoring import rate, score_indicator
 from perfkit.evaluation.weights import rating_sensitivity
 from perfkit.queries import ProjectEvidence, UnitEvidence
+from perfkit.results import STATES, Result, make_record, makes_draft, missing_frame
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import Message, Name, note
@@ -21,13 +22,12 @@ TOTAL = "total"
 #: The results application's rule for a draft evaluation (rendered as 证据不全，预算暂不调整（待补充）).
 DRAFT = "draft"
 TABLE_COLUMNS = ["level1", "level2", "indicator", "rule", "points", "score", "state", "note", "flagged"]
-#: Evidence states of an item: scored from data, not applicable (its points redistributed), or missing
-#: evidence (a draft's item has no score; under the preset's ``missing: zero`` it scores 0).
-STATES = ("scored", "not_applicable", "missing")
+# STATES (perfkit.results): an item is scored from data, not applicable (its points redistributed), or
+# missing its evidence (a draft's item has no score; under the preset's ``missing: zero`` it scores 0)
 
 
 @dataclass
-class EvaluationResult:
+class EvaluationResult(Result):
     """A project's key evaluation.
 
     Attributes
@@ -59,6 +59,7 @@ class EvaluationResult:
     agreement: dict
     findings: pd.DataFrame
     preset: Preset = field(repr=False, default=None)
+    kind = "重点绩效评价"
 
     @property
     def is_draft(self) -> bool:
@@ -77,12 +78,22 @@ class EvaluationResult:
 
     @property
     def missing(self) -> pd.DataFrame:
-        """The items without their evidence: item, rule, what is missing (``evidence``) and who supplies it
-        (``supplier``: ``panel`` for expert scores, ``unit`` for execution records and indicator values)."""
+        """The items without their evidence (:data:`perfkit.results.MISSING_COLUMNS`: the supplier is ``panel``
+        for expert scores, ``unit`` for execution records and indicator values), whether the preset makes
+        them a draft or scores them 0."""
         rows = self.table[self.table["state"] == "missing"]
-        return pd.DataFrame({"indicator": rows["indicator"], "rule": rows["rule"],
-                             "evidence": rows["rule"].map(_MISSING_EVIDENCE),
-                             "supplier": rows["rule"].map(_SUPPLIER)}).reset_index(drop=True)
+        return missing_frame([dict(subject=self.project["project_id"], item=row.indicator,
+                                   evidence=_MISSING_EVIDENCE[row.rule]) for row in rows.itertuples()])
+
+    def summary(self) -> pd.DataFrame:
+        """Points and score per level-1 dimension, and the total (``total``; no score for a draft)."""
+        frame = self.table.groupby("level1", sort=False)[["points", "score"]].sum(min_count=1)
+        frame.loc[TOTAL] = [float(self.table["points"].sum()), self.total]
+        return frame
+
+    def record(self) -> dict:
+        """The index row: the project, its total and rating, or a draft."""
+        return make_record(self.project["project_id"], self.total, self.rating, self.is_draft)
 
     @property
     def by_level1(self) -> pd.Series:
@@ -104,7 +115,6 @@ class EvaluationResult:
 
 
 _MISSING_EVIDENCE = {"expert": "expert_scores", "execution_rate": "execution", "indicators": "actuals"}
-_SUPPLIER = {"expert": "panel", "execution_rate": "unit", "indicators": "unit"}
 
 
 def score_indicators(indicators: pd.DataFrame, preset: PresetLike = "default") -> pd.DataFrame:
@@ -231,7 +241,7 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                     notes.append(note("indicator_data_missing", names=missing))
                     flagged, state = True, "missing"
         if state == "missing":
-            if preset.evidence.missing.get(rule, "draft") == "draft":
+            if makes_draft(preset, rule):
                 score = float("nan")          # no evidence, no points: the evaluation is a draft
             else:
                 score = 0.0 if rule != "indicators" else score   # the preset's `zero`: missing counts as 0
@@ -275,31 +285,79 @@ def evaluate_many(store: Store, project_ids, preset: PresetLike = "default") -> 
     return {pid: score_project(evidence[pid], preset) for pid in ids}
 
 
+def key_evaluations(store: Store, year: int, preset: PresetLike = "default") -> pd.DataFrame:
+    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget.
+
+    A draft (evidence incomplete) has a NaN total, no rating and the items whose evidence is ``missing``.
+    """
+    preset = load_preset(preset)
+    rows = []
+    for project_id, result in evaluate_many(store, queries.panel_projects(store, year), preset).items():
+        rows.append(dict(project_id=project_id, name=result.project["name"], unit_id=result.project["unit_id"],
+                         unit_name=result.project["unit_name"], program_id=result.project["program_id"],
+                         total=round(result.total, 2), rating=result.rating, budget=result.budget,
+                         missing=tuple(result.missing["item"])))
+    return pd.DataFrame(rows, columns=["project_id", "name", "unit_id", "unit_name", "program_id", "total",
+                                       "rating", "budget", "missing"])
+
+
 @dataclass
-class SelfEvaluationResult:
-    """A unit's self-evaluation (单位自评): every project scored, and a unit summary."""
+class SelfEvaluationResult(Result):
+    """A unit's self-evaluation (单位自评): every project scored (``table``, also ``projects``), and a unit
+    summary."""
 
     unit: pd.Series
     year: int
     projects: pd.DataFrame
     preset: Preset = field(repr=False, default=None)
+    kind = "单位自评"
 
     @property
-    def summary(self) -> dict:
-        """Projects, money, mean and budget-weighted scores (of the rated projects), count per rating,
-        drafts (evidence incomplete: no score) and projects with data gaps."""
+    def table(self) -> pd.DataFrame:
+        """One row per project: budget, spent, execution rate, block scores, total, rating, state, notes."""
+        return self.projects
+
+    def summary(self) -> pd.DataFrame:
+        """One row (the unit): projects, money, mean and budget-weighted scores (of the rated projects), count
+        per rating, drafts (evidence incomplete: no score) and projects with data gaps."""
         p = self.projects
         rated = p[p["rating"].notna()]
         weighted = (float(np.average(rated["total"], weights=rated["budget"])) if rated["budget"].sum() > 0
                     else float("nan"))
         counts = p["rating"].value_counts()
-        return {
+        figures = {
             "projects": len(p), "budget": float(p["budget"].sum()), "spent": float(p["spent"].fillna(0).sum()),
             "mean_score": float(rated["total"].mean()), "budget_weighted_score": weighted,
             **{f"rating_{r}": int(counts.get(r, 0)) for r in self.preset.rating_bands},
             "drafts": int(p["rating"].isna().sum()),
             "flagged_projects": int((p["notes"].map(len) > 0).sum()),
         }
+        return pd.DataFrame([figures], index=pd.Index([self.unit["unit_id"]], name="unit_id"))
+
+    @property
+    def is_draft(self) -> bool:
+        """True when some project is a draft (its score waits for evidence): the unit's figures count the
+        rated projects only."""
+        return bool(self.projects["rating"].isna().any())
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """The draft projects' missing evidence: execution records or indicator values, per block."""
+        rows = []
+        for project in self.projects[self.projects["rating"].isna()].itertuples():
+            for message in project.notes:
+                if message.code == "no_execution":
+                    rows.append(dict(subject=project.project_id, item="execution_rate", evidence="execution"))
+                elif message.code == "block_data_missing":
+                    rows.append(dict(subject=project.project_id, item=str(message.params["block"]),
+                                     evidence="actuals"))
+        return missing_frame(rows)
+
+    def record(self) -> dict:
+        """The index row: the unit-year and its mean score (of the rated projects); a draft while any
+        project waits for evidence."""
+        figures = self.summary().iloc[0]
+        return make_record(f"{self.unit['unit_id']}-{self.year}", figures["mean_score"], None, self.is_draft)
 
     @property
     def by_rating(self) -> pd.DataFrame:
@@ -321,7 +379,6 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
     weights = preset.self_evaluation.weights
     execution_block = preset.self_evaluation.execution_block
     redistribute = preset.scoring.not_applicable == "redistribute"
-    policy = preset.evidence.missing
     # plain arrays and each project's row positions: a pandas filter per project and block costs more than
     # the scoring (the means are of the same values in the same order, so they are the same to the bit)
     rows_of = indicators.groupby("project_id", sort=False).indices if len(indicators) else {}
@@ -338,7 +395,7 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
                 s = spent.get(project.project_id)
                 if s is None or pd.isna(project.budget) or project.budget <= 0:
                     # missing evidence: a draft's block has no share, or 0 where the preset says so
-                    shares[block] = np.nan if policy.get("execution_rate", "draft") == "draft" else 0.0
+                    shares[block] = np.nan if makes_draft(preset, "execution_rate") else 0.0
                     notes.append(note("no_execution"))
                 else:
                     shares[block] = score_indicator("execution_rate", points=1.0, target=float(project.budget),
@@ -350,7 +407,7 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
                 notes.append(note("no_block_indicators", block=Name(block)))
             elif has_issue[block_rows].any():
                 notes.append(note("block_data_missing", block=Name(block)))
-                if policy.get("indicators", "draft") == "draft":
+                if makes_draft(preset, "indicators"):
                     shares[block] = np.nan
         applicable = {b: w for b, w in weights.items() if shares[b] is not None}
         scale = (sum(weights.values()) / sum(applicable.values())) if redistribute and applicable else 1.0

@@ -27,6 +27,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+import pandas as pd
+
 from perfkit.errors import DataError, Problem
 from perfkit.rules import load_preset
 
@@ -124,6 +127,42 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
         return points
     falloff = scoring.equal_falloff
     return max(0.0, 1 - (deviation - tolerance) / falloff) * points
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers as a float array, a missing value (None, NaN, pd.NA) as NaN."""
+    return pd.to_numeric(pd.Series(np.atleast_1d(np.asarray(values, dtype=object))), errors="coerce") \
+        .astype(float).to_numpy()
+
+
+def completion(polarity, target, actual):
+    """How far actuals reach their targets (1.0 = reached), by the indicator's polarity: the one measure of
+    target completion of the overview, the comparison and monitoring.
+
+    positive: actual / target; reverse: target / actual (an actual ≤ 0 reaches any target ≥ 0); equal:
+    1 − |actual − target| / |target|, at least 0. NaN where either value is missing or the ratio is
+    undefined (a target of 0). Not capped: a caller that counts over-achievement as 1 clips.
+
+    Parameters
+    ----------
+    polarity : str or array-like of str
+    target, actual : float or array-like of float
+
+    Returns
+    -------
+    float, or an ndarray for array-like input
+    """
+    scalar = np.ndim(target) == 0 and np.ndim(actual) == 0 and np.ndim(polarity) == 0
+    t, a = _floats(target), _floats(actual)
+    p = np.broadcast_to(np.asarray(polarity, dtype=object), np.broadcast_shapes(t.shape, a.shape))
+    t, a = np.broadcast_arrays(t, a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reverse = np.where(a > 0, t / a, np.where(t >= 0, 1.0, np.nan))
+        equal = np.maximum(0.0, 1 - np.abs(a - t) / np.abs(t))
+        out = np.where(p == "reverse", reverse,
+                       np.where(t == 0, np.nan, np.where(p == "equal", equal, a / t)))
+    out = np.where(np.isnan(t) | np.isnan(a), np.nan, out)
+    return float(out[0]) if scalar else out
 
 
 def rate(total: float, preset="default") -> str:

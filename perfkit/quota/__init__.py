@@ -9,7 +9,8 @@
 - :class:`StochasticFrontier`: a statsmodels ``GenericLikelihoodModel`` (with ``inefficiency=``, the
   Battese and Coelli 1995 determinants of inefficiency); :class:`PanelFrontier`: Battese and Coelli
   (1992) and Pitt and Lee (1981) panel frontiers.
-- :func:`build_standards` → :class:`StandardsTable` with ``cost_for``.
+- :func:`build_standards` → :class:`StandardsTable` with ``cost_for``; :func:`build_all_standards` from a
+  store, :func:`stored_standards` as saved in one.
 - :mod:`perfkit.quota.estimators`: scikit-learn estimators.
 """
 # Submodules are imported when a name is first used (PEP 562): the command line and the report registry
@@ -21,7 +22,8 @@ _WHERE = {
     "StochasticFrontierResults": "frontier", "WrongSkewWarning": "frontier", "fit_frontier": "frontier",
     "PanelFrontier": "panel", "PanelFrontierResults": "panel",
     "METHODS": "models", "CostModel": "models", "deflate": "models", "fit_cost_model": "models",
-    "StandardsTable": "standards", "build_standards": "standards",
+    "StandardsTable": "standards", "build_standards": "standards", "build_all_standards": "standards",
+    "stored_standards": "standards",
     "bootstrap_interval": "unit_cost", "screen_mask": "unit_cost", "two_stage_average": "unit_cost",
     "unit_cost_standard": "unit_cost",
     "cross_validate": "validation", "error_against_truth": "validation", "true_unit_cost": "validation",

@@ -12,6 +12,7 @@ from perfkit.errors import DataError, Problem
 from perfkit.excel import write_workbook
 from perfkit.quota.models import DEFAULT_FACTORS, CostModel, _index_map, deflate, fit_cost_model
 from perfkit.quota.validation import cross_validate
+from perfkit.results import Result, make_record
 from perfkit.rules import PresetLike, load_preset
 from perfkit.text import text, texts, value_label
 
@@ -25,13 +26,15 @@ COLUMNS = ["direction", "direction_name", "output_unit", "method", "base_year", 
 #: as the reach closest to the preset's target, or (no candidate reaching it) the highest reach.
 SELECTIONS = ("given", "closest_reach", "highest_reach")
 
-class StandardsTable:
-    """Quota standards of one or more directions (a DataFrame inside, ``.frame``).
+class StandardsTable(Result):
+    """Quota standards of one or more directions (a DataFrame inside, ``.frame``, also ``.table``).
 
     Build it with :func:`build_standards`; ask it the standard cost of a
     request with :meth:`cost_for`; keep it with :meth:`to_excel` and
-    :meth:`to_store`.
+    :meth:`to_store`. ``summary()`` is :attr:`quotas`, one row per direction.
     """
+
+    kind = "支出定额标准"
 
     def __init__(self, frame: pd.DataFrame, price_index: dict[int, float] | None = None,
                  candidates: dict[str, list[dict]] | None = None):
@@ -54,8 +57,18 @@ class StandardsTable:
     def __repr__(self) -> str:
         return f"StandardsTable({len(self.directions)} direction(s))\n{self.quotas.to_string()}"
 
-    def _repr_html_(self) -> str:
-        return self.quotas.to_html()
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per direction and per factor level (:data:`COLUMNS`)."""
+        return self.frame
+
+    def summary(self) -> pd.DataFrame:
+        """One row per direction: basic quota, method, n, validation (:attr:`quotas`)."""
+        return self.quotas
+
+    def record(self) -> dict:
+        """The index row: the directions standardised; no score or rating."""
+        return make_record(",".join(self.directions), None, None, False)
 
     @property
     def directions(self) -> list[str]:
@@ -339,3 +352,19 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
             for level, coefficient in table.items():
                 rows.append({**head, "factor": factor, "level": level, "coefficient": coefficient})
     return StandardsTable(pd.DataFrame(rows, columns=COLUMNS), price_index=index, candidates=weighed)
+
+
+def build_all_standards(store, method: str = "auto", base_year: int | None = None,
+                        preset: PresetLike = "default") -> StandardsTable:
+    """Standards of every direction with cost records in the store (see :func:`build_standards`), deflated
+    by the store's price index when it has one."""
+    from perfkit import queries
+
+    return build_standards(store.table("cost_records"), method=method, base_year=base_year,
+                           price_index=queries.optional_table(store, "price_index"),
+                           directions=store.table("directions"), preset=preset)
+
+
+def stored_standards(store) -> StandardsTable | None:
+    """The quota standards saved in the store (``perfkit standards``), or None when there are none."""
+    return StandardsTable.from_store(store) if "quota_standards" in store.tables() else None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfkit import queries
-from perfkit.comparison import ComparisonResults, UnitComparison, indicators_from_store
+from perfkit.comparison import ComparisonResults, compare, indicators_from_store
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
@@ -152,11 +152,11 @@ class ComparisonView:
 
     def record(self):
         ranked = int(self.result.scores["rank"].notna().sum())
-        return record(score=None, rating=f"{ranked}", status="final")
+        return record(score=None, rating=f"{ranked}", status=self.result.record()["status"])
 
     def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
-        from perfkit.reports.workbooks import view_workbook
+        from perfkit.workbooks import view_workbook
 
         return view_workbook(self.sheets(), path)
 
@@ -180,7 +180,7 @@ def comparison_view(store: Store, field: str, years="", preset: PresetLike = "de
     """Compare the units of ``field`` over ``years`` ("2023-2025"; empty: every closed year)."""
     years = parse_years(years) or queries.closed_years(store)
     values = indicators_from_store(store, years, field=field, preset=preset)
-    result = UnitComparison(preset, weighting=weighting or None).fit(values)
+    result = compare(values, preset, weighting=weighting or None)
     names = dict(store.query("SELECT unit_id, name FROM units WHERE field = ?", [field]).itertuples(index=False))
     return ComparisonView(result, field, years, names, lang=lang)
 

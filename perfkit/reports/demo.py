@@ -11,14 +11,13 @@ import pandas as pd
 from perfkit import queries
 from perfkit.datasets import AS_OF_MONTH, CURRENT_YEAR, write_demo
 from perfkit.errors import ReportError
-from perfkit.evaluation import TOTAL, apply_results, results_summary
+from perfkit.evaluation import TOTAL, apply_results, key_evaluations, results_summary
 from perfkit.exante import DRAFT as EXANTE_DRAFT
 from perfkit.exante import exante_summary
-from perfkit.monitoring import monitor, monitoring_summary
-from perfkit.reports.ex_ante import exante_portfolio
-from perfkit.reports.key_evaluation import key_evaluations
-from perfkit.reports.quota_standards import build_all_standards
-from perfkit.reports.workbooks import exante_workbook, monitoring_workbook, results_application_workbook
+from perfkit.monitoring import monitor
+from perfkit.exante import exante_portfolio
+from perfkit.quota.standards import build_all_standards
+from perfkit.workbooks import exante_workbook, results_application_workbook
 from perfkit.store import Store
 
 log = logging.getLogger("perfkit")
@@ -47,8 +46,8 @@ def _workbooks(store_path: str, output_dir: Path, lang: str, standards, assessed
              "%d pending the experts' review (待补充) → %s", len(assessed), f"{exante.loc[TOTAL, 'requested'] / 1e4:,.2f}",
              f"{exante.loc[TOTAL, 'approved'] / 1e4:,.2f}", exante.loc[TOTAL, "cut_rate"] * 100,
              int((assessed["conclusion"] == EXANTE_DRAFT).sum()), workbook)
-    headline = monitoring_summary(monitored).attrs["headline"]
-    workbook = monitoring_workbook(monitored, output_dir / f"monitoring_{AS_OF}.xlsx", lang)
+    headline = monitored.headline
+    workbook = monitored.to_excel(output_dir / f"monitoring_{AS_OF}.xlsx", lang)
     log.info("monitoring as of %s: %d projects of %d units to rectify (%s 亿元), %d to terminate (%s 万元) → %s",
              AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e8:,.2f}",
              headline["terminate_projects"], f"{headline['terminate_money'] / 1e4:,.2f}", workbook)

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from perfkit import queries
-from perfkit.exante import DRAFT, ExAnteResult, assess, assess_all
+from perfkit.exante import DRAFT, ExAnteResult, assess
 from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts
 
-if TYPE_CHECKING:
-    from perfkit.quota.standards import StandardsTable
 
 JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),
@@ -28,13 +25,6 @@ JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_i
                                        WHERE ($year::INTEGER IS NULL OR r.year = $year) AND {UNIT_FILTERS} {{where}}""",
                                filters=("year", "field", "unit_level"), parameter="request_id",
                                options={"preset": "preset"}, aliases="r: requests, u: units")))
-
-
-def stored_standards(store: Store) -> StandardsTable | None:
-    """The quota standards saved in the store (``perfkit standards``), or None when there are none."""
-    from perfkit.quota.standards import StandardsTable
-
-    return StandardsTable.from_store(store) if "quota_standards" in store.tables() else None
 
 
 @dataclass
@@ -58,9 +48,8 @@ class ExAnteView(PresetView):
 
     def record(self):
         """The result for the index: score and conclusion, or pending."""
-        r = self.result
-        return record(score=r.score, rating=self.conclusion_label(r.conclusion),
-                      status="draft" if r.is_draft else "final")
+        r = self.result.record()
+        return record(score=r["score"], rating=self.conclusion_label(self.result.conclusion), status=r["status"])
 
     def dimension_table(self) -> pd.DataFrame:
         """Each dimension's points in the preset and the request's score."""
@@ -125,6 +114,8 @@ def read_request_file(path) -> tuple[dict, dict]:
 def exante_assessment(store: Store, request_id: str | None = None, preset: PresetLike = "default",
                       lang: str = "zh", request_file=None) -> ExAnteView:
     """Assess a stored request (or one written in ``request_file``) against the store's quota standards."""
+    from perfkit.quota.standards import stored_standards   # statsmodels, on first use
+
     if request_file:
         request, answers = read_request_file(request_file)
     elif request_id:
@@ -134,11 +125,5 @@ def exante_assessment(store: Store, request_id: str | None = None, preset: Prese
     return ExAnteView(assess(request, stored_standards(store), answers, preset), lang=lang)
 
 
-def exante_portfolio(store: Store, year: int | None = None, preset: PresetLike = "default") -> pd.DataFrame:
-    """Every request assessed (see :func:`perfkit.exante.assess_all`) with the store's standards."""
-    return assess_all(store, stored_standards(store), year, preset)
-
-
-__all__ = ["JOB", "ExAnteView", "exante_assessment", "exante_portfolio", "read_request_file",
-           "stored_standards"]
+__all__ = ["JOB", "ExAnteView", "exante_assessment", "read_request_file"]
 

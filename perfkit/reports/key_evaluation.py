@@ -5,11 +5,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from perfkit import queries
-from perfkit.evaluation import EvaluationResult, evaluate, evaluate_many
+from perfkit.evaluation import EvaluationResult, evaluate
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.rules import PresetLike, load_preset
+from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
@@ -52,7 +51,7 @@ class KeyEvaluationView(PresetView):
             preset_name=self.label(self.preset.name), n_experts=experts,
             trimmed=experts >= self.preset.expert_panel.trim_min_experts,
             draft=r.is_draft, rating=self.rating_label(),
-            missing=[dict(item=self.label(row.indicator), evidence=text(f"evaluation.evidence.{row.evidence}", self.lang),
+            missing=[dict(item=self.label(row.item), evidence=text(f"evaluation.evidence.{row.evidence}", self.lang),
                           supplier=text(f"evaluation.supplier.{row.supplier}", self.lang))
                      for row in r.missing.itertuples()] if r.is_draft else [],
             by_level1=[(self.label(name), score) for name, score in r.by_level1.items()],
@@ -131,8 +130,8 @@ class KeyEvaluationView(PresetView):
 
     def record(self):
         """The result for the index: total and rating, or a draft."""
-        r = self.result
-        return record(score=r.total, rating=self.rating_label(), status="draft" if r.is_draft else "final")
+        r = self.result.record()
+        return record(score=r["score"], rating=self.rating_label(), status=r["status"])
 
     def findings_table(self) -> pd.DataFrame:
         """The findings: problem, item, description, deduction, recommendation."""
@@ -148,20 +147,4 @@ def key_evaluation(store: Store, project_id: str, preset: PresetLike = "default"
     return KeyEvaluationView(evaluate(store, project_id, preset), lang=lang)
 
 
-def key_evaluations(store: Store, year: int, preset: PresetLike = "default") -> pd.DataFrame:
-    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget.
-
-    A draft (evidence incomplete) has a NaN total, no rating and the items whose evidence is ``missing``.
-    """
-    preset = load_preset(preset)
-    rows = []
-    for project_id, result in evaluate_many(store, queries.panel_projects(store, year), preset).items():
-        rows.append(dict(project_id=project_id, name=result.project["name"], unit_id=result.project["unit_id"],
-                         unit_name=result.project["unit_name"], program_id=result.project["program_id"],
-                         total=round(result.total, 2), rating=result.rating, budget=result.budget,
-                         missing=tuple(result.missing["indicator"])))
-    return pd.DataFrame(rows, columns=["project_id", "name", "unit_id", "unit_name", "program_id", "total",
-                                       "rating", "budget", "missing"])
-
-
-__all__ = ["JOB", "KeyEvaluationView", "key_evaluation", "key_evaluations"]
+__all__ = ["JOB", "KeyEvaluationView", "key_evaluation"]

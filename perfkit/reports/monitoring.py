@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from perfkit.monitoring import monitor, monitoring_summary
+from perfkit.monitoring import MonitoringResult, monitor
 from perfkit.reports.display import figure, heading, markdown, notes_text, pct, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike
@@ -27,28 +27,37 @@ LIGHT_COLOURS = {"green": "#55a868", "yellow": "#dd8452", "red": "#c44e52"}
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
 
 
+def headline_text(result: MonitoringResult, lang: str = "zh") -> str:
+    """The opening sentence of a monitoring (the report's and the command line's): projects, lights, and the
+    money to rectify (亿元) and to terminate (万元), from the result's :attr:`~MonitoringResult.headline`."""
+    h = result.headline
+    scale = {"budget": 1e8, "rectify_money": 1e8, "terminate_money": 1e4}
+    return text("monitoring.headline", lang, date=result.as_of,
+                **{k: v / scale[k] if k in scale else v for k, v in h.items()})
+
+
 @dataclass
 class MonitoringView:
     """The monitoring of a city (or one unit) as of a date."""
 
-    frame: pd.DataFrame
-    as_of: pd.Timestamp
+    result: MonitoringResult
     lang: str = "zh"
 
     @property
+    def frame(self) -> pd.DataFrame:
+        return self.result.table
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.result.as_of
+
+    @property
     def summary(self) -> pd.DataFrame:
-        return monitoring_summary(self.frame)
+        return self.result.summary()
 
     def headline(self):
         """The opening paragraph: projects, lights, and the money to rectify and terminate."""
-        h = self.summary.attrs["headline"]
-        lights = self.frame["light"].value_counts()
-        return markdown(text("monitoring.headline", self.lang, date=self.as_of, projects=len(self.frame),
-                             budget=self.frame["budget"].sum() / 1e8, green=lights.get("green", 0),
-                             yellow=lights.get("yellow", 0), red=lights.get("red", 0),
-                             rectify_units=h["rectify_units"], rectify_projects=h["rectify_projects"],
-                             rectify_money=h["rectify_money"] / 1e8, terminate_projects=h["terminate_projects"],
-                             terminate_money=h["terminate_money"] / 1e4, no_execution=h["no_execution"]))
+        return markdown(headline_text(self.result, self.lang))
 
     def heading(self, key: str):
         """A section heading (title, summary, actions, chart, list)."""
@@ -92,7 +101,7 @@ class MonitoringView:
         lights = self.frame["light"].value_counts()
         shown = " / ".join(f"{value_label('light', light, self.lang)} {int(lights.get(light, 0))}"
                            for light in ("red", "yellow", "green"))
-        return record(score=None, rating=shown, status="final")
+        return record(score=None, rating=shown, status=self.result.record()["status"])
 
     def plot_deviation(self):
         """Execution rate against time progress, one dot per project, coloured by its light (which judges it
@@ -115,7 +124,7 @@ def monitoring_view(store: Store, as_of, unit: str | None = None, preset: Preset
                     lang: str = "zh") -> MonitoringView:
     """Monitor the store's projects as of a date (``unit`` None or "all" for the whole city)."""
     unit = None if unit in (None, "", "all") else unit
-    return MonitoringView(monitor(store, as_of, preset, unit=unit), pd.Timestamp(as_of), lang=lang)
+    return MonitoringView(monitor(store, as_of, preset, unit=unit), lang=lang)
 
 
-__all__ = ["JOB", "MonitoringView", "monitoring_view"]
+__all__ = ["JOB", "MonitoringView", "headline_text", "monitoring_view"]

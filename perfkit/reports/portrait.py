@@ -226,16 +226,16 @@ class PortraitView:
 
     def record(self):
         """For the index: the latest composite score and rank."""
-        r, year = self.result, self.result.latest
+        r, year = self.result.record(), self.result.latest
         if year is None:
-            return record(score=None, rating=None, status="draft")
-        s = r.scores.loc[year]
-        return record(score=float(s["topsis"]) * 100, rating=f"{int(s['rank'])}/{int(s['units'])} ({year})",
-                      status="final")
+            return record(score=None, rating=None, status=r["status"])
+        s = self.result.scores.loc[year]
+        return record(score=r["score"] * 100, rating=f"{int(s['rank'])}/{int(s['units'])} ({year})",
+                      status=r["status"])
 
     def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
-        from perfkit.reports.workbooks import view_workbook
+        from perfkit.workbooks import view_workbook
 
         return view_workbook(self.sheets(), path)
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
-from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
+from perfkit.reports.registry import Batch, Job, register
 from perfkit.rules import PresetLike
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
@@ -129,11 +129,11 @@ class CasesView:
         return self._frame(frame)
 
     def record(self):
-        return record(score=None, rating=str(len(self.result.findings)), status="final")
+        return record(score=None, rating=str(len(self.result.findings)), status=self.result.record()["status"])
 
     def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""
-        from perfkit.reports.workbooks import view_workbook
+        from perfkit.workbooks import view_workbook
 
         return view_workbook(self.sheets(), path)
 

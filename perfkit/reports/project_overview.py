@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from perfkit import queries
-from perfkit.monitoring import city_profile
+from perfkit.evaluation.scoring import completion
+from perfkit.monitoring import city_profile, time_progress
 from perfkit.reports.display import figure, markdown, markdown_text, pct, plain, record, wan
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.store import Store
@@ -164,32 +165,13 @@ def project_overview(store: Store, project_id: str, lang: str = "zh") -> Project
         profile = city_profile(store).to_numpy()
     month_ends = pd.date_range(f"{int(project['year'])}-01-01", periods=12, freq="ME")
     start, end = pd.Timestamp(project["start_date"]), pd.Timestamp(project["end_date"])
-    period_days = (end - start).days + 1
-    time_progress = np.clip(((month_ends - start).days + 1) / period_days, 0, 1)
     targets = queries.project_targets(store, project_id)
-    targets["completion"] = [completion(p, tv, av) for p, tv, av in
-                             zip(targets["polarity"], targets["target_value"], targets["actual_value"])]
+    targets["completion"] = completion(targets["polarity"], targets["target_value"], targets["actual_value"])
     view = ProjectOverview(project=project, initial_budget=initial, budget=budget, execution=execution,
-                           targets=targets, lang=lang, profile_median=profile, time_progress=time_progress)
+                           targets=targets, lang=lang, profile_median=profile,
+                           time_progress=time_progress(month_ends, start, end))
     view.notes = data_quality_notes(view)
     return view
-
-
-def completion(polarity: str, target: float, actual: float) -> float:
-    """How far an actual reaches its target (1.0 = reached), by the indicator's polarity.
-
-    positive: actual / target; reverse: target / actual; equal: 1 − |actual − target| / target.
-    NaN when either value is missing or the ratio is undefined (target or actual 0).
-    """
-    if pd.isna(target) or pd.isna(actual):
-        return float("nan")
-    if polarity == "reverse":
-        return target / actual if actual > 0 else (1.0 if target >= 0 else float("nan"))
-    if target == 0:
-        return float("nan")
-    if polarity == "equal":
-        return max(0.0, 1 - abs(actual - target) / abs(target))
-    return actual / target
 
 
 def data_quality_notes(view: ProjectOverview) -> list[Message]:

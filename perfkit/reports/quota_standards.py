@@ -7,7 +7,7 @@ import pandas as pd
 
 from perfkit import queries, quota
 from perfkit.reports.display import MISSING, figure, markdown, markdown_text, pct, plain, record, thousands
-from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
+from perfkit.reports.registry import Batch, Job, register
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
 from perfkit.text import text, texts, value_label
@@ -276,13 +276,4 @@ def quota_study(store: Store, direction: str, method: str = "auto", base_year: i
                       truth=truth, lang=lang, preset=preset, candidates=weighed)
 
 
-def build_all_standards(store: Store, method: str = "auto", base_year: int | None = None,
-                        preset: PresetLike = "default") -> quota.StandardsTable:
-    """Standards of every direction with cost records in the store (see :func:`perfkit.quota.build_standards`)."""
-    records = store.table("cost_records")
-    price_index = queries.optional_table(store, "price_index")
-    return quota.build_standards(records, method=method, base_year=base_year, price_index=price_index,
-                                 directions=store.table("directions"), preset=preset)
-
-
-__all__ = ["JOB", "QuotaStudy", "build_all_standards", "compared_methods", "quota_study"]
+__all__ = ["JOB", "QuotaStudy", "compared_methods", "quota_study"]

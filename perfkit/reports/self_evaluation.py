@@ -51,7 +51,8 @@ class SelfEvaluationView(PresetView):
             low=list(projects[projects["rating"].isin(preset.low_ratings)].nsmallest(5, "total").itertuples())))
         macro = getattr(module, name)
         view = dict(unit=r.unit, year=r.year)
-        return markdown(macro(view, r.summary) if name in ("summary", "issues") else macro(view))
+        figures = r.summary().to_dict("records")[0]
+        return markdown(macro(view, figures) if name in ("summary", "issues") else macro(view))
 
     def project_table(self) -> pd.DataFrame:
         """Every project: budget, execution, score per block, total, rating and notes."""
@@ -78,9 +79,9 @@ class SelfEvaluationView(PresetView):
                 .rename_axis(texts("self_evaluation.headers", self.lang)["rating"]))
 
     def record(self):
-        """The result for the index: the unit's mean score (drafts counted apart)."""
-        s = self.result.summary
-        return record(score=s["mean_score"], rating=None, status="draft" if s["drafts"] else "final")
+        """The result for the index: the unit's mean score, none while a project is a draft."""
+        r = self.result.record()
+        return record(score=r["score"], rating=None, status=r["status"])
 
     def plot_scores(self):
         """Distribution of the unit's project scores, with the rating bands."""

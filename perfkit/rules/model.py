@@ -284,6 +284,7 @@ class Comparison(_Strict):
     top_share: float = Field(gt=0, lt=1, description="the top share of a year's ranks (sensitivity's top_share)")
     profile_margin: float = Field(gt=0, le=1, description="a normalised indicator this far above (below) the "
                                                           "peer group's mean is a strength (risk) in a portrait")
+    satisfaction_level: str = Field(description="the level-1 dimension whose % indicators measure satisfaction")
 
 
 class CaseType(_Strict):

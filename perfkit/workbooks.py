@@ -1,7 +1,8 @@
-"""The portfolio workbooks: results application, ex-ante assessments and monitoring, in zh or en.
+"""The portfolio workbooks: results application, ex-ante assessments and monitoring, in zh or en, and a
+report's tables as a workbook.
 
-The CLI commands and the demo write them through these functions, so a workbook
-looks the same whichever way it was made.
+The results' ``to_excel``, the CLI commands and the demo write them through these functions, so a
+workbook looks the same whichever way it was made. Amounts are shown in 万元 (the engines keep yuan).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from perfkit.evaluation import DRAFT, results_summary
 from perfkit.excel import write_workbook
 from perfkit.exante import DRAFT as EXANTE_DRAFT
 from perfkit.exante import exante_summary
-from perfkit.monitoring import monitoring_summary
 from perfkit.rules import PresetLike, load_preset
 from perfkit.text import render, text, texts, value_label
 
@@ -101,15 +101,16 @@ def exante_workbook(assessed: pd.DataFrame, path: str | PathLike, lang: str = "z
                           {**money, names["cut_rate"]: PERCENT, names["score"]: "0.00"})
 
 
-def monitoring_workbook(monitored: pd.DataFrame, path: str | PathLike, lang: str = "zh") -> Path:
-    """Write the monitoring: every project with its light, forecast and action, and totals by action."""
+def monitoring_workbook(result, path: str | PathLike, lang: str = "zh") -> Path:
+    """Write a :class:`perfkit.monitoring.MonitoringResult`: every project with its light, forecast and action,
+    and totals by action."""
     names = texts("workbooks.monitoring", lang)
-    shown = _in_wan(monitored, ("budget", "spent"))
+    shown = _in_wan(result.table, ("budget", "spent"))
     for column, kind in (("light", "light"), ("action", "action"), ("likelihood", "likelihood")):
         shown[column] = shown[column].map(lambda v, kind=kind: value_label(kind, v, lang))
     shown["key_project"] = shown["key_project"].map(lambda v: text("common.yes" if v else "common.no", lang))
     shown["reasons"] = shown["reasons"].map(lambda notes: render(notes, lang))
-    by_action = _in_wan(monitoring_summary(monitored), ("budget",))
+    by_action = _in_wan(result.summary(), ("budget",))
     by_action.index = by_action.index.map(lambda a: value_label("action", a, lang))
     by_action = by_action.rename_axis("action").reset_index()
     formats = {names[c]: MONEY for c in ("budget", "spent")}
@@ -119,9 +120,6 @@ def monitoring_workbook(monitored: pd.DataFrame, path: str | PathLike, lang: str
     sheets = texts("workbooks.monitoring_sheets", lang)
     return write_workbook(path, {sheets["projects"]: shown.rename(columns=names),
                                  sheets["by_action"]: by_action.rename(columns=names)}, formats)
-
-
-__all__ = ["exante_workbook", "monitoring_workbook", "results_application_workbook"]
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
@@ -139,3 +137,6 @@ def view_workbook(sheets: dict[str, pd.DataFrame], path: str | PathLike) -> Path
     """Write a report's tables (a view's ``sheets()``: heading → frame) as a formatted workbook."""
     taken: set[str] = set()
     return write_workbook(path, {_sheet_name(name, taken): frame for name, frame in sheets.items()})
+
+
+__all__ = ["exante_workbook", "monitoring_workbook", "results_application_workbook", "view_workbook"]
