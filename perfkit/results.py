@@ -26,10 +26,12 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from perfkit._lazy import lazy_module
 
 if TYPE_CHECKING:
     from perfkit.rules import Preset
+
+pd = lazy_module("pandas")   # the vocabulary is read by job modules, which are declared without pandas
 
 #: Evidence states of an item: scored from data, not applicable (its points redistributed), or missing.
 STATES = ("scored", "not_applicable", "missing")

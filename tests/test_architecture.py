@@ -399,3 +399,61 @@ def test_what_missing_evidence_does_is_decided_in_one_place():
         if path.name == "results.py" or "rules" in path.parts:
             continue
         assert "evidence.missing" not in path.read_text(encoding="utf-8"), path
+
+
+# -- a command line that answers at once ---------------------------------------------------------------
+_HELP = """
+import sys
+from perfkit.cli import build_parser
+from perfkit.reports.registry import job_names
+for name in job_names():
+    try:
+        build_parser(["report", name, "--help"]).parse_args(["report", name, "--help"])
+    except SystemExit:
+        pass
+loaded = [m for m in ("pandas", "numpy", "papermill", "duckdb", "pandera", "statsmodels", "sklearn")
+          if m in sys.modules and type(sys.modules[m]).__name__ != "_LazyModule"]
+print("LOADED", loaded)
+"""
+
+
+def test_report_help_imports_no_engine_pandas_or_papermill(tmp_path):
+    env = {**os.environ, "PERFKIT_CACHE": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", _HELP], capture_output=True, text=True, check=True, env=env)
+            for _ in range(2)]
+    assert "'papermill'" in runs[0].stdout                                  # the first reads the notebooks...
+    assert runs[1].stdout.strip().splitlines()[-1] == "LOADED []"          # ...then nothing heavy is imported
+    assert len(list((tmp_path / "cache" / "parameters").glob("*.json"))) == len(jobs())
+
+
+def test_cached_parameters_are_papermills_and_follow_the_notebook(tmp_path, monkeypatch):
+    import papermill
+    monkeypatch.setenv("PERFKIT_CACHE", str(tmp_path / "cache"))
+    job = get_job("monitoring")
+    read = job.parameters()
+    assert read == {k: dict(v) for k, v in papermill.inspect_notebook(str(job.notebook_path)).items()}
+    assert job.parameters() == read                                          # from the cache
+    edited = json.loads(job.notebook_path.read_text(encoding="utf-8"))
+    cell = next(c for c in edited["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = "".join(cell["source"]) + '\nextra_option = "x"  # an option added by a bureau\n'
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for notebook in job.notebook_path.parent.glob("*.ipynb"):
+        (folder / notebook.name).write_text(notebook.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / job.notebook).write_text(json.dumps(edited), encoding="utf-8")
+    monkeypatch.setenv("PERFKIT_NOTEBOOKS", str(folder))
+    assert "extra_option" in job.parameters() and "extra_option" not in read
+
+
+def test_a_warm_kernel_runs_the_modules_a_job_made_lazy(monkeypatch):
+    """The warm engine loads its job's modules for real, though a job module defers them (perfkit._lazy)."""
+    import perfkit.reports.warm as warm
+    from perfkit._lazy import lazy_module
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    lazy_module("colorsys")
+    assert type(sys.modules["colorsys"]).__name__ == "_LazyModule"
+    sent = []
+    monkeypatch.setattr(warm, "_run", lambda km, code, **kw: sent.append(code))
+    warm._import(object(), ["colorsys"], set())
+    exec(sent[0], {})                                                        # what the kernel runs
+    assert type(sys.modules["colorsys"]).__name__ != "_LazyModule" and sys.modules["colorsys"].rgb_to_hsv

@@ -4,20 +4,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from perfkit import queries
-from perfkit.comparison import ComparisonResults, compare, indicators_from_store
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike, load_preset
-from perfkit.store import Store
 from perfkit.text import text, texts, value_label
+
+if TYPE_CHECKING:
+    from perfkit.comparison import ComparisonResults
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+queries = lazy_module("perfkit.queries")
 
 JOB = register(Job(name="comparison", notebook="comparison.ipynb", subject=("field", "years"),
                    required=(("field",),), years=("years",), lookups={"field": ("units", "field")},
-                   paths=("preset", "excel"), warm=("perfkit.comparison", "statsmodels.api", "sklearn.cluster"),
+                   paths=("preset", "excel"), warm=("perfkit.queries", "perfkit.comparison", "perfkit.evaluation", "statsmodels.api", "sklearn.cluster"),
                    summary="the units of a field compared on one scale (TOPSIS), with ranks, their firmness, peers",
                    view="comparison_view", order=80,
                    batch=Batch(sql=f"SELECT DISTINCT u.field AS subject FROM units u WHERE {UNIT_FILTERS} {{where}}",
@@ -178,6 +183,8 @@ class ComparisonView:
 def comparison_view(store: Store, field: str, years="", preset: PresetLike = "default", weighting: str = "",
                     lang: str = "zh") -> ComparisonView:
     """Compare the units of ``field`` over ``years`` ("2023-2025"; empty: every closed year)."""
+    from perfkit.comparison import compare, indicators_from_store
+
     years = parse_years(years) or queries.closed_years(store)
     values = indicators_from_store(store, years, field=field, preset=preset)
     result = compare(values, preset, weighting=weighting or None)

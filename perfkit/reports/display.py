@@ -14,11 +14,13 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
+from perfkit._lazy import lazy_module
 from perfkit.reports.registry import templates_dir
 from perfkit.text import check_lang, render, text
+
+# imported on first use: a job module (and the command line's help) declares its job without pandas
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 CJK_FONT_NAME = "Noto Sans CJK SC"

@@ -4,21 +4,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from perfkit import queries
-from perfkit.exante import DRAFT, ExAnteResult, assess
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import MISSING, PresetView, markdown, notes_text, outline, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.rules import PresetLike
-from perfkit.store import Store
+from perfkit.results import DRAFT
 from perfkit.text import text, texts
+
+if TYPE_CHECKING:
+    from perfkit.exante import ExAnteResult
+    from perfkit.rules import PresetLike
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+queries = lazy_module("perfkit.queries")
 
 
 JOB = register(Job(name="ex-ante", notebook="ex_ante.ipynb", subject=("request_id",),
                    required=(("request_id", "request_file"),), paths=("preset", "request_file"),
                    aliases={"request_id": "--request"}, lookups={"request_id": ("requests", "request_id")},
-                   warm=("perfkit.quota.standards",),
+                   warm=("perfkit.queries", "perfkit.exante", "perfkit.quota.standards"),
                    summary="a new project request assessed against the quota standards (from the store or a YAML file)",
                    view="exante_assessment", order=40,
                    batch=Batch(sql=f"""SELECT r.request_id AS subject FROM requests r JOIN units u USING (unit_id)
@@ -114,6 +120,7 @@ def read_request_file(path) -> tuple[dict, dict]:
 def exante_assessment(store: Store, request_id: str | None = None, preset: PresetLike = "default",
                       lang: str = "zh", request_file=None) -> ExAnteView:
     """Assess a stored request (or one written in ``request_file``) against the store's quota standards."""
+    from perfkit.exante import assess
     from perfkit.quota.standards import stored_standards   # statsmodels, on first use
 
     if request_file:

@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from perfkit.evaluation import EvaluationResult, evaluate
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.rules import PresetLike
-from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
+if TYPE_CHECKING:
+    from perfkit.evaluation import EvaluationResult
+    from perfkit.rules import PresetLike
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+
 JOB = register(Job(name="key-evaluation", notebook="key_evaluation.ipynb", subject=("project_id",),
+                   warm=("perfkit.evaluation",),
                    aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
                    summary="a project's key evaluation against the preset's indicator tree, in the official outline",
                    view="key_evaluation", order=20,
@@ -144,6 +149,8 @@ class KeyEvaluationView(PresetView):
 def key_evaluation(store: Store, project_id: str, preset: PresetLike = "default",
                    lang: str = "zh") -> KeyEvaluationView:
     """Evaluate a stored project and wrap the result for the report."""
+    from perfkit.evaluation import evaluate
+
     return KeyEvaluationView(evaluate(store, project_id, preset), lang=lang)
 
 

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from perfkit.monitoring import MonitoringResult, monitor
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import figure, heading, markdown, notes_text, pct, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.rules import PresetLike
-from perfkit.store import Store
 from perfkit.text import text, texts, value_label
+
+if TYPE_CHECKING:
+    from perfkit.monitoring import MonitoringResult
+    from perfkit.rules import PresetLike
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
 
 JOB = register(Job(name="monitoring", notebook="monitoring.ipynb", subject=("as_of", "unit"),
                    required=(("as_of",),), dates=("as_of",), lookups={"unit": ("units", "unit_id")},
-                   warm=("statsmodels.api",),
+                   warm=("perfkit.monitoring", "statsmodels.api"),
                    summary="in-year double monitoring as of a date: lights, forecasts and actions",
                    view="monitoring_view", order=50,
                    # one report per unit: the city's report is `perfkit report monitoring --as-of DATE`
@@ -124,6 +128,8 @@ def monitoring_view(store: Store, as_of, unit: str | None = None, preset: Preset
                     lang: str = "zh") -> MonitoringView:
     """Monitor the store's projects as of a date (``unit`` None or "all" for the whole city)."""
     unit = None if unit in (None, "", "all") else unit
+    from perfkit.monitoring import monitor
+
     return MonitoringView(monitor(store, as_of, preset, unit=unit), lang=lang)
 
 

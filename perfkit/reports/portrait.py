@@ -5,21 +5,27 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from perfkit.portrait import Portrait, portrait
+from perfkit._lazy import lazy_module
 from perfkit.reports.preflight import year_range
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, pct, plain, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.rules import PresetLike
-from perfkit.store import Store
 from perfkit.text import Message, text, texts, value_label
+
+if TYPE_CHECKING:
+    from perfkit.portrait import Portrait
+    from perfkit.rules import PresetLike
+    from perfkit.store import Store
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
 
 JOB = register(Job(name="portrait", notebook="portrait.ipynb", subject=("unit",), years=("years",),
                    lookups={"unit": ("units", "unit_id")},
                    paths=("preset", "excel"),
-                   warm=("perfkit.cases", "perfkit.comparison", "statsmodels.api", "sklearn.cluster"),
+                   warm=("perfkit.portrait", "perfkit.cases", "perfkit.comparison", "perfkit.evaluation", "statsmodels.api",
+                         "sklearn.cluster"),
                    summary="a unit's performance portrait: trends, ratings, lights, findings, rank among its peers",
                    view="portrait_view", order=70,
                    batch=Batch(sql=f"""SELECT u.unit_id AS subject FROM units u
@@ -251,6 +257,8 @@ class PortraitView:
 
 def portrait_view(store: Store, unit: str, years="", preset: PresetLike = "default", lang: str = "zh") -> PortraitView:
     """Build a unit's portrait (``years`` "2023-2025"; empty: every closed year) and its view."""
+    from perfkit.portrait import portrait
+
     return PortraitView(portrait(store, unit, parse_years(years), preset), lang=lang)
 
 

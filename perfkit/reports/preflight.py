@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
-
+from perfkit._lazy import lazy_module
 from perfkit.errors import DataError, Problem, UsageError
 from perfkit.reports.registry import Job
 from perfkit.text import text
+
+pd = lazy_module("pandas")   # the command line checks arguments before it needs pandas
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -5,20 +5,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
 from perfkit.reports.portrait import parse_years, years_text
 from perfkit.reports.registry import Batch, Job, register
-from perfkit.rules import PresetLike
-from perfkit.store import Store
 from perfkit.text import text, texts, value_label
 
 if TYPE_CHECKING:        # scikit-learn loads with perfkit.cases, when a compilation is made
     from perfkit.cases import CaseCompilation
+    from perfkit.rules import PresetLike
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
 
 JOB = register(Job(name="problem-cases", notebook="problem_cases.ipynb", subject=("year",), years=("year",),
-                   required=(), paths=("preset", "excel"), warm=("perfkit.cases", "statsmodels.api"),
+                   required=(), paths=("preset", "excel"), warm=("perfkit.cases", "perfkit.evaluation", "perfkit.monitoring", "statsmodels.api"),
                    summary="the problem-case compilation: kinds, recurrence, budget links, cases",
                    view="cases_view", order=90,
                    # one compilation per year with findings

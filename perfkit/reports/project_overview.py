@@ -4,19 +4,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import html
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from perfkit import queries
-from perfkit.evaluation.scoring import completion
-from perfkit.monitoring import city_profile, time_progress
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import figure, markdown, markdown_text, pct, plain, record, wan
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.store import Store
 from perfkit.text import Message, column_label, note, render, term, text, value_label
 
+if TYPE_CHECKING:
+    from perfkit.store import Store
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+queries = lazy_module("perfkit.queries")
+
 JOB = register(Job(name="project-overview", notebook="project_overview.ipynb", subject=("project_id",),
+                   warm=("perfkit.queries", "perfkit.monitoring", "perfkit.evaluation"),
                    paths=(), aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
                    summary="one project's budget, execution curve and targets against actuals",
                    view="project_overview", order=10,
@@ -155,6 +158,9 @@ def project_overview(store: Store, project_id: str, lang: str = "zh") -> Project
     KeyError
         When ``project_id`` is not in the store.
     """
+    from perfkit.evaluation.scoring import completion
+    from perfkit.monitoring import city_profile, time_progress
+
     project = queries.project(store, project_id)
     initial, budget = queries.budget_amounts(store, project_id)
     execution = queries.execution(store, project_id)

@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from perfkit import queries, quota
+from perfkit import quota
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import MISSING, figure, markdown, markdown_text, pct, plain, record, thousands
 from perfkit.reports.registry import Batch, Job, register
 from perfkit.rules import Preset, PresetLike, load_preset
-from perfkit.store import Store
 from perfkit.text import text, texts, value_label
+
+if TYPE_CHECKING:
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+queries = lazy_module("perfkit.queries")
 
 JOB = register(Job(name="quota-standards", notebook="quota_standards.ipynb", subject=("direction",),
                    paths=("excel",), lookups={"direction": ("cost_records", "direction")},
-                   warm=("statsmodels.api", "perfkit.quota.standards", "perfkit.quota.validation"),
+                   warm=("perfkit.queries", "statsmodels.api", "perfkit.quota.standards", "perfkit.quota.validation"),
                    summary="a direction's quota standard: every method compared, the standard and its coefficients",
                    view="quota_study", order=60,
                    batch=Batch(sql="""SELECT DISTINCT c.direction AS subject FROM cost_records c

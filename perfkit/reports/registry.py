@@ -17,7 +17,9 @@ This module imports nothing heavy: a report kernel imports it to find the outlin
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import os
 import pkgutil
 from collections.abc import Mapping
@@ -179,10 +181,35 @@ class Job:
         return notebooks_dir() / self.notebook
 
     def parameters(self) -> dict[str, dict[str, Any]]:
-        """The notebook's parameters as papermill reads them: name → {default, inferred_type_name, help}."""
+        """The notebook's parameters as papermill reads them: name → {default, inferred_type_name, help}.
+
+        papermill's reading is kept in the user's cache under the hash of the notebook's bytes (an edited
+        notebook is read again), so that ``perfkit report JOB --help`` answers without importing papermill.
+        """
+        data = self.notebook_path.read_bytes()
+        cached = _parameters_cache() / f"{hashlib.sha256(data).hexdigest()}.json"
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
         import papermill  # only the CLI and the runner ask; a report kernel never does
 
-        return dict(papermill.inspect_notebook(str(self.notebook_path)))
+        parameters = {name: dict(spec) for name, spec in papermill.inspect_notebook(str(self.notebook_path)).items()}
+        try:   # written beside and moved into place: a reader never sees half a file
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+            partial.write_text(json.dumps(parameters, ensure_ascii=False), encoding="utf-8")
+            partial.replace(cached)
+        except OSError:      # a read-only home: read the notebook each time
+            pass
+        return parameters
+
+
+def _parameters_cache() -> Path:
+    """Where notebooks' parameters are cached: ``$PERFKIT_CACHE`` or the user's cache folder."""
+    root = os.environ.get("PERFKIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "perfkit")
+    return Path(root) / "parameters"
 
 
 JOBS: dict[str, Job] = {}

@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from perfkit.evaluation import DRAFT, SelfEvaluationResult, self_evaluate
+from perfkit._lazy import lazy_module
 from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, pct, plain, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
-from perfkit.rules import PresetLike
-from perfkit.store import Store
+from perfkit.results import DRAFT
 from perfkit.text import text, texts
 
+if TYPE_CHECKING:
+    from perfkit.evaluation import SelfEvaluationResult
+    from perfkit.rules import PresetLike
+    from perfkit.store import Store
+
+pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+
 JOB = register(Job(name="self-evaluation", notebook="self_evaluation.ipynb", subject=("unit_id", "year"),
+                   warm=("perfkit.evaluation",),
                    aliases={"unit_id": "--unit"},
                    lookups={"unit_id": ("units", "unit_id"), "year": ("projects", "year")},
                    summary="a unit's self-evaluation of every project of a year, with its second-level units",
@@ -101,6 +107,8 @@ class SelfEvaluationView(PresetView):
 def unit_self_evaluation(store: Store, unit_id: str, year: int, preset: PresetLike = "default",
                          lang: str = "zh") -> SelfEvaluationView:
     """Self-evaluate a unit's projects of ``year`` and wrap the result for the report."""
+    from perfkit.evaluation import self_evaluate
+
     return SelfEvaluationView(self_evaluate(store, unit_id, year, preset), lang=lang)
 
 

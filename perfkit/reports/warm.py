@@ -119,7 +119,10 @@ def _job_imports(module: str) -> tuple[str, ...]:
 def _import(km: KernelManager, modules, imported: set[str]) -> None:
     missing = [m for m in modules if m not in imported]
     if missing:          # imported modules stay through resets: only the first time costs
-        _run(km, "import " + ", ".join(missing))
+        # vars() runs a module that a job module made lazy (perfkit._lazy): `import` alone would not
+        _run(km, "import importlib as _perfkit_importlib\n"
+                 f"for _perfkit_module in {missing!r}: vars(_perfkit_importlib.import_module(_perfkit_module))\n"
+                 "del _perfkit_importlib, _perfkit_module")
         imported.update(missing)
 
 
