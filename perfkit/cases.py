@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.results import Result, make_record, years_subject
 from perfkit.rules import PresetLike, load_preset
 
@@ -60,7 +60,7 @@ class CaseClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, texts, codes) -> "CaseClassifier":
         texts, codes = list(texts), np.asarray(list(codes), dtype=object)
         if len(set(codes)) < 2:
-            raise DataError(Problem("findings", "the classifier needs classified findings of at least two kinds"))
+            raise DataError(Problem("findings", reason("classifier_needs_kinds")))
         self.pipeline_ = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True),
                                        LogisticRegression(C=self.C, max_iter=2000))
         self.pipeline_.fit(texts, codes)
@@ -197,7 +197,7 @@ def compile_cases(store, years=None, preset: PresetLike = "default") -> CaseComp
     rules = load_preset(preset)
     findings = queries.findings_with_projects(store, years)
     if findings.empty:
-        raise DataError(Problem("findings", f"no findings for {years or 'any year'}"))
+        raise DataError(Problem("findings", reason("no_findings", years=years) if years else reason("no_findings_any")))
     years = sorted(int(y) for y in findings["year"].unique())
     classified = classify_findings(findings, preset)
     names = {code: kind.name for code, kind in rules.cases.taxonomy.items()}

@@ -34,6 +34,10 @@ def _iso_date(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _add_lang(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh", help=help_text)
+
+
 def _add_debug(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of a failure")
@@ -354,12 +358,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    "the store in one transaction: all or nothing.")
     p.add_argument("dir", help="folder of table files")
     p.add_argument("--encoding", default=None, help="CSV encoding (default: UTF-8, then GBK/GB18030)")
+    _add_lang(p, "language of the problems found (default zh)")
     _add_store(p)
     _add_debug(p)
     p.set_defaults(func=_cmd_load)
 
     p = sub.add_parser("tables", help="list the store's tables and row counts",
                        description="List the tables in the store with their row counts.")
+    _add_lang(p, "language of messages (default zh)")
     _add_store(p)
     _add_debug(p)
     p.set_defaults(func=_cmd_tables)
@@ -481,10 +487,11 @@ def explain(exc: BaseException, lang: str = "zh", store: str | None = None) -> t
         return EXIT_USAGE, str(exc)
     if isinstance(exc, DataError):
         problems = exc.problems
-        if len(problems) == 1 and problems[0].row is None:   # one problem of a whole file or store
-            return EXIT_DATA, problems[0].problem if problems[0].file in problems[0].problem \
-                else f"{problems[0].file}: {problems[0].problem}"
-        return EXIT_DATA, f"{text('cli.bad_input', lang)}\n{exc}"
+        if len(problems) == 1 and problems[0].row is None:
+            # one problem of a whole file or store: one line (a message that names its file already is as it is)
+            said = problems[0].text(lang)
+            return EXIT_DATA, said if problems[0].file in said else problems[0].render(lang)
+        return EXIT_DATA, f"{text('cli.bad_input', lang)}\n{exc.render(lang)}"
     if isinstance(exc, ReportError):
         return EXIT_REPORT, str(exc)
     if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.evaluation.weights import entropy_weights
 from perfkit.results import Result, make_record, missing_frame, years_subject
 from perfkit.rules import PresetLike, load_preset
@@ -88,8 +88,7 @@ def critic_weights(normalised: pd.DataFrame) -> np.ndarray:
     """
     complete = normalised.dropna()
     if len(complete) < 3:
-        raise DataError(Problem("critic", f"CRITIC weights need at least 3 units with every indicator; "
-                                          f"{len(complete)} have them"))
+        raise DataError(Problem("critic", reason("critic_too_few", n=len(complete))))
     spread = complete.std(ddof=1).to_numpy()
     correlation = complete.corr().fillna(0).to_numpy()
     information = spread * (1 - correlation).sum(axis=0)
@@ -208,21 +207,21 @@ class UnitComparison:
         if list(values.index.names) != ["unit_id", "year"]:
             raise ValueError("values must be indexed by (unit_id, year)")
         if values.empty:
-            raise DataError(Problem("comparison", "no unit has any indicator for the years asked"))
+            raise DataError(Problem("comparison", reason("no_indicator_values")))
         unknown = [c for c in values.columns if c not in rules.indicators]
         if unknown:
             raise ValueError(f"indicators not in the preset's comparison: {', '.join(unknown)}")
         years = sorted(values.index.get_level_values("year").unique())
         reference_year = self.reference_year if self.reference_year is not None else years[-1]
         if reference_year not in years:
-            raise DataError(Problem("comparison", f"reference year {reference_year} has no data "
-                                                  f"(years: {', '.join(map(str, years))})"))
+            raise DataError(Problem("comparison", reason("no_reference_year", year=reference_year,
+                                                         years=", ".join(map(str, years)))))
         reference = values.xs(reference_year, level="year", drop_level=False)
         coverage = reference.notna().mean()
         self.dropped_ = {c: float(coverage[c]) for c in values.columns if coverage[c] < rules.min_coverage}
         self.indicators_ = [c for c in values.columns if c not in self.dropped_]
         if not self.indicators_:
-            raise DataError(Problem("comparison", "no indicator is known for enough units of the reference year"))
+            raise DataError(Problem("comparison", reason("no_covered_indicator")))
         better = {c: rules.indicators[c].better for c in self.indicators_}
         self.reference_year_ = reference_year
         self.normalised_ = normalise(values[self.indicators_], better, reference[self.indicators_])
@@ -233,7 +232,7 @@ class UnitComparison:
         elif weighting == "entropy":
             complete = reference_normalised.dropna()
             if len(complete) < 2:
-                raise DataError(Problem("entropy", "entropy weights need at least 2 units with every indicator"))
+                raise DataError(Problem("entropy", reason("entropy_needs_two")))
             weights = entropy_weights(complete.to_numpy())     # already oriented: higher is better
         elif weighting == "critic":
             weights = critic_weights(reference_normalised)
@@ -252,8 +251,7 @@ class UnitComparison:
         elif rules.ahp is not None:
             matrix = _reciprocal_matrix(rules.ahp, self.indicators_)
         else:
-            raise DataError(Problem("comparison.ahp", "weighting 'ahp' needs pairwise judgments: give ahp= "
-                                                      "or the preset's comparison.ahp"))
+            raise DataError(Problem("comparison.ahp", reason("ahp_needs_judgments")))
         weights, _ = ahp_weights(matrix, preset=self.preset)
         return weights
 
@@ -270,7 +268,7 @@ def _reciprocal_matrix(judgments: Mapping[str, Mapping[str, float]], names: list
             elif a in judgments.get(b, {}):
                 matrix[i, j] = 1 / judgments[b][a]
             else:
-                raise DataError(Problem("comparison.ahp", f"no judgment between {a} and {b}"))
+                raise DataError(Problem("comparison.ahp", reason("ahp_no_judgment", a=a, b=b)))
     return matrix
 
 

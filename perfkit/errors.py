@@ -1,7 +1,32 @@
-"""Errors that perfkit raises for problems in the user's input."""
+"""Errors that perfkit raises for problems in the user's input, in the user's language.
+
+A :class:`Problem` says where (file, row, column) and what: a :class:`Reason`, a code of the catalogue's
+``text.problems`` with its values, rendered in Chinese or English (:meth:`Problem.render`); text that
+arrives already worded (a preset validator's message) passes through as it is. ``str()`` of a problem
+or a :class:`DataError` uses the default language, ``$PERFKIT_LANG`` or Chinese.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+from perfkit.text import Message, check_lang, text
+
+
+class Reason(Message):
+    """What is wrong: a code under the catalogue's ``text.problems`` and the values it shows."""
+
+    section = "problems"
+
+
+def reason(code: str, **params) -> Reason:
+    """Shorthand for ``Reason(code, params)``."""
+    return Reason(code, params)
+
+
+def default_lang() -> str:
+    """The language of ``str()`` of a problem: ``$PERFKIT_LANG`` (zh or en), Chinese by default."""
+    return check_lang(os.environ.get("PERFKIT_LANG") or "zh")
 
 
 @dataclass(frozen=True)
@@ -11,21 +36,32 @@ class Problem:
     ``row`` is the row a person sees when opening the file: for CSV and Excel
     the spreadsheet row (the header is row 1, the first record row 2), for
     Parquet the 1-based record number. ``None`` where the problem concerns the
-    whole file or a whole column.
+    whole file or a whole column. ``column`` is named as the file names it.
     """
 
     file: str
-    problem: str
+    problem: Reason | str
     row: int | None = None
     column: str | None = None
 
-    def __str__(self) -> str:
+    def text(self, lang: str | None = None) -> str:
+        """What is wrong, in ``lang`` (the default language when None)."""
+        lang = lang or default_lang()
+        return self.problem.render(lang) if isinstance(self.problem, Message) else str(self.problem)
+
+    def render(self, lang: str | None = None) -> str:
+        """``file, row 11, column 'cost': what is wrong`` in ``lang`` (the default language when None)."""
+        lang = lang or default_lang()
         where = [self.file]
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(text("problems.where.row", lang, row=self.row))
         if self.column is not None:
-            where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.problem}"
+            where.append(text("problems.where.column", lang, column=self.column))
+        return text("problems.where.line", lang, where=text("problems.where.separator", lang).join(where),
+                    problem=self.text(lang))
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class DataError(ValueError):
@@ -45,11 +81,15 @@ class DataError(ValueError):
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
-        lines = [str(p) for p in self.problems[: self.MAX_SHOWN]]
+        super().__init__(self.render())
+
+    def render(self, lang: str | None = None) -> str:
+        """Every problem (the first ``MAX_SHOWN``), one per line, in ``lang`` (default: the default language)."""
+        lines = [p.render(lang) for p in self.problems[: self.MAX_SHOWN]]
         hidden = len(self.problems) - len(lines)
         if hidden > 0:
-            lines.append(f"... and {hidden} more problem(s)")
-        super().__init__("\n".join(lines) if len(lines) > 1 else lines[0])
+            lines.append(text("problems.where.more", lang or default_lang(), n=hidden))
+        return "\n".join(lines) if len(lines) > 1 else lines[0]
 
 
 class ReportError(RuntimeError):

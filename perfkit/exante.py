@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit import queries
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.results import Result, make_record, makes_draft, missing_frame
 from perfkit.rules import Preset, PresetLike, load_preset
 from perfkit.store import Store
@@ -211,9 +211,9 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
     answers = dict(answers or {})
     amount = request.get("amount")
     if amount is None or pd.isna(amount) or amount <= 0:
-        raise DataError(Problem("request", f"amount must be positive, not {amount}", column="amount"))
+        raise DataError(Problem("request", reason("amount_not_positive", amount=amount), column="amount"))
     if not request.get("direction"):
-        raise DataError(Problem("request", "the expenditure direction is missing", column="direction"))
+        raise DataError(Problem("request", reason("no_direction"), column="direction"))
     points = {d: rules.dimensions[d].points for d in DIMENSIONS}
     names = {d: rules.dimensions[d].name for d in DIMENSIONS}
     drafts = makes_draft(preset, "judgement")

@@ -6,6 +6,7 @@ row a person sees in a spreadsheet, the column and what is wrong.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from os import PathLike
@@ -18,7 +19,7 @@ import pyarrow
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, Reason, reason
 from perfkit.text import LANGUAGES, catalogue, code_lookup, codes
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, STRING, TABLES, TableSpec, spec
 
@@ -81,8 +82,7 @@ def read_table(path: str | PathLike, table: str, *, encoding: str | None = None,
     # the careful path: every cell as text, coerced column by column, every problem located
     raw, rows = _read_raw(path, encoding=encoding, sheet=sheet, table=table)
     if raw.empty:
-        raise DataError(Problem(path.name, "has a header but no rows: a table file must hold at least one row "
-                                           "(loading it would empty the stored table)"))
+        raise DataError(Problem(path.name, reason("empty_table")))
     return validate_frame(raw, table_spec, source=path.name, rows=rows)
 
 
@@ -94,12 +94,13 @@ def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
     lines counted); by default they count from ``first_row`` (2 in a spreadsheet whose row 1 is the
     header).
     """
-    raw = raw.rename(columns=_header_map(table_spec, raw.columns))
+    renamed = _header_map(table_spec, raw.columns)
+    headers = {column: str(header).strip() for header, column in renamed.items()}   # column → as the file has it
+    raw = raw.rename(columns=renamed)
     missing = [c for c in table_spec.columns if c not in raw.columns]
     if missing:
-        raise DataError([Problem(source, f"missing column '{c}' (expected columns: "
-                                          f"{', '.join(table_spec.columns)})", column=c)
-                         for c in missing])
+        raise DataError([Problem(source, reason("missing_column", column=c, expected=", ".join(table_spec.columns)),
+                                 column=c) for c in missing])
     rows = pd.Series(np.arange(first_row, first_row + len(raw)) if rows is None else np.asarray(rows),
                      index=raw.index)
     problems: list[Problem] = []
@@ -108,13 +109,16 @@ def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
         try:
             values, bad = _coerce(raw[column], table_spec.dtype(column), table_spec.enums.get(column))
         except Exception as exc:  # noqa: BLE001 - a column pandas cannot convert: say which, never dump it
-            raise DataError(Problem(source, f"cannot be read as {table_spec.dtype(column)}: "
-                                            f"{type(exc).__name__}: {str(exc)[:200]}", column=column)) from None
+            raise DataError(Problem(source, reason("unreadable_column", dtype=table_spec.dtype(column),
+                                                   error=f"{type(exc).__name__}: {str(exc)[:200]}"),
+                                    column=headers.get(column, column))) from None
         frame[column] = values
         for idx, why in bad.items():
             problems.append(Problem(source, why, row=int(rows[idx]), column=column))
     problems = _check_rows(frame, table_spec, rows, source, problems)
     if problems:
+        # a column is named as the file names it (its Chinese label, when the file has Chinese headers)
+        problems = [replace(p, column=headers.get(p.column, p.column)) for p in problems]
         raise DataError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     return _located(frame.reset_index(drop=True), rows.to_numpy(), source)
 
@@ -144,13 +148,13 @@ def find_table_files(directory: str | PathLike) -> dict[str, Path]:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataError(Problem(str(directory), "is not a directory"))
+        raise DataError(Problem(str(directory), reason("not_a_directory")))
     found: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
         if path.suffix.lower() in SUFFIXES and path.stem in TABLES:
             if path.stem in found:
-                raise DataError(Problem(path.name, f"table '{path.stem}' is given twice "
-                                                   f"({found[path.stem].name} and {path.name})"))
+                raise DataError(Problem(path.name, reason("table_twice", table=path.stem,
+                                                          first=found[path.stem].name, second=path.name)))
             found[path.stem] = path
     return {name: found[name] for name in TABLES if name in found}
 
@@ -171,8 +175,7 @@ def check_references(frames: dict[str, pd.DataFrame]) -> list[Problem]:
             if not present.any():
                 continue
             if fk.ref_table not in frames:
-                problems.append(Problem(source, f"refers to table '{fk.ref_table}', which is "
-                                                f"neither given nor in the store", column=fk.columns[0]))
+                problems.append(Problem(source, reason("unknown_table", table=fk.ref_table), column=fk.columns[0]))
                 continue
             ref = frames[fk.ref_table][list(fk.ref_columns)]
             if len(fk.columns) == 1:        # one column: a hash lookup on the typed values (Arrow's is_in)
@@ -183,8 +186,8 @@ def check_references(frames: dict[str, pd.DataFrame]) -> list[Problem]:
                 unknown = present & ~mine.isin(known)
             for pos in np.flatnonzero(unknown):
                 value = frame[fk.columns[0]].iloc[pos]
-                problems.append(Problem(source, f"unknown {fk.ref_columns[0]} '{value}' "
-                                                f"(not in {fk.ref_table})",
+                problems.append(Problem(source, reason("unknown_reference", column=fk.ref_columns[0], value=value,
+                                                       table=fk.ref_table),
                                         row=int(rows[pos]), column=fk.columns[0]))
     if "units" in frames:
         problems += _check_unit_levels(frames["units"])
@@ -363,7 +366,7 @@ def _clean_rows(table: pyarrow.Table, table_spec: TableSpec) -> bool:
 
 def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]:
     if not path.exists():
-        raise DataError(Problem(str(path), "file not found"))
+        raise DataError(Problem(str(path), reason("file_not_found")))
     suffix = path.suffix.lower()
     try:
         if suffix in CSV_SUFFIXES:
@@ -380,9 +383,8 @@ def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]
     except DataError:
         raise
     except Exception as exc:  # a parser's own message, attached to the file it concerns
-        raise DataError(Problem(path.name, f"cannot be read as {suffix[1:]}: {exc}")) from exc
-    raise DataError(Problem(path.name, f"unsupported file type '{suffix}' "
-                                       f"(use {', '.join(SUFFIXES)})"))
+        raise DataError(Problem(path.name, reason("unreadable_file", kind=suffix[1:], error=exc))) from exc
+    raise DataError(Problem(path.name, reason("unsupported_file", suffix=suffix, suffixes=", ".join(SUFFIXES))))
 
 
 def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -403,8 +405,8 @@ def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
         import csv
         for line, record in enumerate(csv.reader(io.StringIO(text)), start=1):
             if record and len(record) > header_fields:
-                raise DataError(Problem(path.name, f"has {len(record)} fields where the header has "
-                                                   f"{header_fields}", row=line))
+                raise DataError(Problem(path.name, reason("extra_fields", fields=len(record), header=header_fields),
+                                        row=line))
     # a record's row is its line in the file: line 1 is the header, blank lines count
     lines = np.arange(2, 2 + len(frame))
     blank = frame.apply(lambda column: column.str.strip().eq("")).all(axis=1).to_numpy() if len(frame) else \
@@ -424,8 +426,8 @@ def _decode(path: Path, encoding: str | None) -> str:
     # the encoding that read furthest is the file's: its error is where the file is broken
     error = max(errors, key=lambda e: e.start)
     line = data[: error.start].count(b"\n") + 1
-    raise DataError(Problem(path.name, f"cannot be decoded as {' or '.join(tried)}: "
-                                       f"byte 0x{data[error.start]:02x} at line {line}", row=line))
+    raise DataError(Problem(path.name, reason("undecodable", encodings=" or ".join(tried), line=line,
+                                             byte=f"{data[error.start]:02x}"), row=line))
 
 
 def _header_map(table_spec: TableSpec, headers) -> dict:
@@ -474,15 +476,15 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
             fractional = numbers.notna() & (numbers != np.round(numbers))
             bad |= fractional | (numbers.abs() > 2**53)       # beyond 2**53 a float is no longer exact
             numbers = numbers.where(~bad).round().astype(INTEGER)
-            what = "a whole number"
+            what = "not_a_whole_number"
         else:
             numbers = numbers.astype(FLOAT)
-            what = "a finite number (a comma only separates thousands: 1,500 or 1500)"
-        return numbers, {i: f"wrong type: {series[i]!r} is not {what}" for i in series.index[bad]}
+            what = "not_a_number"
+        return numbers, {i: reason(what, value=series[i]) for i in series.index[bad]}
     if dtype == DATE:
         dates = _to_dates(series.astype(object).where(~blank, None))
         bad = ~blank & dates.isna()
-        return dates, {i: f"unparsable date {series[i]!r} (use YYYY-MM-DD)" for i in series.index[bad]}
+        return dates, {i: reason("not_a_date", value=series[i]) for i in series.index[bad]}
     if dtype == BOOLEAN:
         def as_bool(v):
             if isinstance(v, (bool, np.bool_)):
@@ -493,17 +495,16 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
             return True if key in _TRUE else False if key in _FALSE else None
         flags = series.astype(object).where(~blank, None).map(lambda v: None if v is None else as_bool(v))
         bad = ~blank & flags.isna()
-        return flags.astype(BOOLEAN), {i: f"wrong type: {series[i]!r} is not true/false (是/否)"
-                                       for i in series.index[bad]}
+        return flags.astype(BOOLEAN), {i: reason("not_a_boolean", value=series[i]) for i in series.index[bad]}
     # text: numbers read from Excel (1001.0) become their plain spelling ("1001")
     values = (text if text is not None else _as_text(series)).where(~blank)
     problems = {}
     control = values.str.contains(_CONTROL, regex=True).fillna(False)
     for i in series.index[control]:
-        problems[i] = "control character (such as NUL) in text"
+        problems[i] = reason("control_character")
     long = values.str.len().fillna(0) > MAX_TEXT
     for i in series.index[long & ~control]:
-        problems[i] = f"text of {int(values[i].__len__()):,} characters is longer than the {MAX_TEXT:,} allowed"
+        problems[i] = reason("text_too_long", length=int(values[i].__len__()), limit=MAX_TEXT)
     if enum:
         lookup = code_lookup(enum)
         present = values.dropna()
@@ -535,23 +536,22 @@ def _to_dates(series: pd.Series) -> pd.Series:
 
 # --- checks ----------------------------------------------------------------
 
-def _describe_check(check: str, value) -> str:
+def _describe_check(check: str, value) -> Reason:
     if check.startswith("greater_than_or_equal_to"):
-        return f"negative amount {value} (must be ≥ 0)"
+        return reason("negative_amount", value=value)
     if check.startswith("greater_than"):
-        return f"value {value} must be > 0"
+        return reason("not_positive", value=value)
     if check.startswith("in_range"):
-        return f"value {value} is out of range {check[len('in_range'):]}"
+        return reason("out_of_range", value=value, range=check[len("in_range"):])
     if check.startswith("isin"):
-        allowed = check[len("isin("):-1]
-        return f"value {value!r} is not allowed (allowed: {allowed})"
+        return reason("not_allowed", value=value, allowed=check[len("isin("):-1])
     if check == "field_uniqueness":
-        return f"duplicate id {value!r}"
+        return reason("duplicate_id", value=value)
     if check == "not_nullable":
-        return "missing value"
+        return reason("missing_value")
     if check.startswith("str_length"):
-        return "empty value"
-    return f"check {check} failed for {value!r}"
+        return reason("empty_value")
+    return reason("check_failed", check=check, value=value)
 
 
 def _check_periods(frame, rows, source, skip) -> list[Problem]:
@@ -560,8 +560,8 @@ def _check_periods(frame, rows, source, skip) -> list[Problem]:
         return []
     already = {(p.row, p.column) for p in skip}
     reversed_ = (frame["end_date"] < frame["start_date"]).fillna(False)
-    return [Problem(source, f"end_date {frame['end_date'][i]:%Y-%m-%d} is before start_date "
-                            f"{frame['start_date'][i]:%Y-%m-%d}", row=int(rows[i]), column="end_date")
+    return [Problem(source, reason("end_before_start", end=f"{frame['end_date'][i]:%Y-%m-%d}",
+                                   start=f"{frame['start_date'][i]:%Y-%m-%d}"), row=int(rows[i]), column="end_date")
             for i in frame.index[reversed_] if (int(rows[i]), "end_date") not in already]
 
 
@@ -600,8 +600,7 @@ def _check_key(frame, table_spec, rows, source) -> list[Problem]:
             first[values] = idx
         elif dup[idx]:
             shown = ", ".join(f"{c}={v}" for c, v in zip(table_spec.key, values))
-            problems.append(Problem(source, f"duplicate key ({shown}), first in row "
-                                            f"{int(rows[first[values]])}",
+            problems.append(Problem(source, reason("duplicate_key", values=shown, first=int(rows[first[values]])),
                                     row=int(rows[idx]), column=table_spec.key[0]))
     return problems
 
@@ -613,10 +612,9 @@ def _check_unit_levels(units: pd.DataFrame) -> list[Problem]:
     problems = []
     for pos, (level, parent) in enumerate(zip(units["level"], units["parent_id"])):
         if level == 2 and pd.isna(parent):
-            problems.append(Problem(source, "a level-2 unit needs a parent_id", int(rows[pos]), "parent_id"))
+            problems.append(Problem(source, reason("level2_needs_parent"), int(rows[pos]), "parent_id"))
         elif level == 1 and not pd.isna(parent):
-            problems.append(Problem(source, "a level-1 unit has no parent_id", int(rows[pos]), "parent_id"))
+            problems.append(Problem(source, reason("level1_has_parent"), int(rows[pos]), "parent_id"))
         elif level == 2 and level_of.get(parent) == 2:
-            problems.append(Problem(source, f"parent '{parent}' is itself a level-2 unit",
-                                    int(rows[pos]), "parent_id"))
+            problems.append(Problem(source, reason("parent_is_level2", parent=parent), int(rows[pos]), "parent_id"))
     return problems

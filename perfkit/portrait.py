@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from perfkit import queries
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.results import Result, make_record, missing_frame
 from perfkit.rules import PresetLike, load_preset
 from perfkit.text import Message
@@ -154,7 +154,7 @@ def portrait(store, unit_id: str, years=None, preset: PresetLike = "default") ->
     unit = queries.unit(store, unit_id)
     years = sorted(int(y) for y in (years or queries.closed_years(store)))
     if not years:
-        raise DataError(Problem("store", "no closed year (with December execution records) to portray"))
+        raise DataError(Problem("store", reason("no_closed_year")))
     lights = year_end_lights(store, years, preset)
     values = indicators_from_store(store, years, field=unit["field"], preset=preset, lights=lights)
     results = compare(values, preset)

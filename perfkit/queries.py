@@ -476,9 +476,9 @@ def unit(store: Store, unit_id: str) -> pd.Series:
     perfkit.DataError
         When the unit is not in the store.
     """
-    from perfkit.errors import DataError, Problem
+    from perfkit.errors import DataError, Problem, reason
 
     frame = _query(store, "SELECT * FROM units WHERE unit_id = ?", [unit_id])
     if frame.empty:
-        raise DataError(Problem("units", f"unknown unit_id '{unit_id}'", column="unit_id"))
+        raise DataError(Problem("units", reason("unknown_unit", unit_id=unit_id), column="unit_id"))
     return frame.iloc[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.io import check_references, find_table_files, read_table, validate_frame
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, TABLES, spec
 
@@ -185,8 +185,7 @@ def read_folder(directory: str | PathLike, *, encoding: str | None = None) -> di
     """
     files = find_table_files(directory)
     if not files:
-        raise DataError(Problem(str(directory), "holds no table file (expected names like "
-                                                f"units.csv; tables: {', '.join(TABLES)})"))
+        raise DataError(Problem(str(directory), reason("no_table_files", tables=", ".join(TABLES))))
     frames, problems = {}, []
     for name, path in files.items():
         try:

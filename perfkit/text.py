@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -123,18 +123,22 @@ class Message:
 
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: The catalogue section of the codes (``text.notes``).
+    section: ClassVar[str] = "notes"
 
     def render(self, lang: str = "zh", preset=None) -> str:
         values = {}
         for key, value in self.params.items():
-            if isinstance(value, Name) and preset is not None:
+            if isinstance(value, Message):          # a reason inside a note speaks the note's language
+                value = value.render(lang, preset)
+            elif isinstance(value, Name) and preset is not None:
                 value = preset.label(str(value), lang)
             elif isinstance(value, (list, tuple)):
                 value = ("、" if lang == "zh" else ", ").join(
                     preset.label(str(v), lang) if isinstance(v, Name) and preset is not None else str(v)
                     for v in value)
             values[key] = value
-        return text(f"notes.{self.code}", lang, **values)
+        return text(f"{self.section}.{self.code}", lang, **values)
 
     def __str__(self) -> str:
         return self.render("zh")

@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny valid city for bad-input tests and the demo city in a real store."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,10 @@ import perfkit
 from perfkit.datasets import write_csv
 
 TEST_DATA = Path(__file__).parent / "data"
+
+# The library's tests read its problems in English (str() of a DataError speaks $PERFKIT_LANG, Chinese by
+# default); the command line's own tests choose their language with --lang, and test_problems.py checks both.
+os.environ["PERFKIT_LANG"] = "en"
 
 
 def tiny_tables() -> dict[str, pd.DataFrame]:

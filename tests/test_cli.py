@@ -42,7 +42,10 @@ def test_load_reports_bad_input_and_exits_3(tmp_path, capsys):
     store = tmp_path / "s.duckdb"
     assert main(["load", str(directory), "--store", str(store)]) == 3
     err = capsys.readouterr().err
-    assert "未作任何修改" in err and "budgets.csv, row 2, column 'amount'" in err
+    assert "未作任何修改" in err and "budgets.csv，第 2 行，“amount”列：金额为负数 -1.0（须 ≥ 0）" in err
+    assert main(["load", str(directory), "--store", str(store), "--lang", "en"]) == 3
+    err = capsys.readouterr().err
+    assert "budgets.csv, row 2, column 'amount': negative amount -1.0 (must be ≥ 0)" in err
 
 
 def test_load_then_tables(tiny_dir, tmp_path, capsys):

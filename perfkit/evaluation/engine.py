@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit import queries
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.evaluation.panel import aggregate_panel, kendalls_w
 from perfkit.evaluation.scoring import rate, score_indicator
 from perfkit.evaluation.weights import rating_sensitivity
@@ -470,20 +470,20 @@ def apply_results(ratings: pd.DataFrame, preset: PresetLike = "default") -> pd.D
     table = preset.results_application
     missing = [c for c in ("project_id", "rating", "budget") if c not in ratings]
     if missing:
-        raise DataError([Problem("ratings", f"missing column '{c}'", column=c) for c in missing])
+        raise DataError([Problem("ratings", reason("column_missing", column=c), column=c) for c in missing])
     problems = []
     drafts = ratings["rating"].isna()
     for i, (rating, budget, draft) in enumerate(zip(ratings["rating"], ratings["budget"], drafts), start=1):
         if draft:
             if preset.evidence.drafts == "refuse":
-                problems.append(Problem("ratings", f"{ratings['project_id'].iloc[i - 1]} is a draft (its evidence "
-                                                   f"is incomplete) and has no rating to apply", row=i,
-                                        column="rating"))
+                problems.append(Problem("ratings", reason("draft_has_no_rating",
+                                                          project=ratings["project_id"].iloc[i - 1]),
+                                        row=i, column="rating"))
         elif rating not in table:
-            problems.append(Problem("ratings", f"unknown rating {rating!r} (ratings: {', '.join(table)})",
+            problems.append(Problem("ratings", reason("unknown_rating", rating=rating, ratings=", ".join(table)),
                                     row=i, column="rating"))
         if pd.isna(budget) or budget < 0:
-            problems.append(Problem("ratings", f"budget must be ≥ 0, not {budget}", row=i, column="budget"))
+            problems.append(Problem("ratings", reason("negative_budget", budget=budget), row=i, column="budget"))
     if problems:
         raise DataError(problems)
     out = ratings.copy()

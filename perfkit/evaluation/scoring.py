@@ -30,7 +30,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, Reason, reason
 from perfkit.rules import load_preset
 
 SCORING_RULES = ("positive", "reverse", "equal", "execution_rate", "qualitative", "deduction")
@@ -40,7 +40,7 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _bad(problem: str, column: str | None = None) -> DataError:
+def _bad(problem: Reason, column: str | None = None) -> DataError:
     return DataError(Problem("indicator", problem, column=column))
 
 
@@ -74,39 +74,39 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
         where the rule cannot use them.
     """
     if rule not in SCORING_RULES:
-        raise _bad(f"unknown rule {rule!r} (rules: {', '.join(SCORING_RULES)})", "rule")
+        raise _bad(reason("unknown_rule", rule=rule, rules=", ".join(SCORING_RULES)), "rule")
     if _missing(points) or points < 0:
-        raise _bad(f"points must be a number ≥ 0, not {points}", "points")
+        raise _bad(reason("bad_points", points=points), "points")
     scoring = load_preset(preset).scoring
     if rule == "deduction":
         deductions = [float(d) for d in deductions]
         if any(math.isnan(d) or d < 0 for d in deductions):
-            raise _bad(f"deductions must be ≥ 0, not {deductions}", "deduction")
+            raise _bad(reason("bad_deductions", deductions=deductions), "deduction")
         return max(0.0, points - sum(deductions))
     if rule == "qualitative":
         if _missing(grade):
             return 0.0
         bands = scoring.qualitative_bands
         if grade not in bands:
-            raise _bad(f"unknown grade {grade!r} (grades: {', '.join(bands)})", "grade")
+            raise _bad(reason("unknown_grade", grade=grade, grades=", ".join(bands)), "grade")
         low, high = bands[grade].min, bands[grade].max
         if fraction is None:
             fraction = (low + high) / 2
         elif _missing(fraction) or not low <= fraction <= high:
-            raise _bad(f"fraction {fraction} is outside the '{grade}' band [{low}, {high}]", "fraction")
+            raise _bad(reason("fraction_outside_band", fraction=fraction, grade=grade, low=low, high=high), "fraction")
         return fraction * points
     if _missing(target):
-        raise _bad("the target is missing", "target")
+        raise _bad(reason("target_missing"), "target")
     if target < 0:
-        raise _bad(f"a negative {'budget' if rule == 'execution_rate' else 'target'} ({target}) cannot be scored",
+        raise _bad(reason("negative_budget_scored" if rule == "execution_rate" else "negative_target", value=target),
                    "target")
     if _missing(actual):
         return 0.0
     if rule == "execution_rate":
         if actual < 0:
-            raise _bad(f"negative spending ({actual}) cannot be scored", "actual")
+            raise _bad(reason("negative_spending", value=actual), "actual")
         if target == 0:
-            raise _bad("the budget is 0: there is no execution rate", "target")
+            raise _bad(reason("zero_budget"), "target")
         return min(actual / target, 1.0) * points
     if rule == "positive":
         if target == 0 or actual >= target:
@@ -121,7 +121,7 @@ def score_indicator(rule: str, *, points: float, target: float | None = None, ac
     # equal
     tolerance = scoring.equal_tolerance if tolerance is None else tolerance
     if _missing(tolerance) or tolerance < 0:
-        raise _bad(f"tolerance must be ≥ 0, not {tolerance}", "tolerance")
+        raise _bad(reason("bad_tolerance", tolerance=tolerance), "tolerance")
     deviation = abs(actual - target) / target if target != 0 else abs(actual)
     if deviation <= tolerance:
         return points
@@ -174,7 +174,7 @@ def rate(total: float, preset="default") -> str:
         When ``total`` is NaN or outside [0, 100].
     """
     if _missing(total) or not 0 <= total <= 100:
-        raise DataError(Problem("score", f"a total score must be in [0, 100], not {total}", column="total"))
+        raise DataError(Problem("score", reason("total_out_of_range", total=total), column="total"))
     bands = load_preset(preset).rating_bands
     for name, band in sorted(bands.items(), key=lambda kv: -kv[1].min):
         if band.min <= total < band.max or (total == band.max == 100):

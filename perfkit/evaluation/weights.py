@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.rules import load_preset
 
 #: Saaty's random consistency index by matrix order (Saaty 1980).
@@ -38,17 +38,17 @@ def ahp_weights(matrix, force: bool = False, preset="default") -> tuple[np.ndarr
     """
     a = np.asarray(matrix, dtype=float)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 1:
-        raise DataError(Problem("ahp", f"the comparison matrix must be square, not {a.shape}"))
+        raise DataError(Problem("ahp", reason("ahp_not_square", shape=a.shape)))
     n = a.shape[0]
     if n > max(RANDOM_INDEX):
-        raise DataError(Problem("ahp", f"at most {max(RANDOM_INDEX)} criteria can be compared, not {n}"))
+        raise DataError(Problem("ahp", reason("ahp_too_many", most=max(RANDOM_INDEX), n=n)))
     if not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise DataError(Problem("ahp", "every comparison must be a positive number"))
+        raise DataError(Problem("ahp", reason("ahp_not_positive")))
     bad = np.argwhere(~np.isclose(a * a.T, 1.0, rtol=1e-3))
     if len(bad):
         i, j = bad[0]
-        raise DataError(Problem("ahp", f"the matrix is not reciprocal: a[{i},{j}] × a[{j},{i}] = "
-                                       f"{a[i, j] * a[j, i]:.4g}, not 1", row=int(i) + 1))
+        raise DataError(Problem("ahp", reason("ahp_not_reciprocal", i=i, j=j, product=a[i, j] * a[j, i]),
+                                row=int(i) + 1))
     eigenvalues, eigenvectors = np.linalg.eig(a)
     k = int(np.argmax(eigenvalues.real))
     lambda_max = float(eigenvalues[k].real)
@@ -58,8 +58,7 @@ def ahp_weights(matrix, force: bool = False, preset="default") -> tuple[np.ndarr
     cr = ci / RANDOM_INDEX[n] if RANDOM_INDEX[n] > 0 else 0.0
     limit = load_preset(preset).weights.ahp_max_cr
     if cr >= limit and not force:
-        raise DataError(Problem("ahp", f"consistency ratio {cr:.3f} ≥ {limit}: revise the comparisons "
-                                       f"(or pass force=True)"))
+        raise DataError(Problem("ahp", reason("ahp_inconsistent", cr=cr, limit=limit)))
     return weights, float(max(cr, 0.0))
 
 
@@ -72,9 +71,9 @@ def entropy_weights(data, benefit=None) -> np.ndarray:
     """
     x = np.asarray(data, dtype=float)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise DataError(Problem("entropy", "need a matrix with at least two alternatives (rows)"))
+        raise DataError(Problem("entropy", reason("entropy_too_few")))
     if not np.all(np.isfinite(x)):
-        raise DataError(Problem("entropy", "values must be finite"))
+        raise DataError(Problem("entropy", reason("not_finite")))
     benefit = np.ones(x.shape[1], dtype=bool) if benefit is None else np.asarray(benefit, dtype=bool)
     low, high = x.min(axis=0), x.max(axis=0)
     span = np.where(high > low, high - low, 1.0)

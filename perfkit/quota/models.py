@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.quota.frontier import StochasticFrontier
 from perfkit.quota.unit_cost import screen_mask, unit_cost_standard
 
@@ -78,19 +78,19 @@ class CostModel:
         if not self.coefficients:
             return np.ones(n)
         if levels is None:
-            raise DataError(Problem("request", f"factor levels are needed: {', '.join(self.coefficients)}"))
+            raise DataError(Problem("request", reason("factor_levels_needed", factors=", ".join(self.coefficients))))
         if isinstance(levels, dict):
             levels = pd.DataFrame(levels, index=range(n))
         codes = {}
         for factor, table in self.coefficients.items():
             if factor not in levels:
-                raise DataError(Problem("request", f"missing factor '{factor}' (levels: {', '.join(table)})",
+                raise DataError(Problem("request", reason("missing_factor", factor=factor, levels=", ".join(table)),
                                         column=factor))
             codes[factor] = np.unique(_as_text(levels[factor]), return_inverse=True)
             unknown = [str(level) for level in codes[factor][0] if level not in table]
             if unknown:
-                raise DataError(Problem("request", f"unknown {factor} level(s) {', '.join(unknown)} "
-                                                   f"(known: {', '.join(table)})", column=factor))
+                raise DataError(Problem("request", reason("unknown_levels", factor=factor, levels=", ".join(unknown),
+                                                          known=", ".join(table)), column=factor))
         return _coefficient_product(self.coefficients, codes, n)
 
 
@@ -101,7 +101,7 @@ def deflate(records: pd.DataFrame, price_index: pd.DataFrame | dict | None, base
     index = _index_map(price_index)
     missing = sorted((set(records["year"].astype(int)) | {int(base_year)}) - set(index))
     if missing:
-        raise DataError(Problem("price_index", f"no price index for year(s) {', '.join(map(str, missing))}",
+        raise DataError(Problem("price_index", reason("no_price_index_years", years=", ".join(map(str, missing))),
                                 column="year"))
     return records["cost"].astype(float) * index[int(base_year)] / records["year"].astype(int).map(index)
 
@@ -150,8 +150,8 @@ def _references(codes, reference) -> dict[str, str]:
     for factor, (distinct, position) in codes.items():
         if reference and factor in reference:
             if str(reference[factor]) not in distinct:
-                raise DataError(Problem("cost_records", f"reference level '{reference[factor]}' of '{factor}' "
-                                                        f"does not occur", column=factor))
+                raise DataError(Problem("cost_records", reason("reference_level_absent", level=reference[factor],
+                                                               factor=factor), column=factor))
             chosen[factor] = str(reference[factor])
         else:  # the most common level, ties broken by name (the levels are sorted; argmax takes the first)
             chosen[factor] = str(distinct[np.argmax(np.bincount(position, minlength=len(distinct)))])
@@ -222,7 +222,7 @@ def fit_cost_model(records: pd.DataFrame, method: str = "frontier", *, factors=D
     quantity, spent, log_unit = quantity[kept], spent[kept], log_unit[kept]
     rows = np.flatnonzero(valid)[kept]
     if len(rows) < 5:
-        raise DataError(Problem("cost_records", f"only {len(rows)} usable record(s); at least 5 are needed"))
+        raise DataError(Problem("cost_records", reason("too_few_records", n=len(rows))))
     codes = _factor_codes({f: _as_text(records[f])[rows] for f in factors})
     reference = _references(codes, reference)
     dummies, dummy_names = _design(codes, reference)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.excel import write_workbook
 from perfkit.quota.models import DEFAULT_FACTORS, CostModel, _index_map, deflate, fit_cost_model
 from perfkit.quota.validation import cross_validate
@@ -101,13 +101,12 @@ class StandardsTable(Result):
     def _direction(self, direction):
         if direction is None:
             if len(self.directions) != 1:
-                raise DataError(Problem("request", f"name a direction ({', '.join(self.directions)})",
+                raise DataError(Problem("request", reason("name_a_direction", directions=", ".join(self.directions)),
                                         column="direction"))
             return self.directions[0]
         if direction not in self.directions:
-            raise DataError(Problem("request", f"no standard for direction '{direction}' "
-                                               f"(standards exist for {', '.join(self.directions)})",
-                                    column="direction"))
+            raise DataError(Problem("request", reason("no_standard", direction=direction,
+                                                      directions=", ".join(self.directions)), column="direction"))
         return direction
 
     def cost_for(self, quantity: float, direction: str | None = None, year: int | None = None,
@@ -131,15 +130,14 @@ class StandardsTable(Result):
             Unknown direction, a missing or unknown factor level, a year without price index.
         """
         if not np.isfinite(quantity) or quantity <= 0:
-            raise DataError(Problem("request", f"quantity must be positive, not {quantity}", column="quantity"))
+            raise DataError(Problem("request", reason("quantity_not_positive", quantity=quantity), column="quantity"))
         direction = self._direction(direction)
         model = self.cost_model(direction)
         value = float(model.cost([quantity], {k: [v] for k, v in factors.items()})[0])
         if year is not None:
             base = int(self.quotas.loc[direction, "base_year"])
             if int(year) not in self.price_index or base not in self.price_index:
-                raise DataError(Problem("price_index", f"no price index for {year} or base year {base}",
-                                        column="year"))
+                raise DataError(Problem("price_index", reason("no_price_index", year=year, base=base), column="year"))
             value *= self.price_index[int(year)] / self.price_index[base]
         return value
 
@@ -215,8 +213,7 @@ class StandardsTable(Result):
             try:
                 index = {int(year): float(value) for year, value in json.loads(frame["_price_index"].iloc[0])}
             except (ValueError, TypeError) as exc:
-                raise DataError(Problem(name, "the saved price index is not readable (saved by an earlier "
-                                              "perfkit?): run `perfkit standards` again")) from exc
+                raise DataError(Problem(name, reason("price_index_unreadable"))) from exc
         return cls(frame.drop(columns=["_price_index"], errors="ignore"), price_index=index)
 
 
@@ -238,8 +235,8 @@ def reach(model: CostModel, records: pd.DataFrame, cost: pd.Series) -> tuple[flo
 def _candidate(records, cost, method, factors, options, validate) -> dict:
     model = fit_cost_model(records, method, factors=factors, cost=cost, **options)
     if not np.isfinite(model.basic_quota) or model.basic_quota <= 0:
-        raise DataError(Problem("cost_records", f"method {method!r} gives no usable basic quota "
-                                                f"({model.basic_quota}) for these records", column="cost"))
+        raise DataError(Problem("cost_records", reason("no_usable_quota", method=method, quota=model.basic_quota),
+                                column="cost"))
     checked = (cross_validate(records, method, cost=cost, factors=factors, **options)
                if validate else {"mape": np.nan, "share_above": np.nan})
     share, unit_share = reach(model, records, cost)
@@ -315,7 +312,7 @@ def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | Non
         wanted = [direction] if isinstance(direction, str) else list(direction)
     unknown = sorted(set(wanted) - set(cost_records["direction"]))
     if unknown:
-        raise DataError(Problem("cost_records", f"no cost records for direction(s) {', '.join(unknown)}",
+        raise DataError(Problem("cost_records", reason("no_cost_records", directions=", ".join(unknown)),
                                 column="direction"))
     base_year = int(base_year if base_year is not None else cost_records["year"].max())
     index = _index_map(price_index) if price_index is not None else {}

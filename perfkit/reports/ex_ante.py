@@ -100,16 +100,16 @@ def read_request_file(path) -> tuple[dict, dict]:
     """
     import yaml
 
-    from perfkit.errors import DataError, Problem
+    from perfkit.errors import DataError, Problem, reason
     from perfkit.text import load_yaml
 
     path = Path(path)
     try:
         raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise DataError(Problem(path.name, f"cannot be read as a request: {exc}")) from exc
+        raise DataError(Problem(path.name, reason("request_unreadable", error=exc))) from exc
     if not isinstance(raw, dict):
-        raise DataError(Problem(path.name, "a request file must be a mapping of fields"))
+        raise DataError(Problem(path.name, reason("request_not_mapping")))
     answers = raw.pop("answers", {}) or {}
     request = {"request_id": path.stem, "name": path.stem, "unit_name": "", "direction_name": raw.get("direction"),
                "output_unit": "", "financing_source": "", "quantity": None, "region": None, "grade": None,

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from perfkit.errors import DataError, Problem
+from perfkit.errors import DataError, Problem, reason
 from perfkit.rules.model import Preset
 from perfkit.text import load_yaml
 
@@ -47,27 +47,26 @@ def _read(name_or_path: str, extended_by: str | None = None) -> tuple[dict, str]
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
         if not path.exists():
-            where = f" (named by 'extends' in {extended_by})" if extended_by else ""
-            raise DataError(Problem(str(path), f"preset file not found{where}"))
+            raise DataError(Problem(str(path), reason("extended_preset_not_found", by=extended_by) if extended_by
+                                    else reason("preset_not_found")))
         text, source = path.read_text(encoding="utf-8"), path.name
     else:
         builtin = resources.files("perfkit.rules").joinpath(f"{name_or_path}.yaml")
         if not builtin.is_file():
-            raise DataError(Problem(str(name_or_path), f"no such preset (built-in presets: "
-                                                       f"{', '.join(builtin_presets())}; or give a .yaml path)"))
+            raise DataError(Problem(str(name_or_path), reason("no_such_preset", presets=", ".join(builtin_presets()))))
         text, source = builtin.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
     try:
         raw = load_yaml(text) or {}
     except yaml.YAMLError as exc:
-        raise DataError(Problem(source, f"is not valid YAML: {exc}")) from exc
+        raise DataError(Problem(source, reason("not_yaml", error=exc))) from exc
     if not isinstance(raw, dict):
-        raise DataError(Problem(source, "a preset must be a mapping of sections"))
+        raise DataError(Problem(source, reason("preset_not_mapping")))
     return raw, source
 
 
 def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict, str]:
     if name_or_path in seen:
-        raise DataError(Problem(name_or_path, f"extends itself through {' → '.join(seen)}"))
+        raise DataError(Problem(name_or_path, reason("extends_itself", chain=" → ".join(seen))))
     raw, source = _read(name_or_path, extended_by=seen[-1] if seen else None)
     parent = raw.pop("extends", None)
     if parent is None:
