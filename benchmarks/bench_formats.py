@@ -18,7 +18,7 @@ import papermill
 from _timing import timed  # benchmarks/_timing.py, beside this script
 from perfkit.reports import get_job
 from perfkit.reports.export import export_docx, export_html, export_pdf, report_title
-from perfkit.reports.runner import _meta
+from perfkit.reports.runner import report_meta
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
                                    parameters=parameters, progress_bar=False)
         run = time.perf_counter() - start
         executed = nbformat.read(work / "run.ipynb", as_version=4)
-        meta = _meta("key-evaluation", parameters, "zh", report_title(executed) or "report", None, None)
+        meta = report_meta("key-evaluation", parameters, "zh", report_title(executed) or "report")
         html = export_html(executed, meta)
         export_pdf(html, work / "warm.pdf")      # first calls load fonts and pandoc; time the steady state
         export_docx(html, work / "warm.docx")

@@ -169,3 +169,25 @@ def test_the_pdf_embeds_the_shipped_font_under_a_name_no_system_font_has(tmp_pat
     fonts = {font.get_object()["/BaseFont"] for page in pypdf.PdfReader(path).pages
              for font in page["/Resources"]["/Font"].values()}
     assert fonts and all(name.split("+")[-1] == PDF_FONT_FAMILY.replace(" ", "-") for name in fonts)
+
+
+def test_a_report_styled_pdf_embeds_only_the_shipped_font_cut_to_its_characters(tmp_path):
+    """The house style names the screen's family (a system Noto Sans CJK when one is installed): the PDF
+    still embeds the shipped font, cut down to the report's characters, and renders in a few seconds."""
+    import time
+
+    import pypdf
+    from perfkit.reports.pdf import PDF_FONT_FAMILY, render_here
+    from perfkit.reports.registry import templates_dir
+    css = (templates_dir() / "perfkit" / "static" / "perfkit.css").read_text(encoding="utf-8")
+    html = (f'<html><head><style>{css}</style></head><body class="perfkit-report"><h1>重点绩效评价报告</h1>'
+            f'<p><b>预算执行率</b> 38.6%，项目得分 89.34 分。</p><table><tr><th>一级指标</th><td>决策</td></tr>'
+            f'</table></body></html>')
+    started = time.perf_counter()
+    path = render_here(html, tmp_path / "styled.pdf")
+    elapsed = time.perf_counter() - started
+    fonts = {font.get_object()["/BaseFont"].split("+")[-1] for page in pypdf.PdfReader(path).pages
+             for font in page["/Resources"]["/Font"].values()}
+    family = PDF_FONT_FAMILY.replace(" ", "-")
+    assert fonts and fonts <= {family, f"{family}-Bold"}, fonts
+    assert path.stat().st_size < 300_000 and elapsed < 8, (path.stat().st_size, elapsed)

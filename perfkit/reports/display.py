@@ -72,6 +72,21 @@ def wan(amount: float, digits: int = 2) -> str:
     return MISSING if amount is None or pd.isna(amount) else f"{amount / 1e4:,.{digits}f}"
 
 
+def rounded_parts(values, decimals: int = 2) -> np.ndarray:
+    """Parts rounded to ``decimals`` so that they add up to their rounded total (the largest remainders get the
+    last unit): printed parts that add up to the printed total. Missing values stay missing (and then the
+    parts are rounded one by one)."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0 or np.isnan(v).any():
+        return np.round(v, decimals)
+    scale = 10 ** decimals
+    scaled = v * scale
+    floor = np.floor(scaled)
+    short = int(round(float(scaled.sum())) - floor.sum())
+    floor[np.argsort(-(scaled - floor), kind="stable")[:short]] += 1
+    return floor / scale
+
+
 def pct(ratio: float, digits: int = 1) -> str:
     """A ratio as a percentage ("—" when missing)."""
     return MISSING if ratio is None or pd.isna(ratio) else f"{ratio * 100:.{digits}f}%"

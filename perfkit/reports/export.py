@@ -128,6 +128,7 @@ class ReportMeta:
     lang: str = "zh"
     evaluating_body: str = ""
     document_number: str = ""
+    draft: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
     preset: str = "default"
     snapshot: str = "—"
@@ -146,7 +147,10 @@ class ReportMeta:
                       (text("cover.store", lang), f"{self.parameters.get('store') or '—'} · {self.snapshot}"),
                       (text("cover.generated", lang), self.generated)]
         return {"title": self.title, "subject": self.subject, "body": self.evaluating_body,
-                "cover": [(label, value) for label, value in cover if value],
+                # the 文号 row stays, blank, for the bureau to fill in when it issues one
+                "cover": [(label, value) for label, value in cover
+                          if value or label == text("cover.document_number", lang)],
+                "draft": text("cover.draft", lang) if self.draft else "",
                 "provenance_title": text("cover.provenance", lang), "provenance": provenance,
                 "version": perfkit.__version__}
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record
+from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record, rounded_parts
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.text import text, texts, value_label
 
@@ -59,7 +59,12 @@ class KeyEvaluationView(PresetView):
             missing=[dict(item=self.label(row.item), evidence=text(f"evaluation.evidence.{row.evidence}", self.lang),
                           supplier=text(f"evaluation.supplier.{row.supplier}", self.lang))
                      for row in r.missing.itertuples()] if r.is_draft else [],
-            by_level1=[(self.label(name), score) for name, score in r.by_level1.items()],
+            # rounded so that the printed dimensions add up to the printed total
+            by_level1=list(zip(map(self.label, r.by_level1.index), rounded_parts(r.by_level1.to_numpy()))),
+            findings=[dict(problem_type=row.problem_type if isinstance(row.problem_type, str) and row.problem_type
+                           else text("key_evaluation.unclassified_problem", self.lang),
+                           description=row.description, deduction=row.deduction)
+                      for row in r.findings.itertuples()],
             flags=[(self.label(item), notes_text(notes, self.lang, self.preset)) for item, notes in r.flags],
             sensitivity=None,
             weakest=[dict(indicator=self.label(row.indicator), share=row.share) for row in weakest.itertuples()],
@@ -88,8 +93,12 @@ class KeyEvaluationView(PresetView):
         t["rule"] = t["rule"].map(lambda r: value_label("rule", r, self.lang))
         t["note"] = t["note"].map(lambda notes: notes_text(notes, self.lang, self.preset))
         t = t[["level1", "level2", "indicator", "rule", "points", "score", "note"]]
+        # the printed items add up to the printed total (rounded as a whole, the last cent to the largest remainders)
+        t["points"], t["score"] = rounded_parts(t["points"]), rounded_parts(t["score"])
         total = pd.DataFrame([{"level1": h["total"], "level2": "", "indicator": "", "rule": "",
-                               "points": t["points"].sum(), "score": self.result.total, "note": self.rating_label()}])
+                               "points": round(float(t["points"].sum()), 2),
+                               "score": float("nan") if self.result.is_draft else round(float(t["score"].sum()), 2),
+                               "note": self.rating_label()}])
         out = pd.concat([t, total], ignore_index=True).round({"points": 2, "score": 2})
         out["score"] = out["score"].astype(object).where(out["score"].notna(), text("common.draft", self.lang))
         return out.rename(columns=h)

@@ -17,24 +17,52 @@ from perfkit.reports.registry import templates_dir
 PDF_FONT_FAMILY = "perfkit Noto Sans CJK SC"
 
 
-def _font_face() -> str:
+def _font_face(font: Path) -> str:
+    url = font.resolve().as_uri()
+    # a user stylesheet: !important, or the report's own CSS (which names the system family for screens) wins
+    return (f'@font-face {{ font-family: "{PDF_FONT_FAMILY}"; src: url("{url}"); }}\n'
+            f'body.perfkit-report, body.perfkit-report * {{ font-family: "{PDF_FONT_FAMILY}", sans-serif '
+            f'!important; }}\n'
+            f'@page {{ @bottom-center {{ font-family: "{PDF_FONT_FAMILY}", sans-serif !important; }}\n'
+            f'        @top-center {{ font-family: "{PDF_FONT_FAMILY}", sans-serif !important; }} }}')
+
+
+def _font_for(html: str, folder: Path) -> Path:
+    """The shipped CJK font cut down to the characters ``html`` holds, written in ``folder``.
+
+    WeasyPrint embeds a subset of every font it uses; without HarfBuzz's subsetter (a system library) it
+    subsets with fontTools keeping every glyph slot, which costs some 5 s per face for a 65,000-glyph CJK
+    font. A font of the report's own few hundred characters, made here (about 1 s), embeds at once; the PDF
+    shows the same glyphs.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     from perfkit.reports.display import cjk_font_path
 
-    url = cjk_font_path().resolve().as_uri()
-    return (f'@font-face {{ font-family: "{PDF_FONT_FAMILY}"; src: url("{url}"); }}\n'
-            f'body.perfkit-report {{ font-family: "{PDF_FONT_FAMILY}", sans-serif; }}\n'
-            f'@page {{ @bottom-center {{ font-family: "{PDF_FONT_FAMILY}", sans-serif; }} }}')
+    options = subset.Options(ignore_missing_glyphs=True, ignore_missing_unicodes=True, hinting=False,
+                             layout_features=["*"], name_IDs=["*"], name_languages=["*"])
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes={ord(ch) for ch in html} | set(range(0x20, 0x7F)))
+    font = TTFont(str(cjk_font_path()), lazy=False)
+    subsetter.subset(font)
+    path = folder / "perfkit-cjk.otf"
+    font.save(str(path))
+    return path
 
 
 def render_here(html: str, path: str | os.PathLike) -> Path:
     """Render ``html`` as an A4 PDF at ``path`` in this process."""
+    import tempfile
+
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)   # its notes on unsupported CSS are not for readers
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    fonts = FontConfiguration()    # @font-face needs one configuration shared by the stylesheet and the render
-    HTML(string=html, base_url=str(templates_dir())).write_pdf(
-        str(path), stylesheets=[CSS(string=_font_face(), font_config=fonts)], font_config=fonts,
-        presentational_hints=True)
+    with tempfile.TemporaryDirectory(prefix="perfkit-pdf-") as folder:
+        fonts = FontConfiguration()    # @font-face needs one configuration shared by the stylesheet and the render
+        stylesheet = CSS(string=_font_face(_font_for(html, Path(folder))), font_config=fonts)
+        HTML(string=html, base_url=str(templates_dir())).write_pdf(
+            str(path), stylesheets=[stylesheet], font_config=fonts, presentational_hints=True)
     return Path(path)

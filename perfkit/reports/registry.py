@@ -131,6 +131,9 @@ class Job:
         project_id, preset=..., lang=...)``): the notebook's first cell calls it.
     order : int
         Where the job stands in listings: the order of the performance cycle.
+    evaluated_by : str
+        The subject parameter naming the unit that evaluates itself (a self-evaluation's ``unit_id``): its
+        name is the title page's evaluating body instead of the preset's (the finance bureau).
     """
 
     name: str
@@ -147,6 +150,7 @@ class Job:
     batch: Batch | None = None
     view: str = ""
     order: int = 100
+    evaluated_by: str = ""
 
     def __post_init__(self):
         if self.name != job_name(Path(self.notebook).stem):

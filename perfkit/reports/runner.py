@@ -23,6 +23,7 @@ import nbformat
 import papermill
 
 from perfkit.errors import ReportError
+from perfkit.reports.check import assert_report
 from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_html, export_pdf,
                                     record_in_index, report_record, report_title)
 from perfkit.reports.preflight import check_parameters
@@ -92,8 +93,13 @@ def parse_formats(formats: str | list[str] | tuple[str, ...] | None, preset=None
 
 
 def report_meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_body: str | None = None,
-                document_number: str | None = None) -> ReportMeta:
-    """The title page and provenance of a report: the preset's ``report`` section unless given."""
+                document_number: str | None = None, draft: bool = False) -> ReportMeta:
+    """The title page and provenance of a report: the preset's ``report`` section unless given.
+
+    A 文号 is printed only when given or when the preset has the bureau's numbering rule (never by rule on a
+    draft); otherwise the title page leaves it blank for the bureau to fill. A self-evaluating job's
+    evaluating body is its unit.
+    """
     preset = load_preset(parameters.get("preset") or "default")
     style = preset.report
     spec = find_job(job_name)
@@ -102,18 +108,32 @@ def report_meta(job_name: str, parameters: dict, lang: str, title: str, evaluati
     separator, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
     subject = separator.join(f"{text(f'cover.subjects.{p}', lang)}{colon}{parameters[p]}" for p in given)
     year = parameters.get("year") or str(parameters.get("as_of") or "")[:4] or dt.date.today().year
-    if document_number is None:
+    if document_number is None and style.document_number and not draft:
         code = preset.label(style.job_codes.get(job_name, job_name), lang)
         document_number = preset.label(style.document_number, lang).format(
             code=code, year=year, subject="-".join(str(parameters[p]) for p in given) or "—")
+    if evaluating_body is None and spec is not None and spec.evaluated_by and parameters.get(spec.evaluated_by):
+        evaluating_body = _unit_name(parameters.get("store"), parameters[spec.evaluated_by])
     # a report names files (the store, a preset, a workbook) by their name: never this machine's folders
     files = {"store", "preset", *(spec.paths if spec is not None else ())}
     shown = {k: Path(v).name if k in files and isinstance(v, str) and v else v for k, v in parameters.items()}
     return ReportMeta(job=job_name, title=title, subject=subject, lang=lang,
                       evaluating_body=evaluating_body or preset.label(style.evaluating_body, lang),
-                      document_number=document_number, parameters=shown,
+                      document_number=document_number or "", draft=draft, parameters=shown,
                       preset=f"{preset.label(preset.name, lang)} ({Path(preset.source).name})",
                       snapshot=data_snapshot(parameters.get("store")))
+
+
+def _unit_name(store: str | None, unit_id: str) -> str:
+    """A unit's name from the store (its id when the store cannot say)."""
+    from perfkit.store import Store
+
+    try:
+        with Store(store, read_only=True) as opened:
+            found = opened.query("SELECT name FROM units WHERE unit_id = ?", [unit_id])
+    except Exception:  # noqa: BLE001 - the title page falls back on the id, the report itself reads the store
+        return str(unit_id)
+    return str(found["name"].iloc[0]) if len(found) else str(unit_id)
 
 
 def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: str | PathLike = "reports",
@@ -204,8 +224,12 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             raise ReportError(f"{source.name}: {type(exc).__name__}: {reason}") from exc
         executed = nbformat.read(executed_path, as_version=4)
         title = report_title(executed) or name
-        meta = report_meta(job_name, parameters, lang, title, evaluating_body, document_number)
+        record = report_record(executed)
+        meta = report_meta(job_name, parameters, lang, title, evaluating_body, document_number,
+                           draft=record.get("status") == "draft")
         html = export_html(executed, meta)
+        # what the official who signs it would refuse: a report that fails is a failed report, never published
+        assert_report(html, name, draft=meta.draft, document_number=meta.document_number)
         staged = {"html": work / f"{name}.html"}
         staged["html"].write_text(html, encoding="utf-8")
         try:
@@ -223,7 +247,7 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             os.replace(staged[fmt], target)
         (output_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
         report = Report(job=job_name, name=name, notebook=output_dir / f"{name}.ipynb", outputs=outputs,
-                        title=title, record=report_record(executed))
+                        title=title, record=record)
         if index:
             index_report(output_dir, report, meta)
         return report

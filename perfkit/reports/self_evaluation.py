@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
 
 JOB = register(Job(name="self-evaluation", notebook="self_evaluation.ipynb", subject=("unit_id", "year"),
-                   warm=("perfkit.evaluation",),
+                   warm=("perfkit.evaluation",), evaluated_by="unit_id",
                    aliases={"unit_id": "--unit"},
                    lookups={"unit_id": ("units", "unit_id"), "year": ("projects", "year")},
                    summary="a unit's self-evaluation of every project of a year, with its second-level units",

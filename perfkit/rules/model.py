@@ -143,13 +143,16 @@ class ReportStyle(_Strict):
     """What a report's title page says by default, and which formats a report is written in."""
 
     evaluating_body: str
-    document_number: str = Field(description="a format with the fields {code}, {year} and {subject}")
+    document_number: str | None = Field(default=None, description="the bureau's numbering rule, a format with the "
+                                        "fields {code}, {year} and {subject}; none: a 文号 is printed only when given")
     job_codes: dict[str, str]
     formats: list[Literal["html", "pdf", "docx"]] = Field(min_length=1)
 
     @field_validator("document_number")
     @classmethod
     def _known_fields(cls, pattern):
+        if pattern is None:
+            return pattern
         try:
             pattern.format(code="X", year=2025, subject="P1")
         except (KeyError, IndexError, ValueError) as exc:

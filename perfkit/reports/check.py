@@ -1,0 +1,127 @@
+"""The report check: what the official who signs a report would refuse, found before it is published.
+
+:func:`check_report` reads a report's HTML as a reader does (its visible text and its tables) and lists
+what is wrong: values left over from the data (``nan``, ``None``, ``NaT``, ``<NA>``), Markdown left as
+text (``**``), row numbers printed as an unlabelled first column, printed parts that do not add up to
+their printed total (unless the report says the difference is rounding, 因四舍五入), a draft without
+its mark, and a 文号 the bureau did not issue. The runner checks every report (:func:`assert_report`);
+a report that fails is a failed report, never published.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from perfkit.errors import ReportError
+
+#: A value from the data that should have been worded (a missing value, an empty object).
+# (the English word at a sentence's start is no leftover: "None stands out")
+LEFTOVER = re.compile(r"(?<![\w.])(nan|NaN|NaT|<NA>)(?![\w(])|(?<![\w.])None(?![\w(])(?!\s+[a-z])")
+#: Markdown that reached the reader as text.
+MARKUP = re.compile(r"\*\*|(?<![\w*])\*\S[^*]*\S\*(?![\w*])")
+#: A total row's label.
+TOTAL_LABELS = ("合计", "总计", "总分", "Total", "total")
+#: Words that say a printed total differs from its parts by rounding.
+ROUNDING_NOTES = ("四舍五入", "rounding")
+_NUMBER = re.compile(r"^-?[\d,]*\.?\d+$")
+
+
+def _number(cell: str) -> Decimal | None:
+    """A printed plain number (``1,234.56``), None for anything else (text, percentages, dashes)."""
+    cell = cell.strip()
+    if not _NUMBER.match(cell):
+        return None
+    try:
+        return Decimal(cell.replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def _rows(table) -> list[list[str]]:
+    return [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")]
+
+
+def _unlabelled_index(rows: list[list[str]]) -> bool:
+    """Row numbers 0, 1, 2… (or 1, 2, 3…) under an empty first header: a frame's index printed by mistake."""
+    if len(rows) < 3 or not rows[0] or rows[0][0] != "":
+        return False
+    firsts = [row[0] for row in rows[1:] if row]
+    if not all(cell.isdigit() for cell in firsts):
+        return False
+    numbers = [int(cell) for cell in firsts]
+    return numbers in (list(range(len(numbers))), list(range(1, len(numbers) + 1)))
+
+
+def _sums(rows: list[list[str]]) -> list[str]:
+    """Columns whose printed parts do not add up to the printed total row (parts: the rows above it)."""
+    problems = []
+    for position, row in enumerate(rows):
+        if not row or row[0] not in TOTAL_LABELS or position < 2:
+            continue
+        header, parts = rows[0], [r for r in rows[1:position] if len(r) == len(row)]
+        for column in range(1, len(row)):
+            total = _number(row[column])
+            values = [_number(r[column]) for r in parts]
+            if total is None or not values or any(v is None for v in values):
+                continue
+            if sum(values) != total:
+                name = header[column] if column < len(header) else str(column)
+                problems.append(f"“{name}”: {' + '.join(map(str, values))} = {sum(values)}, printed {total}")
+    return problems
+
+
+def check_report(html: str, *, draft: bool = False, document_number: str = "") -> list[str]:
+    """What is wrong with a report an official is to sign (an empty list: nothing).
+
+    Parameters
+    ----------
+    html : str
+        The report as exported (title page, content, provenance).
+    draft : bool
+        Whether the report's result is a draft: its cover must say so.
+    document_number : str
+        The 文号 the report was given (or the bureau's rule made): the title page may print no other.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for hidden in soup(["script", "style", "head"]):
+        hidden.decompose()
+    problems = []
+    content = soup.find("main") or soup
+    words = content.get_text(" ", strip=True)
+    for match in LEFTOVER.finditer(words):
+        problems.append(f"a value left from the data: …{words[max(0, match.start() - 30):match.end() + 30]}…")
+    for match in MARKUP.finditer(words):
+        problems.append(f"Markdown shown as text: …{words[max(0, match.start() - 30):match.end() + 30]}…")
+    rounding_said = any(note in words for note in ROUNDING_NOTES)
+    for number, table in enumerate(content.find_all("table"), start=1):
+        rows = _rows(table)
+        if _unlabelled_index(rows):
+            problems.append(f"table {number} prints row numbers as an unlabelled first column")
+        if not rounding_said:
+            problems += [f"table {number}: parts do not add up to the total: {p}" for p in _sums(rows)]
+    cover = soup.find(class_="perfkit-cover")
+    if cover is not None:
+        mark = cover.find(class_="perfkit-draft-mark")
+        if draft and mark is None:
+            problems.append("a draft without its 草稿（待补充） mark on the title page")
+        if not draft and mark is not None:
+            problems.append("a final report marked as a draft")
+        facts = [_rows(t) for t in cover.find_all("table")]
+        printed = {row[0]: row[1] for table in facts for row in table if len(row) == 2}
+        number = printed.get("文号", printed.get("Document number", ""))
+        if number and number != document_number:
+            problems.append(f"a 文号 nobody issued: {number}")
+    return problems
+
+
+def assert_report(html: str, name: str, **kwargs) -> None:
+    """Refuse a report that fails :func:`check_report` (a :class:`ReportError` listing what is wrong)."""
+    problems = check_report(html, **kwargs)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise ReportError(f"{name} fails the report check: {shown}")
+
+
+__all__ = ["assert_report", "check_report"]

@@ -1,0 +1,107 @@
+"""The report check refuses what an official would not sign, each class on a constructed page."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perfkit.errors import ReportError
+from perfkit.reports.check import assert_report, check_report
+from perfkit.reports.display import rounded_parts
+from perfkit.reports.export import ReportMeta
+
+
+def page(content: str, *, draft: bool = False, number: str = "") -> str:
+    """A report's HTML as the exporter writes it: title page, content, provenance."""
+    mark = '<div class="perfkit-draft-mark">草稿（待补充）</div>' if draft else ""
+    return (f'<html><body><section class="perfkit-cover">{mark}<h1>报告</h1><table class="perfkit-cover-facts">'
+            f'<tr><th>评价机构</th><td>市财政局</td></tr><tr><th>文号</th><td>{number}</td></tr></table></section>'
+            f"<main>{content}</main><footer>perfkit</footer></body></html>")
+
+
+TABLE = ("<table><tr><th>项目</th><th>分值</th><th>得分</th></tr>"
+         "<tr><td>决策</td><td>20.00</td><td>18.34</td></tr><tr><td>过程</td><td>80.00</td><td>69.29</td></tr>"
+         "<tr><td>合计</td><td>100.00</td><td>{total}</td></tr></table>")
+
+
+def test_a_clean_page_passes():
+    assert check_report(page("<p>项目得分 87.63 分。</p>" + TABLE.format(total="87.63"))) == []
+
+
+@pytest.mark.parametrize("prose", ["<p>nan：绩效目标与项目内容脱节</p>", "<p>负责人：None</p>",
+                                   "<td>NaT</td>", "<p>单位 &lt;NA&gt;</p>"])
+def test_values_left_from_the_data_are_refused(prose):
+    assert any("left from the data" in p for p in check_report(page(prose)))
+
+
+def test_markdown_left_as_text_is_refused():
+    problems = check_report(page("<p>判断。**该项目无适用定额标准。**评估结论：待补充。</p>"))
+    assert any("Markdown" in p for p in problems)
+
+
+def test_row_numbers_as_an_unlabelled_first_column_are_refused():
+    table = ("<table><tr><th></th><th>单位</th><th>问题数</th></tr>"
+             + "".join(f"<tr><th>{i}</th><td>U{i}</td><td>{i + 1}</td></tr>" for i in range(4)) + "</table>")
+    assert any("row numbers" in p for p in check_report(page(table)))
+
+
+def test_parts_that_do_not_add_up_to_their_total_are_refused_unless_rounding_is_said():
+    wrong = TABLE.format(total="87.62")
+    assert any("do not add up" in p and "87.63" in p for p in check_report(page(wrong)))
+    assert check_report(page(wrong + "<p>因四舍五入，分项之和与合计略有差异。</p>")) == []
+
+
+def test_a_draft_must_say_so_and_a_final_report_must_not():
+    assert any("draft without" in p for p in check_report(page("<p>得分 待补充</p>"), draft=True))
+    assert check_report(page("<p>得分 待补充</p>", draft=True), draft=True) == []
+    assert any("final report marked" in p for p in check_report(page("<p>x</p>", draft=True)))
+
+
+def test_a_document_number_nobody_issued_is_refused():
+    invented = page("<p>x</p>", number="财绩评〔2026〕P202500775号")
+    assert any("nobody issued" in p for p in check_report(invented))
+    assert check_report(invented, document_number="财绩评〔2026〕P202500775号") == []
+    with pytest.raises(ReportError, match="fails the report check"):
+        assert_report(invented, "key_evaluation_P1")
+
+
+def test_the_title_page_leaves_the_document_number_blank_and_marks_a_draft():
+    meta = ReportMeta(job="key-evaluation", title="重点绩效评价报告", lang="zh", draft=True)
+    resources = meta.resources()
+    assert ("文号", "") in resources["cover"] and resources["draft"] == "草稿（待补充）"
+    assert ReportMeta(job="key-evaluation", title="Key evaluation", lang="en").resources()["draft"] == ""
+
+
+@pytest.mark.parametrize("values", [[2.604, 2.556, 3.364, 3.506, 78.0], [1 / 3] * 3, [33.335, 33.335, 33.33],
+                                    np.random.default_rng(0).uniform(0, 10, 20).tolist()])
+def test_rounded_parts_add_up_to_the_rounded_total(values):
+    parts = rounded_parts(values)
+    assert round(sum(parts), 2) == round(sum(values), 2)
+    assert np.all(np.abs(parts - np.asarray(values)) < 0.01 + 1e-12)       # each part moves less than a cent
+
+
+@pytest.mark.notebook
+def test_a_draft_report_is_marked_on_its_cover_and_every_page_and_has_no_document_number(demo_store_path, tmp_path):
+    import pypdf
+
+    from perfkit.reports import run_report
+    report = run_report("key-evaluation", {"project_id": "P202500480", "store": str(demo_store_path)},
+                        output_dir=tmp_path, formats="html,pdf")
+    assert report.record["status"] == "draft" and report.record["score"] is None
+    html = report.outputs["html"].read_text(encoding="utf-8")
+    assert 'class="perfkit-draft-mark">草稿（待补充）' in html and check_report(html, draft=True) == []
+    pages = ["".join(page.extract_text().split()) for page in pypdf.PdfReader(report.outputs["pdf"]).pages]
+    assert all("草稿（待补充）" in page for page in pages), [p[:40] for p in pages]
+    assert '<th>文号</th><td class="perfkit-blank"></td>' in html               # no 文号 by rule, none given
+    given = run_report("key-evaluation", {"project_id": "P202500775", "store": str(demo_store_path)},
+                       output_dir=tmp_path, document_number="财绩评〔2026〕12号")
+    assert "财绩评〔2026〕12号" in given.outputs["html"].read_text(encoding="utf-8")
+
+
+@pytest.mark.notebook
+def test_a_self_evaluation_is_evaluated_by_its_unit(demo_store_path, demo_store, tmp_path):
+    from perfkit.reports import run_report
+    unit = demo_store.query("SELECT unit_id, name FROM units WHERE unit_id = 'U023'").iloc[0]
+    report = run_report("self-evaluation", {"unit_id": "U023", "year": 2025, "store": str(demo_store_path)},
+                        output_dir=tmp_path)
+    html = report.outputs["html"].read_text(encoding="utf-8")
+    assert f'<div class="perfkit-cover-body">{unit["name"]}</div>' in html and "市财政局" not in html
