@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -524,10 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     _log_to_console()
     lang = getattr(args, "lang", "zh") or "zh"
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()     # a reader that stopped reading shows here, where it is handled, not at exit
+        return code
     except KeyboardInterrupt:
         print(f"perfkit: {text('cli.interrupted', lang)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader stopped reading (`perfkit tables | head`): end quietly, as Python's documentation advises
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
         if getattr(args, "debug", False):
             import traceback

@@ -28,11 +28,12 @@ def test_batch_isolates_failures_writes_a_manifest_and_resumes(demo_store_path, 
     (out / ".perfkit-999999999-killed").mkdir(parents=True)                 # left by a killed run
     code = main(["batch", "key-evaluation", "--ids", str(ids), "--jobs", "2", "--format", "html",
                  "--store", str(demo_store_path), "--output-dir", str(out)])
-    assert code == 0                              # P_NOT_THERE is no panel project: it is not selected
+    assert code == 4                              # P_NOT_THERE is no panel project: asked for, so a failed report
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert [(e["subject"], e["status"]) for e in manifest] == [(p, "done") for p in projects]
-    assert all(e["seconds"] > 0 and e["inputs"] for e in manifest)
-    assert pd.read_csv(out / "manifest.csv", encoding="utf-8-sig")["status"].eq("done").all()
+    assert [(e["subject"], e["status"]) for e in manifest] == [(p, "done") for p in projects] + [
+        ("P_NOT_THERE", "failed")]
+    assert all(e["seconds"] > 0 and e["inputs"] for e in manifest if e["status"] == "done")
+    assert pd.read_csv(out / "manifest.csv", encoding="utf-8-sig")["status"].tolist() == ["done"] * 3 + ["failed"]
     assert not list(out.glob(".perfkit-*"))       # the killed run's folder is gone, no new one is left
     # a failing report among good ones: recorded, and the others are written
     tasks = [("key-evaluation", {"project_id": p, "store": str(demo_store_path)}) for p in projects[:1]]
@@ -43,7 +44,7 @@ def test_batch_isolates_failures_writes_a_manifest_and_resumes(demo_store_path, 
     (out / f"key_evaluation_{projects[0]}.html").unlink()
     again = main(["batch", "key-evaluation", "--ids", str(ids), "--resume", "--format", "html",
                   "--store", str(demo_store_path), "--output-dir", str(out)])
-    assert again == 0 and "1 done, 2 skipped, 0 failed" in capsys.readouterr().out
+    assert again == 4 and "1 done, 2 skipped, 1 failed" in capsys.readouterr().out
     # inputs changed (another language) → redone, not skipped
     outcomes = run_many([("key-evaluation", {"project_id": projects[1], "store": str(demo_store_path)})],
                         output_dir=out, formats="html", resume=True, lang="en", progress=False)

@@ -105,3 +105,29 @@ def test_a_self_evaluation_is_evaluated_by_its_unit(demo_store_path, demo_store,
                         output_dir=tmp_path)
     html = report.outputs["html"].read_text(encoding="utf-8")
     assert f'<div class="perfkit-cover-body">{unit["name"]}</div>' in html and "市财政局" not in html
+
+
+def test_a_batch_of_unknown_or_ineligible_ids_fails_them_in_the_manifest(demo_store_path, tmp_path, capsys):
+    import csv
+
+    from perfkit.cli import main
+    ids = tmp_path / "ids.txt"
+    ids.write_text("P_NOPE\nP202500001\n", encoding="utf-8")     # unknown; a project without an expert panel
+    assert main(["batch", "key-evaluation", "--ids", str(ids), "--store", str(demo_store_path),
+                 "--output-dir", str(tmp_path / "out")]) == 4
+    out = capsys.readouterr().out
+    assert "2 reports: 0 done, 0 skipped, 2 failed" in out and "P_NOPE" in out
+    with open(tmp_path / "out" / "manifest.csv", encoding="utf-8-sig") as handle:
+        rows = {row["subject"]: row for row in csv.DictReader(handle)}
+    assert rows["P_NOPE"]["status"] == rows["P202500001"]["status"] == "failed"
+
+
+def test_a_closed_pipe_ends_a_command_quietly(demo_store_path):
+    """`perfkit tables | head`: the reader goes away before perfkit writes; perfkit ends quietly."""
+    import subprocess
+    import sys
+    process = subprocess.Popen([sys.executable, "-m", "perfkit.cli", "tables", "--store", str(demo_store_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()                                     # the reader is gone before the first line
+    error = process.stderr.read().decode()
+    assert process.wait() == 0 and "BrokenPipeError" not in error and "Traceback" not in error, error

@@ -249,12 +249,24 @@ def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str
     store = str(Path(store or default_store_path()).resolve())
     with Store(store, read_only=True) as opened:
         subjects = batch_subjects(opened, job, year=year, field=field, unit_level=unit_level, where=where)
+    refused = []
     if ids is not None:
-        wanted = {str(i).strip() for i in ids if str(i).strip()}
-        subjects = [s for s in subjects if s in wanted]
+        wanted = list(dict.fromkeys(str(i).strip() for i in ids if str(i).strip()))
+        eligible = set(subjects)
+        subjects = [s for s in subjects if s in set(wanted)]
+        # an id the job cannot report on is a failed report, recorded as such: never a silent "0 reports"
+        refused = [Outcome(job=job, subject=i, parameters={}, status="failed",
+                           error=f"{i} is not a subject of {job} in the store (an unknown id, or one the job "
+                                 f"does not report on with these filters)")
+                   for i in wanted if i not in eligible]
     given = {"year": year, "as_of": as_of, "preset": preset}
     tasks = [(job, {**get_job(job).batch_parameters(subject, given), "store": store}) for subject in subjects]
-    return run_many(tasks, **options)
+    outcomes = run_many(tasks, **options)
+    if refused:
+        output_dir = Path(options.get("output_dir", "reports"))
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_manifest(output_dir, refused)
+    return outcomes + refused
 
 
 __all__ = ["Outcome", "batch", "batch_subjects", "inputs_hash", "remove_stale_work", "run_many", "write_manifest"]
