@@ -337,7 +337,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="generate the demo city, load it and write its reports (the main job)",
+    p = sub.add_parser("demo", help="generate the demo city, load it and write its reports (HTML, PDF) and workbooks (.xlsx)",
                        description="Generate the demo city, load it into the store and write its reports.")
     p.add_argument("--seed", type=int, default=0, help="seed of the demo city (default 0)")
     p.add_argument("--data-dir", default="data/demo", help="where the demo CSVs go (default data/demo)")
@@ -371,7 +371,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_debug(p)
     p.set_defaults(func=_cmd_tables)
 
-    p = sub.add_parser("report", help="run a report notebook through papermill into HTML",
+    p = sub.add_parser("report", help="run a report notebook through papermill into HTML, PDF and/or DOCX",
                        description="Run a job's parameterised notebook through papermill and export it to HTML "
                                    "(code hidden) in the output folder. Each job's options are its notebook's "
                                    "parameters: `perfkit report JOB --help`.")
@@ -379,7 +379,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for job in _jobs_to_build(["report"] if argv is None else argv):
         _add_job_parser(jobs_parsers, job)
 
-    p = sub.add_parser("batch", help="run one report job for many subjects selected from the store",
+    p = sub.add_parser("batch", help="run one report job for many subjects (HTML, PDF and/or DOCX, and manifest.csv/.json)",
                        description="Run a report job for every subject selected from the store, several at a "
                                    "time: each failure is recorded and the others go on; manifest.csv/.json "
                                    "beside the reports; --resume skips what is done and unchanged.")
@@ -410,7 +410,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_debug(p)
     p.set_defaults(func=_cmd_batch)
 
-    p = sub.add_parser("standards", help="build the quota standards of every direction with cost records",
+    p = sub.add_parser("standards", help="build the quota standards of every direction with cost records (store and .xlsx workbook)",
                        description="Build the quota standards of every direction with cost records, save them in "
                                    "the store (table quota_standards) and write a formatted Excel workbook.")
     p.add_argument("--method", default="auto", choices=("auto", *METHODS),
@@ -424,7 +424,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_standards)
 
     p = sub.add_parser("results-application",
-                       help="key-evaluate a year's panel projects and turn their ratings into next year's budgets",
+                       help="key-evaluate a year's panel projects and turn their ratings into next year's budgets (.xlsx)",
                        description="Evaluate every project of YEAR with an expert panel, apply the preset's results "
                                    "application (中 → budget cut 10%, 差 → no budget) and write a workbook.")
     p.add_argument("--year", type=int, required=True, help="fiscal year evaluated")
@@ -435,7 +435,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_debug(p)
     p.set_defaults(func=_cmd_results_application)
 
-    p = sub.add_parser("ex-ante", help="assess every new project request and write the portfolio workbook",
+    p = sub.add_parser("ex-ante", help="assess every new project request and write the portfolio workbook (.xlsx)",
                        description="Assess every request in the store against its quota standards (run "
                                    "`perfkit standards` first) and write the portfolio: requested, approved, cut rate.")
     p.add_argument("--year", type=int, default=None, help="budget year of the requests (default: all)")
@@ -446,7 +446,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_debug(p)
     p.set_defaults(func=_cmd_exante)
 
-    p = sub.add_parser("monitor", help="monitor every project as of a date and write the workbook",
+    p = sub.add_parser("monitor", help="monitor every project as of a date and write the workbook (.xlsx)",
                        description="Double monitoring as of a date: execution against the city's typical path, "
                                    "forecasts, lights and actions, for every project of that year.")
     p.add_argument("--as-of", required=True, type=_iso_date, help="monitoring date, YYYY-MM-DD")

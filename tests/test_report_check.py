@@ -131,3 +131,40 @@ def test_a_closed_pipe_ends_a_command_quietly(demo_store_path):
     process.stdout.close()                                     # the reader is gone before the first line
     error = process.stderr.read().decode()
     assert process.wait() == 0 and "BrokenPipeError" not in error and "Traceback" not in error, error
+
+
+def test_a_year_column_prints_as_a_year():
+    import pandas as pd
+
+    from perfkit.reports.display import show
+    html = show(pd.DataFrame({"基期年度": [2025, 2024], "样本数": [1458, 12000]})).styler.to_html()
+    assert ">2025<" in html and "2,025" not in html and "12,000" in html
+
+
+def test_a_year_printed_as_an_amount_is_refused():
+    table = "<table><tr><th>方法</th><th>基期年度</th></tr><tr><td>中位数法</td><td>2,025</td></tr></table>"
+    assert any("as amounts" in p for p in check_report(page(table)))
+
+
+def test_every_command_that_writes_names_its_formats(capsys):
+    from perfkit.cli import main
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = " ".join(capsys.readouterr().out.split())
+    for command, formats in (("demo", "HTML, PDF"), ("report", "DOCX"), ("batch", "manifest"),
+                             ("standards", ".xlsx"), ("ex-ante", ".xlsx"), ("monitor", ".xlsx"),
+                             ("demo-data", "CSV")):
+        described = listing.split(f" {command} ", 1)[1][:140]
+        assert formats in described, (command, described)
+
+
+@pytest.mark.parametrize("job, record, worded", [
+    ("key-evaluation", {"score": 89.3412, "rating": "良", "status": "final"}, "得分 89.34 分，等级“良”"),
+    ("key-evaluation", {"score": None, "rating": "待补充", "status": "draft"}, "待补充（证据不全，无得分）"),
+    ("quota-standards", {"score": 4393.82, "rating": "中位数法", "status": "final"}, "基本定额 4,393.82 元（中位数法）"),
+    ("problem-cases", {"score": None, "rating": "265", "status": "final"}, "问题 265 个"),
+    ("project-overview", {"score": None, "rating": None, "status": "final"}, "—"),
+])
+def test_the_index_words_each_result(job, record, worded):
+    from perfkit.reports.runner import result_text
+    assert result_text(job, record, "zh") == worded

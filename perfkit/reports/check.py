@@ -2,7 +2,7 @@
 
 :func:`check_report` reads a report's HTML as a reader does (its visible text and its tables) and lists
 what is wrong: values left over from the data (``nan``, ``None``, ``NaT``, ``<NA>``), Markdown left as
-text (``**``), row numbers printed as an unlabelled first column, printed parts that do not add up to
+text (``**``), row numbers printed as an unlabelled first column, years printed as amounts (2,025), printed parts that do not add up to
 their printed total (unless the report says the difference is rounding, 因四舍五入), a draft without
 its mark, and a 文号 the bureau did not issue. The runner checks every report (:func:`assert_report`);
 a report that fails is a failed report, never published.
@@ -13,6 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from perfkit.errors import ReportError
+from perfkit.reports.display import YEAR_COLUMN
 
 #: A value from the data that should have been worded (a missing value, an empty object).
 # (the English word at a sentence's start is no leftover: "None stands out")
@@ -42,14 +43,12 @@ def _rows(table) -> list[list[str]]:
 
 
 def _unlabelled_index(rows: list[list[str]]) -> bool:
-    """Row numbers 0, 1, 2… (or 1, 2, 3…) under an empty first header: a frame's index printed by mistake."""
-    if len(rows) < 3 or not rows[0] or rows[0][0] != "":
+    """Whole numbers under an empty first header: a frame's row numbers printed by mistake (a column of
+    labels may have no header; a column of bare numbers without one says nothing to a reader)."""
+    if len(rows) < 2 or not rows[0] or rows[0][0] != "":
         return False
     firsts = [row[0] for row in rows[1:] if row]
-    if not all(cell.isdigit() for cell in firsts):
-        return False
-    numbers = [int(cell) for cell in firsts]
-    return numbers in (list(range(len(numbers))), list(range(1, len(numbers) + 1)))
+    return bool(firsts) and all(cell.isdigit() for cell in firsts)
 
 
 def _sums(rows: list[list[str]]) -> list[str]:
@@ -99,6 +98,11 @@ def check_report(html: str, *, draft: bool = False, document_number: str = "") -
         rows = _rows(table)
         if _unlabelled_index(rows):
             problems.append(f"table {number} prints row numbers as an unlabelled first column")
+        header = rows[0] if rows else []
+        for column, name in enumerate(header):
+            if YEAR_COLUMN.search(name) and any(re.fullmatch(r"[12],\d{3}", r[column]) for r in rows[1:]
+                                                if column < len(r)):
+                problems.append(f"table {number}: the years of “{name}” are printed as amounts (2,025)")
         if not rounding_said:
             problems += [f"table {number}: parts do not add up to the total: {p}" for p in _sums(rows)]
     cover = soup.find(class_="perfkit-cover")

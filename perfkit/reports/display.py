@@ -175,6 +175,10 @@ class Table:
         return self.frame.to_string(index=False)
 
 
+#: Headers of columns that hold years (printed without thousands separators).
+YEAR_COLUMN = re.compile(r"年度|年份|基期|year", re.IGNORECASE)
+
+
 def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None) -> Table:
     """A table as a report shows it: no row numbers, numbers right-aligned with thousands separators
     and ``digits`` decimals, text left-aligned, ``—`` for a missing value, every value HTML-escaped.
@@ -182,6 +186,8 @@ def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None) -> Ta
     A frame indexed by labels (a summary) shows its index as its first columns. A ``caption`` (a
     section title) travels with the table: a wide table prints on landscape pages, and its title with it.
     """
+    if frame.index.name is None and frame.index.nlevels == 1 and pd.api.types.is_integer_dtype(frame.index):
+        frame = frame.reset_index(drop=True)     # row numbers left by a filter or a sort: never a column
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         unnamed = [name is None for name in frame.index.names]
         frame = frame.reset_index()
@@ -200,6 +206,8 @@ def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None) -> Ta
         # counts and large whole amounts without decimals; every other number with ``digits``
         pattern = "{:,.0f}" if whole and (pd.api.types.is_integer_dtype(series) or numbers.abs().max() >= 1000) \
             else f"{{:,.{digits}f}}"
+        if whole and YEAR_COLUMN.search(column) and numbers.between(1900, 2100).all():
+            pattern = "{:.0f}"                    # a year is a name, not an amount: 2025, never 2,025
         formats[column] = lambda v, pattern=pattern, mixed=mixed: (
             MISSING if v is None or (isinstance(v, float) and np.isnan(v)) else
             str(v) if mixed and isinstance(v, (int, np.integer)) else

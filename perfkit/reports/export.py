@@ -256,7 +256,8 @@ def index_html(entries: list[dict], lang: str = "zh") -> str:
     for e in entries:
         links = " ".join(f'<a href="{esc(Path(p).name)}">{esc(fmt.upper())}</a>'
                          for fmt, p in sorted(e.get("outputs", {}).items()))
-        result = " ".join(str(v) for v in (e.get("score"), e.get("rating")) if v not in (None, ""))
+        result = e.get("result") or " ".join(str(v) for v in (e.get("score"), e.get("rating"))
+                                             if v not in (None, ""))
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in (
             esc(e.get("job_label", e.get("job", ""))), esc(e.get("title", "")), esc(e.get("subject", "")),
             esc(result or "—"), esc(e.get("status_label", e.get("status", ""))), links,

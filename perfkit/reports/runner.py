@@ -255,6 +255,16 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         shutil.rmtree(work, ignore_errors=True)
 
 
+def result_text(job: str, record: dict, lang: str) -> str:
+    """A report's result worded for the index (``得分 89.34 分，等级“良”``), never bare numbers."""
+    if record.get("status") == "draft":
+        return text("index.results.draft", lang)
+    try:
+        return text(f"index.results.{job}", lang, score=record.get("score"), rating=record.get("rating"))
+    except (KeyError, TypeError, ValueError):    # a job without wording, or a result without its score
+        return " ".join(str(v) for v in (record.get("score"), record.get("rating")) if v not in (None, "")) or "—"
+
+
 def index_report(output_dir: Path, report: Report, meta: ReportMeta) -> None:
     """Add ``report`` to the index of ``output_dir`` (``index.html``, ``index.json``), with what ``meta`` says."""
     record = report.record
@@ -265,6 +275,7 @@ def index_report(output_dir: Path, report: Report, meta: ReportMeta) -> None:
         "job_label": text(f"jobs.{report.job}", meta.lang) if report.job in job_names() else report.job,
         "title": report.title, "subject": meta.subject, "lang": meta.lang,
         "score": None if score is None else f"{score:.2f}", "rating": record.get("rating"),
+        "result": result_text(report.job, record, meta.lang),
         "status": status, "status_label": text(f"index.status.{status}", meta.lang),
         "outputs": {fmt: str(path) for fmt, path in report.outputs.items()}, "generated": meta.generated})
 
