@@ -168,3 +168,11 @@ def test_every_command_that_writes_names_its_formats(capsys):
 def test_the_index_words_each_result(job, record, worded):
     from perfkit.reports.runner import result_text
     assert result_text(job, record, "zh") == worded
+
+
+def test_a_chart_without_a_description_in_the_reports_language_is_refused():
+    image = '<h2>三、执行偏离分布</h2><img src="data:image/png;base64,AAAA" alt="No description has been provided for this image">'
+    assert any("chart without a description" in p for p in check_report(page(image)))
+    from perfkit.reports.export import _chart_descriptions
+    described = _chart_descriptions(page(image), "zh")
+    assert 'alt="图 1：三、执行偏离分布"' in described and check_report(described) == []

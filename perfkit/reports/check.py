@@ -2,7 +2,7 @@
 
 :func:`check_report` reads a report's HTML as a reader does (its visible text and its tables) and lists
 what is wrong: values left over from the data (``nan``, ``None``, ``NaT``, ``<NA>``), Markdown left as
-text (``**``), row numbers printed as an unlabelled first column, years printed as amounts (2,025), printed parts that do not add up to
+text (``**``), row numbers printed as an unlabelled first column, years printed as amounts (2,025), charts without a description, printed parts that do not add up to
 their printed total (unless the report says the difference is rounding, 因四舍五入), a draft without
 its mark, and a 文号 the bureau did not issue. The runner checks every report (:func:`assert_report`);
 a report that fails is a failed report, never published.
@@ -93,6 +93,9 @@ def check_report(html: str, *, draft: bool = False, document_number: str = "") -
         problems.append(f"a value left from the data: …{words[max(0, match.start() - 30):match.end() + 30]}…")
     for match in MARKUP.finditer(words):
         problems.append(f"Markdown shown as text: …{words[max(0, match.start() - 30):match.end() + 30]}…")
+    for image in content.find_all("img"):
+        if not image.get("alt") or image.get("alt") == "No description has been provided for this image":
+            problems.append("a chart without a description in the report's language")
     rounding_said = any(note in words for note in ROUNDING_NOTES)
     for number, table in enumerate(content.find_all("table"), start=1):
         rows = _rows(table)

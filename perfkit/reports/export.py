@@ -185,7 +185,26 @@ def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
     exporter = _html_exporter(LANGUAGE_CODES.get(meta.lang, meta.lang))
     resources = {"metadata": {"name": meta.title}, "perfkit": meta.resources(), "perfkit_css": _stylesheet()}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return body
+    return _chart_descriptions(body, meta.lang)
+
+
+#: What nbconvert writes on an image without a description (in English, whatever the report's language).
+NBCONVERT_ALT = "No description has been provided for this image"
+
+
+def _chart_descriptions(html: str, lang: str) -> str:
+    """Give every chart a description in the report's language: 图表：<the section it illustrates>."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    images = [img for img in soup.find_all("img") if img.get("alt") in (None, "", NBCONVERT_ALT)]
+    if not images:
+        return html
+    for number, img in enumerate(images, start=1):
+        heading = img.find_previous(["h1", "h2", "h3", "h4"])
+        section = heading.get_text(" ", strip=True).rstrip("¶").strip() if heading is not None else ""
+        img["alt"] = text("figures.alt", lang, number=number, section=section or text("figures.untitled", lang))
+    return str(soup)
 
 
 def export_pdf(html: str, path: str | os.PathLike) -> Path:
