@@ -176,3 +176,16 @@ def test_a_chart_without_a_description_in_the_reports_language_is_refused():
     from perfkit.reports.export import _chart_descriptions
     described = _chart_descriptions(page(image), "zh")
     assert 'alt="图 1：三、执行偏离分布"' in described and check_report(described) == []
+
+
+@pytest.mark.notebook
+def test_a_report_that_fails_its_check_is_not_published(demo_store_path, tmp_path, monkeypatch):
+    import re
+
+    import perfkit.reports.check as check
+    from perfkit.reports import run_report
+    monkeypatch.setattr(check, "LEFTOVER", re.compile("基本情况"))      # a word every key evaluation has
+    with pytest.raises(ReportError, match="fails the report check.*executed notebook kept"):
+        run_report("key-evaluation", {"project_id": "P202500775", "store": str(demo_store_path)},
+                   output_dir=tmp_path, formats="html,pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key_evaluation_P202500775.failed.ipynb"]

@@ -229,7 +229,12 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
                            draft=record.get("status") == "draft")
         html = export_html(executed, meta)
         # what the official who signs it would refuse: a report that fails is a failed report, never published
-        assert_report(html, name, draft=meta.draft, document_number=meta.document_number)
+        try:
+            assert_report(html, name, draft=meta.draft, document_number=meta.document_number)
+        except ReportError as exc:
+            failed = output_dir / f"{name}.failed.ipynb"
+            shutil.copyfile(executed_path, failed)
+            raise ReportError(f"{exc} (executed notebook kept at {failed})") from None
         staged = {"html": work / f"{name}.html"}
         staged["html"].write_text(html, encoding="utf-8")
         try:
