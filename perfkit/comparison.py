@@ -436,14 +436,16 @@ def indicators_from_store(store, years, *, field: str | None = None, preset: Pre
 
     years = [int(y) for y in years]
     rules = load_preset(preset).comparison
-    values = queries.unit_year_indicators(store, years, field=field, units=units,
-                                          satisfaction_level=rules.satisfaction_level)
+    values = queries.unit_year_indicators(store, years, field=field, units=units)
     targets = queries.unit_year_targets(store, years, field=field, units=units)
+    by_unit_year = [targets["unit_id"], targets["year"].astype(int)]
     # over-achieving a target counts as reaching it: one target cannot make up for another
     reached = pd.Series(completion(targets["polarity"], targets["target_value"], targets["actual_value"]),
                         index=targets.index).clip(upper=1)
-    mean = reached.groupby([targets["unit_id"], targets["year"].astype(int)]).mean()
-    values.insert(1, "target_completion", mean.reindex(values.index))
+    values.insert(1, "target_completion", reached.groupby(by_unit_year).mean().reindex(values.index))
+    satisfied = targets["level1"].eq(rules.satisfaction_level) & targets["measure_unit"].eq("%")
+    values["satisfaction"] = targets["actual_value"].where(satisfied).groupby(by_unit_year).mean() \
+        .reindex(values.index)
     scores = []
     panel = queries.panel_projects_of(store, years, field=field, units=units)
     results = evaluate_many(store, panel["project_id"], preset)

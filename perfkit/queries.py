@@ -381,13 +381,14 @@ _UNITS_OF = """(($field::VARCHAR IS NULL OR u.field = $field)
 def unit_year_targets(store: Store, years: list[int], *, field: str | None = None,
                       units: list[str] | None = None) -> pd.DataFrame:
     """The quantitative, positive or reverse targets (target > 0) with their actuals of the units' projects
-    of ``years``: unit_id, year, polarity, target_value, actual_value (the comparison's target completion)."""
+    of ``years``: unit_id, year, level1, measure_unit, polarity, target_value, actual_value (the comparison's
+    target completion and satisfaction)."""
     params = {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units)}
     return _query(store, f"""
         WITH mine AS (
             SELECT f.project_id, f.unit_id, f.year FROM project_facts f JOIN units u USING (unit_id)
             WHERE f.year IN (SELECT unnest($years::INTEGER[])) AND {_UNITS_OF})
-        SELECT m.unit_id, m.year, i.polarity, t.target_value, a.actual_value
+        SELECT m.unit_id, m.year, i.level1, i.measure_unit, i.polarity, t.target_value, a.actual_value
         FROM mine m JOIN targets t USING (project_id) JOIN indicators i USING (indicator_id)
         JOIN actuals a ON a.project_id = t.project_id AND a.indicator_id = t.indicator_id
         WHERE i.value_type = 'quantitative' AND i.polarity IN ('positive', 'reverse')
@@ -396,13 +397,11 @@ def unit_year_targets(store: Store, years: list[int], *, field: str | None = Non
 
 
 def unit_year_indicators(store: Store, years: list[int], *, field: str | None = None,
-                         units: list[str] | None = None, satisfaction_level: str) -> pd.DataFrame:
-    """Per unit and year: execution rate, unit cost ratio, findings per 100万元 and satisfaction (the mean
-    actual of the % indicators of the level-1 dimension ``satisfaction_level``), the comparison's indicators
-    that SQL measures (see :mod:`perfkit.comparison`); target completion is measured from
+                         units: list[str] | None = None) -> pd.DataFrame:
+    """Per unit and year: execution rate, unit cost ratio and findings per 100万元, the comparison's indicators
+    that SQL measures (see :mod:`perfkit.comparison`); target completion and satisfaction are measured from
     :func:`unit_year_targets`."""
-    params = {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units),
-              "satisfaction_level": satisfaction_level}
+    params = {"years": [int(y) for y in years], "field": field, "units": None if units is None else list(units)}
     frame = _query(store, f"""
         WITH mine AS (
             SELECT f.project_id, f.unit_id, f.year, f.budget FROM project_facts f JOIN units u USING (unit_id)
@@ -414,15 +413,6 @@ def unit_year_indicators(store: Store, years: list[int], *, field: str | None = 
             SELECT m.unit_id, m.year, sum(s.spent) / nullif(sum(m.budget) FILTER (WHERE s.spent IS NOT NULL), 0)
                    AS execution_rate, sum(m.budget) AS budget
             FROM mine m LEFT JOIN spent s USING (project_id) WHERE m.budget > 0 GROUP BY 1, 2),
-        completion AS (
-            SELECT m.unit_id, m.year,
-                   avg(a.actual_value) FILTER (WHERE i.level1 = $satisfaction_level AND i.measure_unit = '%')
-                       AS satisfaction
-            FROM mine m JOIN targets t USING (project_id) JOIN indicators i USING (indicator_id)
-            JOIN actuals a ON a.project_id = t.project_id AND a.indicator_id = t.indicator_id
-            WHERE i.value_type = 'quantitative' AND i.polarity IN ('positive', 'reverse')
-              AND t.target_value > 0 AND a.actual_value IS NOT NULL
-            GROUP BY 1, 2),
         found AS (
             SELECT m.unit_id, m.year, count(*) AS findings FROM findings fi JOIN mine m USING (project_id)
             GROUP BY 1, 2),
@@ -436,9 +426,8 @@ def unit_year_indicators(store: Store, years: list[int], *, field: str | None = 
         keys AS (SELECT unit_id, year FROM money UNION SELECT unit_id, year FROM unit_costs)
         SELECT k.unit_id, k.year, money.execution_rate, unit_costs.unit_cost_ratio,
                CASE WHEN money.budget > 0 THEN coalesce(found.findings, 0) / (money.budget / 1e6) END
-                   AS findings_per_million,
-               completion.satisfaction
-        FROM keys k LEFT JOIN money USING (unit_id, year) LEFT JOIN completion USING (unit_id, year)
+                   AS findings_per_million
+        FROM keys k LEFT JOIN money USING (unit_id, year)
         LEFT JOIN found USING (unit_id, year) LEFT JOIN unit_costs USING (unit_id, year)
         ORDER BY k.unit_id, k.year""", params)
     frame["year"] = frame["year"].astype(int)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from perfkit.errors import ReportError
 from perfkit.reports.display import YEAR_COLUMN
+from perfkit.reports.export import NBCONVERT_ALT
 
 #: A value from the data that should have been worded (a missing value, an empty object).
 # (the English word at a sentence's start is no leftover: "None stands out")
@@ -94,7 +95,7 @@ def check_report(html: str, *, draft: bool = False, document_number: str = "") -
     for match in MARKUP.finditer(words):
         problems.append(f"Markdown shown as text: …{words[max(0, match.start() - 30):match.end() + 30]}…")
     for image in content.find_all("img"):
-        if not image.get("alt") or image.get("alt") == "No description has been provided for this image":
+        if image.get("alt") in (None, "", NBCONVERT_ALT):
             problems.append("a chart without a description in the report's language")
     rounding_said = any(note in words for note in ROUNDING_NOTES)
     for number, table in enumerate(content.find_all("table"), start=1):

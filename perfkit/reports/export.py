@@ -193,7 +193,7 @@ NBCONVERT_ALT = "No description has been provided for this image"
 
 
 def _chart_descriptions(html: str, lang: str) -> str:
-    """Give every chart a description in the report's language: 图表：<the section it illustrates>."""
+    """Give every chart a description in the report's language: 图 N：<the section it illustrates>."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")

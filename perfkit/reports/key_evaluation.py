@@ -93,12 +93,10 @@ class KeyEvaluationView(PresetView):
         t["rule"] = t["rule"].map(lambda r: value_label("rule", r, self.lang))
         t["note"] = t["note"].map(lambda notes: notes_text(notes, self.lang, self.preset))
         t = t[["level1", "level2", "indicator", "rule", "points", "score", "note"]]
+        total = pd.DataFrame([{"level1": h["total"], "level2": "", "indicator": "", "rule": "",
+                               "points": t["points"].sum(), "score": self.result.total, "note": self.rating_label()}])
         # the printed items add up to the printed total (rounded as a whole, the last cent to the largest remainders)
         t["points"], t["score"] = rounded_parts(t["points"]), rounded_parts(t["score"])
-        total = pd.DataFrame([{"level1": h["total"], "level2": "", "indicator": "", "rule": "",
-                               "points": round(float(t["points"].sum()), 2),
-                               "score": float("nan") if self.result.is_draft else round(float(t["score"].sum()), 2),
-                               "note": self.rating_label()}])
         out = pd.concat([t, total], ignore_index=True).round({"points": 2, "score": 2})
         out["score"] = out["score"].astype(object).where(out["score"].notna(), text("common.draft", self.lang))
         return out.rename(columns=h)

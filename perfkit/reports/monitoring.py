@@ -102,8 +102,8 @@ class MonitoringView:
 
     def record(self):
         """The result for the index: the lights."""
-        lights = self.frame["light"].value_counts()
-        shown = " / ".join(f"{value_label('light', light, self.lang)} {int(lights.get(light, 0))}"
+        counts = self.result.headline      # the lights counted once, as the opening sentence counts them
+        shown = " / ".join(f"{value_label('light', light, self.lang)} {counts[light]}"
                            for light in ("red", "yellow", "green"))
         return record(score=None, rating=shown, status=self.result.record()["status"])
 
