@@ -58,6 +58,43 @@ def test_docx_has_real_headings_and_a_table(job_reports, job):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("job", JOBS)
+def test_docx_is_fit_to_edit(job_reports, job):
+    """The Word file an official edits: the PDF's title page, A4, page numbers, bordered tables whose header
+    row repeats and whose columns fit their content, an East Asian font, numbered captions, no ¶ anchors."""
+    import docx
+    from docx.oxml.ns import qn
+    report = job_reports[job, "zh"]
+    document = docx.Document(str(report.docx))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert 'w:instr="PAGE"' in section.footer._element.xml or "PAGE" in section.footer._element.xml
+    paragraphs = [p.text for p in document.paragraphs]
+    assert "¶" not in "".join(paragraphs)
+    title_page = paragraphs[:paragraphs.index(next(p.text for p in document.paragraphs
+                                                   if p.style.name == "Heading 1"))]
+    assert report.title.replace(" ", "")[:10] in "".join(title_page).replace(" ", "")
+    assert any(line.startswith("文号：") for line in title_page)                      # blank, for the bureau
+    assert any(line.startswith("报告日期：") and "年" in line for line in title_page)
+    assert any(line.startswith("数据快照：") for line in title_page)
+    first_heading = next(p for p in document.paragraphs if p.style.name == "Heading 1")
+    assert first_heading.paragraph_format.page_break_before                        # the content on page 2
+    fonts = document.styles["Normal"].element.rPr.rFonts
+    assert fonts.get(qn("w:eastAsia"))
+    assert document.styles["Table"].element.find(f"{qn('w:tblPr')}/{qn('w:tblBorders')}") is not None
+    for table in document.tables:
+        assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+        widths = [int(c.get(qn("w:w"))) for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+        assert sum(widths) <= 16 * 567 and min(widths) > 0                        # within the text width
+    captions = [p.text for p in document.paragraphs if p.style.name == "Image Caption"]
+    pictures = document.inline_shapes
+    assert len(captions) == len(pictures)
+    assert all(re.match(r"图 \d+：", c) for c in captions), captions
+    for number, shape in enumerate(pictures, start=1):
+        assert shape._inline.docPr.get("descr", "").startswith(f"图 {number}：")     # alt text
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", JOBS)
 def test_html_is_self_contained_complete_and_free_of_nan(job_reports, job):
     for lang in ("zh", "en"):
         report = job_reports[job, lang]

@@ -1,6 +1,8 @@
 """In-year monitoring: hand-built histories, lights, actions, the Q4 case and missing data."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,7 +156,7 @@ def test_monitoring_notebook(demo_store_path, tmp_path):
     report = run_report("monitoring", {"as_of": "2026-08-31", "unit": "all", "store": str(demo_store_path)},
                         output_dir=tmp_path)
     html = report.html.read_text(encoding="utf-8")
-    assert "绩效运行监控报告" in html and "截至2026年08月31日" in html and "需关注项目清单" in html
+    assert "绩效运行监控报告" in html and "截至2026年8月31日" in html and "需关注项目清单" in html
     assert html.count("jp-RenderedImage jp-OutputArea-output") == 1
 
 
@@ -164,3 +166,7 @@ def test_the_headline_is_worded_once_with_whole_counts(demo_store):
     sentence = headline_text(result)
     assert f"监控项目 {len(result.table)} 个" in sentence and ".0 个" not in sentence
     assert monitoring_view(demo_store, "2026-08-31").headline().data == sentence.strip()
+    # one money unit in the sentence (every amount of the demo is above 1 亿元), the date in words
+    assert "万元" not in sentence and sentence.count("亿元") == 3 and sentence.startswith("截至2026年8月31日")
+    small = replace(result, table=result.table.head(3))          # three projects: amounts below 1 亿元
+    assert "亿元" not in headline_text(small) and headline_text(small).count("万元") == 3

@@ -85,8 +85,12 @@ def test_a_draft_report_is_marked_on_its_cover_and_every_page_and_has_no_documen
 
     from perfkit.reports import run_report
     report = run_report("key-evaluation", {"project_id": "P202500480", "store": str(demo_store_path)},
-                        output_dir=tmp_path, formats="html,pdf")
+                        output_dir=tmp_path, formats="html,pdf,docx")
     assert report.record["status"] == "draft" and report.record["score"] is None
+    import docx
+    word = docx.Document(str(report.outputs["docx"]))
+    assert word.sections[0].header.paragraphs[0].text == "草稿（待补充）"               # on every page
+    assert "草稿（待补充）" in [p.text for p in word.paragraphs[:3]]                    # and on the title page
     html = report.outputs["html"].read_text(encoding="utf-8")
     assert 'class="perfkit-draft-mark">草稿（待补充）' in html and check_report(html, draft=True) == []
     pages = ["".join(page.extract_text().split()) for page in pypdf.PdfReader(report.outputs["pdf"]).pages]
@@ -189,3 +193,48 @@ def test_a_report_that_fails_its_check_is_not_published(demo_store_path, tmp_pat
         run_report("key-evaluation", {"project_id": "P202500775", "store": str(demo_store_path)},
                    output_dir=tmp_path, formats="html,pdf")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["key_evaluation_P202500775.failed.ipynb"]
+
+
+SCORES = ("<table><tr><th>三级指标</th><th>分值</th><th>得分</th></tr>"
+          "<tr><td>制度执行有效性</td><td>4.70</td><td>2.94</td></tr>"
+          "<tr><td>管理制度健全性</td><td>3.53</td><td>3.47</td></tr></table>")
+
+
+def test_a_stated_deduction_or_score_that_is_not_the_tables_is_refused():
+    right = "<p>资金审批手续不全（“制度执行有效性”扣 1.76 分）；制度缺失（“管理制度健全性”由专家评分，得 3.47 分（满分 3.53 分），本问题不另扣分）。</p>"
+    assert check_report(page(right + SCORES)) == []
+    raw = "<p>资金审批手续不全（“制度执行有效性”扣 1.5 分）。</p>"
+    assert any("deducts 1.5" in p and "1.76" in p for p in check_report(page(raw + SCORES)))
+    other = "<p>制度缺失（“管理制度健全性”扣 1 分）。</p>"                    # an expert item's loss is not 1
+    assert any("deducts 1" in p for p in check_report(page(other + SCORES)))
+    score = "<p>“管理制度健全性”得 3.53 分（满分 3.53 分）。</p>"
+    assert any("3.53 of 3.53" in p for p in check_report(page(score + SCORES)))
+
+
+def test_findings_are_charged_what_the_table_took_off(demo_store):
+    """Each finding's charge: its deduction on a deduction item (shared out when they exceed the points,
+    rescaled with the item), nothing on an item scored by experts or indicators; the notes say the same."""
+    from nbconvert.filters import markdown2html
+
+    from perfkit.evaluation import evaluate
+    from perfkit.reports.key_evaluation import KeyEvaluationView
+    for project in ("P202500775", "P202500044", "P202500480"):
+        result = evaluate(demo_store, project)
+        table = result.table.set_index("indicator")
+        f = result.findings
+        for item, charged in f[f["scored_by"] == "deduction"].groupby("item")["charged"].sum().items():
+            assert charged == pytest.approx(table.at[item, "points"] - table.at[item, "score"], abs=1e-9)
+        assert (f.loc[f["scored_by"] != "deduction", "charged"] == 0).all()
+        for lang in ("zh", "en"):
+            view = KeyEvaluationView(result, lang=lang)
+            html = "".join(markdown2html(view.section(name).data) for name in ("conclusion", "problems"))
+            scores = view.score_table().to_html(index=False)
+            assert check_report(page(html + scores)) == [], project
+    rescaled = evaluate(demo_store, "P202500775")
+    row = rescaled.findings[rescaled.findings["item"] == "制度执行有效性"].iloc[0]
+    assert row["deduction"] == 1.5 and row["charged"] == pytest.approx(1.5 * 4.70588 / 4, rel=1e-4)
+
+
+def test_dates_in_prose_are_written_in_words():
+    from perfkit.reports.display import long_date
+    assert long_date("2026-08-31") == "2026年8月31日" and long_date("2026-08-31", "en") == "31 August 2026"

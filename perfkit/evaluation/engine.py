@@ -47,7 +47,10 @@ class EvaluationResult(Result):
     panel : DataFrame
         Expert panel aggregates per item; ``agreement`` holds Kendall's W.
     findings : DataFrame
-        The project's findings (problems, deductions, recommendations).
+        The project's findings (problems, deductions, recommendations), with ``charged``: the points each
+        finding took off its item in :attr:`table` (its deduction, shared out when the deductions exceed the
+        item's points, rescaled with the item's points; 0 for a finding on an item not scored by deduction,
+        whose score comes from experts, indicators or spending) and ``scored_by``: its item's rule.
     """
 
     project: pd.Series
@@ -162,6 +165,33 @@ def _redistribute(table: pd.DataFrame, preset: Preset) -> pd.DataFrame:
     return table
 
 
+def _charge(findings: pd.DataFrame, table: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    """The findings with what each took off the table (``charged``) and how its item is scored (``scored_by``).
+
+    A deduction item loses the sum of its findings' deductions, at most its points: when they exceed the
+    points each finding is charged its share; redistribution then scales the item's points, and the charges
+    with them, so that a deduction item's charges add up to its points minus its score in the table.
+    """
+    original = {item["item"]: float(item["points"]) for item in preset.items()}
+    final = dict(zip(table["indicator"], table["points"]))
+    rule = dict(zip(table["indicator"], table["rule"]))
+    charged = np.zeros(len(findings))
+    deductions = findings["deduction"].to_numpy(dtype=float)
+    items = findings["item"].to_numpy(dtype=object)
+    for item in set(items[[rule.get(i) == "deduction" for i in items]]):
+        mine = items == item
+        raw = deductions[mine]
+        capped = raw * min(1.0, original[item] / raw.sum()) if raw.sum() > 0 else raw
+        charged[mine] = capped * (final[item] / original[item] if original[item] else 0.0)
+        # the item's note names what each finding took off the table as printed
+        position = table.index[table["indicator"] == item][0]
+        table.at[position, "note"] = tuple(
+            note("deducted", problem=f.problem_type if isinstance(f.problem_type, str) and f.problem_type
+                 else f.description, points=float(c))
+            for f, c in zip(findings[mine].itertuples(index=False), charged[mine])) + table.at[position, "note"]
+    return findings.assign(charged=charged, scored_by=[rule.get(i) for i in items])
+
+
 def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> EvaluationResult:
     """Key evaluation (财政重点评价) of one project's evidence against the preset's evaluation tree.
 
@@ -223,8 +253,7 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
             mine = findings_of.get(name, [])
             score = score_indicator("deduction", points=points, deductions=[f.deduction for f in mine],
                                     preset=preset)
-            notes += [note("deducted", problem=f.problem_type if isinstance(f.problem_type, str) and f.problem_type
-                           else f.description, points=float(f.deduction)) for f in mine]
+            # (each finding's note, with the points it took off the final table, is added by _charge)
             if not mine:
                 notes.append(note("no_problem_found"))
         else:
@@ -249,9 +278,10 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
         rows.append(dict(level1=item["level1"], level2=item["level2"], indicator=name, rule=rule,
                          points=float(points), score=float(score), state=state, note=tuple(notes),
                          flagged=flagged, not_applicable=state == "not_applicable"))
-    table = _redistribute(pd.DataFrame(rows), preset)
+    table = _redistribute(pd.DataFrame(rows), preset).reset_index(drop=True)
+    findings = _charge(findings, table, preset)
     return EvaluationResult(project=evidence.project, budget=budget, spent=spent,
-                            table=table[TABLE_COLUMNS].reset_index(drop=True), indicators=indicators,
+                            table=table[TABLE_COLUMNS], indicators=indicators,
                             panel=panel, agreement=kendalls_w(experts) if len(experts) else {},
                             findings=findings, preset=preset)
 

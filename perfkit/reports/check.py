@@ -2,7 +2,8 @@
 
 :func:`check_report` reads a report's HTML as a reader does (its visible text and its tables) and lists
 what is wrong: values left over from the data (``nan``, ``None``, ``NaT``, ``<NA>``), Markdown left as
-text (``**``), row numbers printed as an unlabelled first column, years printed as amounts (2,025), charts without a description, printed parts that do not add up to
+text (``**``), a deduction or an item's score stated in the text that is not the score table's, row numbers
+printed as an unlabelled first column, years printed as amounts (2,025), charts without a description, printed parts that do not add up to
 their printed total (unless the report says the difference is rounding, 因四舍五入), a draft without
 its mark, and a 文号 the bureau did not issue. The runner checks every report (:func:`assert_report`);
 a report that fails is a failed report, never published.
@@ -70,6 +71,53 @@ def _sums(rows: list[list[str]]) -> list[str]:
     return problems
 
 
+#: A deduction stated in prose (“item”扣 1.50 分 / “item”: 1.50 points deducted) and an item's stated score.
+STATED_DEDUCTION = re.compile(r"“([^”]+)”(?:扣 ?|: )([\d.]+) ?(?:分|points deducted)")
+STATED_SCORE = re.compile(r"“([^”]+)”[^“”]{0,40}?(?:得 ?([\d.]+) ?分（满分 ?([\d.]+) ?分）|: ([\d.]+) of ([\d.]+) points)")
+
+
+def _item_scores(tables: list[list[list[str]]]) -> dict[str, tuple[Decimal, Decimal]]:
+    """Points and score of each item printed in a table with an item, a points and a score column."""
+    from perfkit.text import texts
+
+    printed = {}
+    for lang in ("zh", "en"):
+        h = texts("key_evaluation.headers", lang)
+        for rows in tables:
+            header = rows[0] if rows else []
+            if not {h["indicator"], h["points"], h["score"]} <= set(header):
+                continue
+            at = {name: header.index(h[name]) for name in ("indicator", "points", "score")}
+            for row in rows[1:]:
+                if len(row) == len(header):
+                    points, score = _number(row[at["points"]]), _number(row[at["score"]])
+                    if points is not None and score is not None:
+                        printed[row[at["indicator"]]] = (points, score)
+    return printed
+
+
+def _stated(words: str, tables: list[list[list[str]]]) -> list[str]:
+    """Deductions and item scores the prose states that are not the score table's."""
+    items = _item_scores(tables)
+    if not items:
+        return []
+    problems, deducted = [], {}
+    for match in STATED_DEDUCTION.finditer(words):
+        if match.group(1) in items:
+            deducted[match.group(1)] = deducted.get(match.group(1), Decimal(0)) + Decimal(match.group(2))
+    for item, stated in deducted.items():
+        points, score = items[item]
+        if stated != points - score:
+            problems.append(f"the text deducts {stated} from “{item}”, the table {points - score}")
+    for match in STATED_SCORE.finditer(words):
+        item = match.group(1)
+        score, points = (match.group(2), match.group(3)) if match.group(2) else (match.group(4), match.group(5))
+        if item in items and (Decimal(score), Decimal(points)) != (items[item][1], items[item][0]):
+            problems.append(f"the text gives “{item}” {score} of {points} points, the table "
+                            f"{items[item][1]} of {items[item][0]}")
+    return problems
+
+
 def check_report(html: str, *, draft: bool = False, document_number: str = "") -> list[str]:
     """What is wrong with a report an official is to sign (an empty list: nothing).
 
@@ -98,8 +146,9 @@ def check_report(html: str, *, draft: bool = False, document_number: str = "") -
         if image.get("alt") in (None, "", NBCONVERT_ALT):
             problems.append("a chart without a description in the report's language")
     rounding_said = any(note in words for note in ROUNDING_NOTES)
-    for number, table in enumerate(content.find_all("table"), start=1):
-        rows = _rows(table)
+    tables = [_rows(table) for table in content.find_all("table")]
+    problems += _stated(words, tables)
+    for number, rows in enumerate(tables, start=1):
         if _unlabelled_index(rows):
             problems.append(f"table {number} prints row numbers as an unlabelled first column")
         header = rows[0] if rows else []

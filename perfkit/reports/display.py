@@ -72,19 +72,30 @@ def wan(amount: float, digits: int = 2) -> str:
     return MISSING if amount is None or pd.isna(amount) else f"{amount / 1e4:,.{digits}f}"
 
 
-def rounded_parts(values, decimals: int = 2) -> np.ndarray:
+def rounded_parts(values, decimals: int = 2, total: float | None = None) -> np.ndarray:
     """Parts rounded to ``decimals`` so that they add up to their rounded total (the largest remainders get the
-    last unit): printed parts that add up to the printed total. Missing values stay missing (and then the
-    parts are rounded one by one)."""
+    last unit): printed parts that add up to the printed total. ``total``: the printed total they must add up to
+    when it is printed elsewhere (within a unit or two of their own sum). Missing values stay missing (and then
+    the parts are rounded one by one)."""
     v = np.asarray(values, dtype=float)
     if v.size == 0 or np.isnan(v).any():
         return np.round(v, decimals)
     scale = 10 ** decimals
     scaled = v * scale
     floor = np.floor(scaled)
-    short = int(round(float(scaled.sum())) - floor.sum())
-    floor[np.argsort(-(scaled - floor), kind="stable")[:short]] += 1
+    target = round(float(scaled.sum()) if total is None else float(total) * scale)
+    short = int(target - floor.sum())
+    order = np.argsort(-(scaled - floor), kind="stable")
+    # the largest remainders get a unit (the smallest give one when the printed total is below the floors)
+    picked = (order if short >= 0 else order[::-1])[np.arange(abs(short)) % v.size]
+    np.add.at(floor, picked, 1 if short >= 0 else -1)
     return floor / scale
+
+
+def long_date(date, lang: str = "zh") -> str:
+    """A date as prose writes it: 2026年8月31日 (no leading zeros), 31 August 2026 in English."""
+    date = pd.Timestamp(date)
+    return f"{date.year}年{date.month}月{date.day}日" if lang == "zh" else f"{date.day} {date:%B %Y}"
 
 
 def pct(ratio: float, digits: int = 1) -> str:

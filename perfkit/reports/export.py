@@ -29,6 +29,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
 import perfkit
+from perfkit.reports.display import long_date
 from perfkit.reports.registry import templates_dir
 from perfkit.text import text
 
@@ -138,7 +139,7 @@ class ReportMeta:
         lang = self.lang
         cover = [(text("cover.evaluating_body", lang), self.evaluating_body),
                  (text("cover.document_number", lang), self.document_number),
-                 (text("cover.date", lang), self.generated[:10]),
+                 (text("cover.date", lang), long_date(self.generated[:10], lang)),
                  (text("cover.snapshot", lang), self.snapshot)]
         shown = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("store",) and v is not None)
         provenance = [(text("cover.version", lang), f"perfkit {perfkit.__version__}"),
@@ -217,22 +218,19 @@ def export_pdf(html: str, path: str | os.PathLike) -> Path:
     return render_here(html, path)
 
 
-def reference_docx() -> Path:
-    """The Word reference document whose styles a DOCX report takes (``templates/perfkit/reference.docx``)."""
-    return templates_dir() / "perfkit" / "reference.docx"
-
-
-def export_docx(html: str, path: str | os.PathLike) -> Path:
-    """Convert the HTML report to Word (pandoc): real headings, tables and embedded charts."""
+def export_docx(html: str, path: str | os.PathLike, *, draft: bool = False, lang: str = "zh") -> Path:
+    """Convert the HTML report to Word (pandoc) fit to edit (:mod:`perfkit.reports.word`): the title page,
+    A4 with page numbers, real headings, bordered tables with a repeating header row, numbered figures."""
     import pypandoc
 
+    from perfkit.reports.word import finish_docx, reference_docx, word_html
+
     # the title page's title is the document title and 一、… are Heading 1; pandoc's zh labels are zh-Hans
-    language = "zh-Hans" if 'lang="zh' in html[:2000] else "en"
-    arguments = ["--shift-heading-level-by=-1", f"--metadata=lang:{language}", "--quiet"]
-    if reference_docx().exists():
-        arguments.append(f"--reference-doc={reference_docx()}")
-    pypandoc.convert_text(html, "docx", format="html", outputfile=str(path), extra_args=arguments)
-    return Path(path)
+    language = "zh-Hans" if lang == "zh" else "en"
+    arguments = ["--shift-heading-level-by=-1", f"--metadata=lang:{language}", "--quiet",
+                 f"--reference-doc={reference_docx()}"]
+    pypandoc.convert_text(word_html(html, lang), "docx", format="html", outputfile=str(path), extra_args=arguments)
+    return finish_docx(path, draft=draft, lang=lang)
 
 
 # -- the index of everything produced --------------------------------------------------------------------

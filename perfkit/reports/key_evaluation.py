@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from perfkit.rules import PresetLike
     from perfkit.store import Store
 
-pd = lazy_module("pandas")   # the job is declared (and its --help answers) without pandas
+pd = lazy_module("pandas")
+np = lazy_module("numpy")   # the job is declared (and its --help answers) without pandas
 
 JOB = register(Job(name="key-evaluation", notebook="key_evaluation.ipynb", subject=("project_id",),
                    warm=("perfkit.evaluation",),
@@ -43,13 +44,64 @@ class KeyEvaluationView(PresetView):
             self._shared = self._build_context()
         return self._shared
 
+    def _printed(self) -> pd.DataFrame:
+        """The items as the score table prints them: points and score rounded so that they add up to the
+        printed totals; every number the prose quotes of an item is read from here."""
+        if getattr(self, "_printed_items", None) is None:
+            t = self.result.table.copy()
+            t["points"], t["score"] = rounded_parts(t["points"]), rounded_parts(t["score"])
+            self._printed_items = t.set_index("indicator", drop=False)
+        return self._printed_items
+
+    def _findings(self) -> list[dict]:
+        """Each finding with what the table took off for it: a deduction item's charges, rounded so that they
+        add up to the item's printed loss; for an item scored otherwise, its printed score and points."""
+        r, items = self.result, self._printed()
+        charged = r.findings["charged"].to_numpy(dtype=float).copy()
+        for item in r.findings.loc[r.findings["scored_by"] == "deduction", "item"].unique():
+            mine = (r.findings["item"] == item).to_numpy()
+            loss = items.at[item, "points"] - items.at[item, "score"]
+            charged[mine] = rounded_parts(charged[mine], total=None if np.isnan(loss) else round(loss, 2))
+        rows = []
+        for row, charge in zip(r.findings.itertuples(), charged):
+            item = row.item if isinstance(row.item, str) and row.item in items.index else None
+            score = items.at[item, "score"] if item else float("nan")
+            rows.append(dict(problem_type=row.problem_type if isinstance(row.problem_type, str) and row.problem_type
+                             else text("key_evaluation.unclassified_problem", self.lang),
+                             description=row.description, item=self.label(item) if item else None,
+                             level1=items.at[item, "level1"] if item else None,
+                             rule=row.scored_by if item else None, charged=float(charge),
+                             points=float(items.at[item, "points"]) if item else None,
+                             score=None if np.isnan(score) else float(score)))
+        return rows
+
+    def _shares(self) -> pd.DataFrame:
+        """The scored items with points, their printed points and score and the share won."""
+        t = self._printed()
+        t = t[(t["points"] > 0) & t["score"].notna()]
+        return t.assign(share=self.result.table.set_index("indicator").loc[t.index].eval("score / points"))
+
     def _build_context(self) -> dict:
-        r = self.result
-        table = r.table[r.table["points"] > 0]
-        share = (table["score"] / table["points"]).rename("share")
-        weakest = table.assign(share=share)[share < 0.8].nsmallest(3, "share")
+        r, style = self.result, self.preset.report
+        shares = self._shares()
+        weak = shares[shares["share"] < style.weak_item_share].nsmallest(style.items_listed, "share")
+        strong = shares[shares["share"] >= style.strong_item_share].sort_values(
+            ["share", "points"], ascending=False, kind="stable").head(style.items_listed)
         experts = int(r.panel["n_experts"].max()) if len(r.panel) else 0
         advice = list(dict.fromkeys(r.findings["recommendation"].dropna())) if len(r.findings) else []
+        findings = self._findings()
+
+        def item(row) -> dict:
+            return dict(indicator=self.label(row.indicator), level1=self.label(row.level1), rule=row.rule,
+                        points=float(row.points), score=float(row.score), share=float(row.share))
+
+        # the causes: per level-1 dimension, the items that lost points through findings or a low share
+        causes: dict[str, list[str]] = {}
+        for f in findings:
+            if f["item"]:
+                causes.setdefault(f["level1"], []).append(f["item"])
+        for row in weak.itertuples():
+            causes.setdefault(row.level1, []).append(self.label(row.indicator))
         return dict(
             budget_type=value_label("budget_type", r.project["budget_type"], self.lang),
             category=value_label("category", r.project["category"], self.lang),
@@ -61,13 +113,14 @@ class KeyEvaluationView(PresetView):
                      for row in r.missing.itertuples()] if r.is_draft else [],
             # rounded so that the printed dimensions add up to the printed total
             by_level1=list(zip(map(self.label, r.by_level1.index), rounded_parts(r.by_level1.to_numpy()))),
-            findings=[dict(problem_type=row.problem_type if isinstance(row.problem_type, str) and row.problem_type
-                           else text("key_evaluation.unclassified_problem", self.lang),
-                           description=row.description, deduction=row.deduction)
-                      for row in r.findings.itertuples()],
+            findings=findings,
+            strong=[item(row) for row in strong.itertuples()],
+            causes=[dict(code=level1, label=self.label(level1), items=list(dict.fromkeys(names)))
+                    for level1, names in causes.items()],
+            strong_share=style.strong_item_share,
             flags=[(self.label(item), notes_text(notes, self.lang, self.preset)) for item, notes in r.flags],
             sensitivity=None,
-            weakest=[dict(indicator=self.label(row.indicator), share=row.share) for row in weakest.itertuples()],
+            weakest=[item(row) for row in weak.itertuples()],
             advice=advice)
 
     def rating_label(self) -> str:
@@ -96,7 +149,8 @@ class KeyEvaluationView(PresetView):
         total = pd.DataFrame([{"level1": h["total"], "level2": "", "indicator": "", "rule": "",
                                "points": t["points"].sum(), "score": self.result.total, "note": self.rating_label()}])
         # the printed items add up to the printed total (rounded as a whole, the last cent to the largest remainders)
-        t["points"], t["score"] = rounded_parts(t["points"]), rounded_parts(t["score"])
+        printed = self._printed()
+        t["points"], t["score"] = printed["points"].to_numpy(), printed["score"].to_numpy()
         out = pd.concat([t, total], ignore_index=True).round({"points": 2, "score": 2})
         out["score"] = out["score"].astype(object).where(out["score"].notna(), text("common.draft", self.lang))
         return out.rename(columns=h)
@@ -146,10 +200,16 @@ class KeyEvaluationView(PresetView):
         return record(score=r["score"], rating=self.rating_label(), status=r["status"])
 
     def findings_table(self) -> pd.DataFrame:
-        """The findings: problem, item, description, deduction, recommendation."""
+        """The findings: problem, item, description, the points the table took off for it, recommendation
+        (for an item scored by experts, indicators or spending: no separate deduction)."""
         labels = texts("key_evaluation.findings", self.lang)
+        rows = self._findings()
         f = self.result.findings[list(labels)].copy()
-        f["item"] = f["item"].map(lambda v: self.label(v) if isinstance(v, str) else v)
+        f["problem_type"] = [row["problem_type"] for row in rows]
+        f["item"] = [row["item"] or "" for row in rows]
+        f["deduction"] = [f"{row['charged']:.2f}" if row["rule"] == "deduction"
+                          else text("key_evaluation.not_deducted", self.lang) for row in rows]
+        f["recommendation"] = f["recommendation"].fillna("")
         return f.rename(columns=labels).reset_index(drop=True)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import figure, heading, markdown, notes_text, pct, record
+from perfkit.reports.display import figure, heading, long_date, markdown, notes_text, pct, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.text import text, texts, value_label
 
@@ -33,11 +33,15 @@ LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
 
 def headline_text(result: MonitoringResult, lang: str = "zh") -> str:
     """The opening sentence of a monitoring (the report's and the command line's): projects, lights, and the
-    money to rectify (亿元) and to terminate (万元), from the result's :attr:`~MonitoringResult.headline`."""
+    money to rectify and to terminate, from the result's :attr:`~MonitoringResult.headline`, every amount in
+    one unit (亿元 when none is below 1 亿元, else 万元: a sentence never mixes them)."""
     h = result.headline
-    scale = {"budget": 1e8, "rectify_money": 1e8, "terminate_money": 1e4}
-    return text("monitoring.headline", lang, date=result.as_of,
-                **{k: v / scale[k] if k in scale else v for k, v in h.items()})
+    money = ("budget", "rectify_money", "terminate_money")
+    unit = "yi" if all(h[k] >= 1e8 or h[k] == 0 for k in money) else "wan"
+    scale = 1e8 if unit == "yi" else 1e4
+    return text("monitoring.headline", lang, date=long_date(result.as_of, lang),
+                unit=text(f"monitoring.money_unit.{unit}", lang),
+                **{k: v / scale if k in money else v for k, v in h.items()})
 
 
 @dataclass

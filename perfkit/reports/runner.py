@@ -243,7 +243,7 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
                 if not (engine == WARM and warm_render_pdf(staged["html"], staged["pdf"])):
                     export_pdf(html, staged["pdf"])
             if "docx" in wanted:
-                staged["docx"] = export_docx(html, work / f"{name}.docx")
+                staged["docx"] = export_docx(html, work / f"{name}.docx", draft=meta.draft, lang=lang)
         except Exception as exc:  # an exporter's own failure: report it, write nothing of this report
             raise ReportError(f"{name}: export failed: {type(exc).__name__}: {exc}") from exc
         outputs = {fmt: output_dir / staged[fmt].name for fmt in wanted}

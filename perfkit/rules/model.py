@@ -147,6 +147,11 @@ class ReportStyle(_Strict):
                                         "fields {code}, {year} and {subject}; none: a 文号 is printed only when given")
     job_codes: dict[str, str]
     formats: list[Literal["html", "pdf", "docx"]] = Field(min_length=1)
+    strong_item_share: float = Field(default=0.95, gt=0, le=1, description="an item that won at least this share "
+                                     "of its points is named among the practices that worked (主要经验及做法)")
+    weak_item_share: float = Field(default=0.80, gt=0, le=1, description="an item that won less than this share "
+                                   "of its points is named among the weaknesses and their causes")
+    items_listed: int = Field(default=3, ge=1, description="how many strong or weak items a report names")
 
     @field_validator("document_number")
     @classmethod
