@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from math import nan
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
+from statsmodels.stats.proportion import proportion_confint
 
 from perfkit.errors import DataError, Problem, reason
 from perfkit.results import Result, make_record, years_subject
@@ -114,7 +116,8 @@ def holdout_accuracy(findings: pd.DataFrame, preset: PresetLike = "default", tes
     Returns
     -------
     dict
-        ``accuracy``, ``majority`` (accuracy of always answering the commonest kind), ``train``, ``test``.
+        ``accuracy`` with its 95% Wilson interval (``low``, ``high``), ``majority`` (accuracy of always
+        answering the commonest kind), ``train``, ``test`` (the numbers of findings in each half).
     """
     codes = _recorded_codes(findings, preset)
     known = findings[codes.notna()]
@@ -126,7 +129,10 @@ def holdout_accuracy(findings: pd.DataFrame, preset: PresetLike = "default", tes
     train_x, test_x, train_y, test_y = texts.iloc[train], texts.iloc[test], codes.iloc[train], codes.iloc[test]
     model = CaseClassifier().fit(train_x, train_y)
     majority = train_y.value_counts().idxmax()
-    return {"accuracy": float((model.predict(test_x) == test_y.to_numpy()).mean()),
+    right = int((model.predict(test_x) == test_y.to_numpy()).sum())
+    # the accuracy of a few dozen held-out findings is uncertain: its Wilson interval says how much
+    low, high = proportion_confint(right, len(test_x), alpha=0.05, method="wilson") if len(test_x) else (nan, nan)
+    return {"accuracy": right / len(test_x) if len(test_x) else nan, "low": float(low), "high": float(high),
             "majority": float((test_y == majority).mean()), "train": len(train_x), "test": len(test_x)}
 
 
@@ -141,7 +147,8 @@ class CaseCompilation(Result):
     by_kind, by_unit, by_field, by_year : DataFrame
         Counts (findings, projects, units), the amounts involved (万元 in views; yuan here) and deductions.
     recurrence : DataFrame
-        Units in which a kind was found in at least ``recurrence_years`` different years.
+        Units in which a kind recurs: found in at least ``recurrence_years`` different years, or at least
+        ``recurrence_findings`` times (unit_id, case_code, findings, years, in_years, unit_name, case_name).
     budget_links : DataFrame
         Per kind: the budget cut by results application of its projects, the budgets of projects
         terminated in monitoring, and the unspent funds of its projects (to be recovered).
@@ -205,10 +212,16 @@ def compile_cases(store, years=None, preset: PresetLike = "default") -> CaseComp
     by_kind.insert(0, "name", [names[c] for c in by_kind.index])
     by_kind["suggested"] = classified[classified["case_source"].eq("suggested")].groupby("case_code").size() \
         .reindex(by_kind.index).fillna(0).astype(int)
-    recurring = classified.groupby(["unit_id", "case_code"])["year"].nunique()
-    recurrence = recurring[recurring >= rules.cases.recurrence_years].rename("years").reset_index()
+    # a kind recurs in a unit found in several years, or found more than once within one year
+    recurring = classified.groupby(["unit_id", "case_code"]).agg(
+        findings=("finding_id", "size"), years=("year", "nunique"),
+        in_years=("year", lambda y: "、".join(map(str, sorted(set(y)))))).reset_index()
+    recurrence = recurring[(recurring["years"] >= rules.cases.recurrence_years)
+                           | (recurring["findings"] >= rules.cases.recurrence_findings)].copy()
     recurrence["unit_name"] = recurrence["unit_id"].map(dict(zip(classified["unit_id"], classified["unit_name"])))
     recurrence["case_name"] = recurrence["case_code"].map(names)
+    recurrence = recurrence.sort_values(["years", "findings", "unit_id"], ascending=[False, False, True],
+                                        kind="stable").reset_index(drop=True)
 
     # the budget links, per kind: results application cuts, monitoring terminations, unspent funds
     projects = classified.drop_duplicates(["project_id", "case_code"])[["project_id", "case_code", "year", "budget",

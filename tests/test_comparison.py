@@ -118,7 +118,22 @@ def test_the_case_compilation_counts_recurrence_and_budget_links(demo_store):
     assert set(cases.findings["year"]) <= {2024, 2025}
     summary = cases.summary()
     assert summary.loc["EXE", "terminated"] >= 0 and summary["unspent"].ge(0).all()
-    assert (cases.recurrence["years"] >= 2).all()
+    rules = cases.preset.cases
+    assert ((cases.recurrence["years"] >= rules.recurrence_years)
+            | (cases.recurrence["findings"] >= rules.recurrence_findings)).all()
+    # within one year: a unit with a kind found twice recurs, and §四 says so in the table's figures
+    one = compile_cases(demo_store, [2025])
+    counts = one.findings.groupby(["unit_id", "case_code"]).size()
+    assert len(one.recurrence) == int((counts >= 2).sum()) > 0
+    from perfkit.reports.problem_cases import CasesView
+    view = CasesView(one, accuracy=holdout_accuracy(one.findings))
+    said = view.recurrence_text().data
+    assert f"{one.recurrence['unit_id'].nunique()} 个单位" in said and "只含 2025 一个年度" in said
+    assert view.recurs and len(view.recurrence_table()) == len(one.recurrence)
+    # the classifier's accuracy as measured for this compilation, with its sample and interval
+    measured = view.accuracy
+    assert 0 <= measured["low"] <= measured["accuracy"] <= measured["high"] <= 1
+    assert f"留出 {measured['test']} 个问题检验准确率 {measured['accuracy']:.0%}" in view.headline().data
 
 
 def test_a_portrait_rests_on_the_units_own_figures(demo_store):

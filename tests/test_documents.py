@@ -207,6 +207,23 @@ def test_workbooks_have_filters_and_text_cells(tmp_path):
     assert sheet["B2"].number_format == "#,##0.00"
 
 
+
+def test_every_numeric_column_of_a_workbook_is_a_formatted_number(tmp_path):
+    """No 16-digit floats and no numbers stored as text: a printed 99.4% is the number 0.994 shown as 99.4%."""
+    import pandas as pd
+    from perfkit.excel import write_workbook
+    frame = pd.DataFrame({"年度": ["2024", "2025", "2025"], "执行率": ["99.4%", "12.0%", "待补充"],
+                          "金额": ["1,234.56", "7.00", "—"], "得分": [87.123456789012345, 90.5, None],
+                          "项目数": [1, 2, 3], "单位编码": ["007", "012", "U1"], "权重": [0.1234567, 0.5, 0.25]})
+    sheet = load_workbook(write_workbook(tmp_path / "n.xlsx", {"表": frame}))["表"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == [2024, 2025, 2025] and sheet["A2"].number_format == "0"
+    assert rows[0][1] == pytest.approx(0.994) and sheet["B2"].number_format == "0.0%" and rows[2][1] == "待补充"
+    assert rows[0][2] == pytest.approx(1234.56) and sheet["C2"].number_format == "#,##0.00" and rows[2][2] == "—"
+    assert sheet["D2"].number_format == "#,##0.00##" and sheet["G2"].number_format == "#,##0.00##"
+    assert sheet["E2"].number_format == "#,##0" and [r[5] for r in rows] == ["007", "012", "U1"]
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("job", JOBS)
 def test_provenance_names_the_store_and_its_snapshot_never_a_folder_of_this_machine(job_reports, demo_store_path,

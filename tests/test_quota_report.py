@@ -93,3 +93,22 @@ def test_every_demo_direction_has_a_panel_section_that_can_be_shown(demo_store):
         assert ("γ 趋于 0" in note) == (table is None), direction
         if table is not None:
             assert study.plot_panel() is not None
+
+
+def test_the_conclusion_gives_the_reason_in_the_tables_figures(demo_store):
+    """The reason for the method names the candidates and the figures of the comparison table; the
+    OLS row equal to the mean's is explained as the identity it is; the two efficiency models are named."""
+    from perfkit.text import text
+    study = quota_study(demo_store, "D036")
+    q = study.standards.quotas.loc["D036"]
+    table = study.comparison_table()
+    method = table.index[table.index.str.contains("中位数")][0]
+    conclusion = study.conclusion().data
+    assert f"采用{method}" in conclusion and "候选方法（" in conclusion
+    row = table.loc[method]
+    assert f"记录达标率 {row['记录达标率']}，交叉验证误差 {row['交叉验证误差']}" in conclusion
+    assert q["method"] == "median" and "验证误差最小" not in conclusion.split("。")[1]   # one candidate: no contest
+    frame = study.comparison()
+    assert frame.at["ols", "basic_quota"] == pytest.approx(frame.at["mean", "basic_quota"], rel=1e-12)
+    assert f"{frame.at['ols', 'basic_quota']:,.2f}" in study.identities().data
+    assert "截面随机前沿" in text("quota_standards.efficiency_title", "zh", mean=0.8)

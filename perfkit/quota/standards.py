@@ -251,12 +251,20 @@ def pick_standard(candidates: list[dict], target_reach: float, tolerance: float)
     ``tolerance`` of the closest to the target; of these the lowest cross-validated error (MAPE). When no
     candidate reaches the target, the one with the highest reach.
     """
+    pool = reach_pool(candidates, target_reach, tolerance)
+    if not pool:
+        return max(candidates, key=lambda c: c["reach"]), "highest_reach"
+    return min(pool, key=lambda c: (np.nan_to_num(c["mape"], nan=np.inf), c["reach"])), "closest_reach"
+
+
+def reach_pool(candidates: list[dict], target_reach: float, tolerance: float) -> list[dict]:
+    """The candidates :func:`pick_standard` chooses among by their error: met by at least ``target_reach`` of
+    the records and within ``tolerance`` of the one closest to it (empty when none reaches the target)."""
     eligible = [c for c in candidates if c["reach"] >= target_reach - 1e-12]
     if not eligible:
-        return max(candidates, key=lambda c: c["reach"]), "highest_reach"
+        return []
     closest = min(c["reach"] - target_reach for c in eligible)
-    pool = [c for c in eligible if c["reach"] - target_reach <= closest + tolerance]
-    return min(pool, key=lambda c: (np.nan_to_num(c["mape"], nan=np.inf), c["reach"])), "closest_reach"
+    return [c for c in eligible if c["reach"] - target_reach <= closest + tolerance]
 
 
 def build_standards(cost_records: pd.DataFrame, direction: str | list[str] | None = None,

@@ -73,6 +73,7 @@ class CasesView:
                              amount=f["amount"].sum() / 1e4, recorded=int(f["case_source"].eq("recorded").sum()),
                              suggested=int(f["case_source"].eq("suggested").sum()),
                              accuracy=self.accuracy["accuracy"], majority=self.accuracy["majority"],
+                             test=self.accuracy["test"], low=self.accuracy["low"], high=self.accuracy["high"],
                              cut=links["cut"] / 1e4, terminated=links["terminated"] / 1e4,
                              unspent=links["unspent"] / 1e4))
 
@@ -97,14 +98,30 @@ class CasesView:
         frame["field"] = frame["field"].map(lambda f: value_label("field", f, self.lang))
         return self._frame(frame)
 
-    def recurrence_table(self) -> pd.DataFrame:
-        r = self.result.recurrence
-        if r.empty:
-            return r
-        return self._frame(r[["unit_id", "unit_name", "case_name", "years"]].rename(columns={"case_name": "name"}))
+    @property
+    def recurs(self) -> bool:
+        """Whether any kind of problem recurs in a unit."""
+        return not self.result.recurrence.empty
 
-    def no_recurrence(self):
-        return markdown(text("cases.no_recurrence", self.lang))
+    def recurrence_table(self) -> pd.DataFrame:
+        """The kinds that recur, per unit: how often and in which years."""
+        r = self.result.recurrence
+        return self._frame(r[["unit_id", "unit_name", "case_name", "findings", "years", "in_years"]]
+                           .rename(columns={"case_name": "name"}))
+
+    def recurrence_text(self):
+        """What §四 finds, in the table's own figures; for one year, that recurrence across years needs more."""
+        r, rules, years = self.result.recurrence, self.result.preset.cases, self.result.years
+        shown = years_text(years)
+        if r.empty:
+            words = text("cases.no_recurrence", self.lang, years=shown)
+        else:
+            words = text("cases.recurrence_intro", self.lang, years=shown, units=r["unit_id"].nunique(),
+                         rows=len(r), findings=rules.recurrence_findings, years_rule=rules.recurrence_years)
+        if len(years) == 1:
+            words += text("cases.single_year", self.lang, years=years[0],
+                          earlier=years[0] - rules.recurrence_years + 1)
+        return markdown(words)
 
     def suggested_table(self) -> pd.DataFrame:
         s = self.result.suggested.head(self.limit)

@@ -89,10 +89,44 @@ class QuotaStudy:
         preset = self.preset or load_preset()
         return markdown_text(
             "quota_standards.conclusion", self.lang, name=self.name, quota=q["basic_quota"], unit=self.output_unit,
-            method=value_label("method", q["method"], self.lang), why=value_label("selection", q["selection"], self.lang),
+            method=value_label("method", q["method"], self.lang), why=self.why(),
             reach=q["reach"], unit_reach=q["unit_reach"], target=preset.quota.target_reach,
             mape=q["validation_mape"], benchmark=q["benchmark_quota"],
             benchmark_method=value_label("method", q["benchmark_method"], self.lang))
+
+    def why(self) -> str:
+        """Why the standard's method was used, in the figures of the candidates the engine weighed (the same
+        as the comparison table's): the pool of :func:`perfkit.quota.standards.reach_pool` and its errors."""
+        from perfkit.quota.standards import reach_pool
+
+        q = self.standards.quotas.loc[self.direction]
+        rules = (self.preset or load_preset()).quota
+        method = value_label("method", q["method"], self.lang)
+        separator = "、" if self.lang == "zh" else "; "
+        candidates = separator.join(value_label("method", m, self.lang) for m in rules.candidates)
+        if q["selection"] == "highest_reach":
+            return self._text("why.highest_reach", target=rules.target_reach, method=method, reach=q["reach"],
+                              candidates=candidates)
+        if q["selection"] != "closest_reach":
+            return value_label("selection", q["selection"], self.lang)
+        weighed = self.standards.candidates.get(self.direction, list(self.candidates.values()))
+        pool = reach_pool(weighed, rules.target_reach, rules.reach_tolerance)
+        listed = separator.join(self._text("why.candidate", method=value_label("method", c["method"], self.lang),
+                                           reach=c["reach"], mape=c["mape"]) for c in pool)
+        key = "why.closest_one" if len(pool) == 1 else "why.closest_many"
+        return self._text(key, target=rules.target_reach, tolerance=rules.reach_tolerance, pool=listed,
+                          method=method, candidates=candidates)
+
+    def identities(self):
+        """What the comparison table shows equal by construction, said so that nobody reads it as chance:
+        the cost-function regression (OLS with unit scale elasticity and Duan's smearing) is the arithmetic
+        mean of the coefficient-adjusted unit costs, to the cent."""
+        frame = self.comparison()
+        if {"mean", "ols"} <= set(frame.index):
+            options = compared_methods(self.preset or "default")["ols"]
+            if options.get("scale", "constant") == "constant":
+                return markdown(self._text("ols_is_mean", quota=frame.at["ols", "basic_quota"]))
+        return None
 
     def record(self):
         """The result for the index: the basic quota and its method."""
@@ -104,7 +138,13 @@ class QuotaStudy:
         """Every method side by side: quota, cross-validated error, share above, year stability, truth error.
 
         Indexed by method code; the demo city's stores add the error against the true efficient unit cost.
+        (Computed once: the conclusion and the notes read the same figures as the table.)
         """
+        if getattr(self, "_comparison", None) is None:
+            self._comparison = self._compare()
+        return self._comparison.copy()
+
+    def _compare(self) -> pd.DataFrame:
         rows = []
         for method, options in compared_methods(self.preset or "default").items():
             weighed = self.candidates.get(method)     # the same fit and folds: not done twice
@@ -113,6 +153,7 @@ class QuotaStudy:
             checked = weighed if weighed else quota.cross_validate(self.records, method, cost=self.cost, **options)
             row = {"method": value_label("method", method, self.lang), "key": method,
                    "basic_quota": model.basic_quota, "mape": checked["mape"],
+                   "reach": weighed["reach"] if weighed else quota.standards.reach(model, self.records, self.cost)[0],
                    "share_above": checked["share_above"],
                    "stability": quota.year_stability(self.records, method, cost=self.cost, **options)}
             if method in quota.models.STATISTIC_METHODS:
@@ -132,10 +173,11 @@ class QuotaStudy:
         frame["basic_quota"] = frame["basic_quota"].map("{:,.2f}".format)
         frame["ci"] = [(MISSING if pd.isna(low) else f"{low:,.0f} – {high:,.0f}")
                        for low, high in zip(frame.pop("ci_low"), frame.pop("ci_high"))]
-        for column in ("mape", "share_above", "stability", "truth_error"):
+        for column in ("mape", "reach", "share_above", "stability", "truth_error"):
             if column in frame:
                 frame[column] = frame[column].map(pct)
-        order = [c for c in ("method", "basic_quota", "ci", "mape", "share_above", "stability", "truth_error")
+        order = [c for c in ("method", "basic_quota", "ci", "mape", "reach", "share_above", "stability",
+                             "truth_error")
                  if c in frame]
         headers = texts("quota_standards.comparison", self.lang)
         return frame[order].rename(columns=headers).set_index(headers["method"])

@@ -311,6 +311,8 @@ class Cases(_Strict):
     taxonomy: dict[str, CaseType] = Field(min_length=2)
     suggest_min_probability: float = Field(ge=0, le=1, description="a suggestion below this is shown as uncertain")
     recurrence_years: int = Field(ge=2, description="a kind found in a unit in this many years recurs")
+    recurrence_findings: int = Field(default=2, ge=2, description="a kind found in a unit this many times recurs, "
+                                     "within one year too")
 
     @field_validator("taxonomy")
     @classmethod
