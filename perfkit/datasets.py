@@ -423,6 +423,12 @@ def _execution(rng: np.random.Generator, projects: pd.DataFrame, budgets: pd.Dat
                          "spent_cumulative": np.concatenate(amounts)})
 
 
+#: Indicator kinds that count whole things (their actuals are whole numbers) ...
+WHOLE_KINDS = ("count", "people")
+#: ... but for one actual in this many, left fractional: a planted data error the reports must flag (待核实).
+PLANTED_FRACTION_EVERY = 211
+
+
 def _target_value(kind: str, rng: np.random.Generator, budget: float) -> float:
     size = (budget / 1e6) ** 0.8
     return {
@@ -476,6 +482,8 @@ def _targets_and_actuals(rng, projects, budgets, indicators, directions):
                 actual = target * ratio * (progress if kind in ("count", "people", "money") else 1.0)
             if rng.random() < 0.02:
                 actual = np.nan  # not reported
+            elif kind in WHOLE_KINDS and len(actuals) % PLANTED_FRACTION_EVERY:
+                actual = float(round(actual))   # counts of whole things are whole (but for a few planted errors)
             targets.append((project_id, indicator_id, target, None))
             actuals.append((project_id, indicator_id, round(float(actual), 2), None, as_of))
     targets = pd.DataFrame(targets, columns=["project_id", "indicator_id", "target_value", "target_text"])

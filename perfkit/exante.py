@@ -110,6 +110,16 @@ class ExAnteResult(Result):
             rows.append(dict(subject=self.request.get("request_id"), item=dimension, evidence=evidence))
         return missing_frame(rows)
 
+    @property
+    def adjustments(self) -> pd.DataFrame:
+        """What a conditional support (调整后支持) asks to adjust: the dimensions that won less than the preset's
+        ``adjust_below`` share of their points (points, score, share), weakest first; empty for other
+        conclusions and for a draft."""
+        if self.is_draft or not self.preset.exante.conclusion(self.conclusion).adjusts:
+            return pd.DataFrame(columns=["points", "score", "share"]).rename_axis("dimension")
+        table = self.table.assign(share=self.table["score"] / self.table["points"])
+        return table[table["share"] < self.preset.exante.adjust_below].sort_values("share", kind="stable")
+
     def record(self) -> dict:
         """The index row: the request, its score and conclusion, or a draft."""
         return make_record(self.request.get("request_id"), self.score, self.conclusion, self.is_draft)
@@ -129,12 +139,15 @@ def _judged_fraction(answer, trim_min_experts: int) -> float:
 
 
 def _target_problems(targets: list[Mapping], rules, quantity: float | None = None, output_unit: str | None = None,
-                     standard_unit_cost: float | None = None) -> tuple[float, list[Message]]:
+                     standard_unit_cost: float | None = None,
+                     amount: float | None = None) -> tuple[float, list[Message]]:
     """Share of the targets dimension lost, and why.
 
     Besides the library's checks, the request is compared with itself and with the standard: an output
     target counted in the request's output unit must be the requested ``quantity``, and a unit-cost target
-    (元 per output unit) must lie near the ``standard_unit_cost`` (within the preset's ``target_checks``).
+    (元 per output unit) must lie near the ``standard_unit_cost`` (within the preset's ``target_checks``),
+    and, standard or not, times the requested quantity near the requested ``amount``: a target of 1,975 元 a
+    place for 20 places does not describe a request of 867.80 万元.
     """
     deductions, checks = rules.target_deductions, rules.target_checks
     lost, reasons = 0.0, []
@@ -152,6 +165,24 @@ def _target_problems(targets: list[Mapping], rules, quantity: float | None = Non
             lost += deductions.unit_cost_mismatch
             reasons.append(note("unit_cost_mismatch", name=t.get("name"), value=float(value),
                                 standard=float(standard_unit_cost), unit=unit))
+    # without a standard, the request against itself (with one, the unit-cost check covers it): a unit-cost
+    # target (元/X) times the quantity of X (the request's, else its output target counted in X)
+    counted = {t.get("measure_unit"): t.get("target_value") for t in targets
+               if t.get("level1") in rules.output_levels and t.get("target_value") is not None
+               and not pd.isna(t.get("target_value")) and not str(t.get("measure_unit") or "").startswith("元")}
+    if output_unit and quantity:
+        counted[output_unit] = quantity
+    for t in targets if amount and not standard_unit_cost else ():
+        value, unit = t.get("target_value"), str(t.get("measure_unit") or "")
+        per = unit[2:] if unit.startswith("元/") else None
+        if value is None or pd.isna(value) or not per or not counted.get(per):
+            continue
+        implied = float(value) * float(counted[per])
+        if abs(implied - amount) > checks.amount_tolerance * amount:
+            lost += deductions.amount_mismatch
+            reasons.append(note("amount_mismatch", name=t.get("name"), value=float(value), unit=unit,
+                                quantity=float(counted[per]), output_unit=per, implied=implied / 1e4,
+                                amount=float(amount) / 1e4))
     level1 = {t.get("level1") for t in targets}
     if not level1 & set(rules.output_levels):
         lost += deductions.no_output_target
@@ -256,8 +287,8 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
         standard_unit_cost = standard_cost / float(quantity) if standard_cost and quantity else None
         lost, problems = _target_problems(list(request.get("targets") or []), rules, quantity=quantity,
                                           output_unit=request.get("output_unit"),
-                                          standard_unit_cost=standard_unit_cost)
-        scores["targets"] = points["targets"] * (1 - lost)
+                                          standard_unit_cost=standard_unit_cost, amount=float(amount))
+        scores["targets"] = points["targets"] * max(0.0, 1 - lost)
         reasons += problems
 
     for dimension in JUDGED:
@@ -276,8 +307,12 @@ def assess(request: Mapping, standards: StandardsTable | None, answers: Mapping 
         reasons.insert(0, note("exante_pending", cut=cut_rate))
     else:
         total = float(round(by_dimension.sum(), 10))
+        points_of = pd.Series({names[d]: points[d] for d in DIMENSIONS})
+        weak = bool(((by_dimension / points_of) < rules.adjust_below).any())
+        # support after adjustment needs something to adjust: a cut, or a dimension to improve
         conclusion = next(c.conclusion for c in rules.conclusions
-                          if total >= c.min_score and cut_rate <= c.max_cut_rate + 1e-12)
+                          if total >= c.min_score and cut_rate <= c.max_cut_rate + 1e-12
+                          and (not c.adjusts or cut_rate > 0 or weak))
         reasons.insert(0, note("exante_overall", score=total, cut=cut_rate, conclusion=Name(conclusion)))
     return ExAnteResult(request=dict(request), by_dimension=by_dimension, standard_cost=standard_cost,
                         suggested_amount=suggested, cut_rate=cut_rate, conclusion=conclusion, reasons=reasons,

@@ -11,6 +11,7 @@ from perfkit.errors import DataError, Problem, reason
 from perfkit.evaluation.panel import aggregate_panel, kendalls_w
 from perfkit.evaluation.scoring import rate, score_indicator
 from perfkit.evaluation.weights import rating_sensitivity
+from perfkit.quality import project_quality
 from perfkit.queries import ProjectEvidence, UnitEvidence
 from perfkit.results import STATES, Result, make_record, makes_draft, missing_frame
 from perfkit.rules import Preset, PresetLike, load_preset
@@ -110,6 +111,12 @@ class EvaluationResult(Result):
     def flags(self) -> list[tuple[str, tuple[Message, ...]]]:
         """(item, notes) of the items scored with missing data or disagreement: never silently dropped."""
         return [(row.indicator, row.note) for row in self.table.itertuples() if row.flagged]
+
+    @property
+    def quality(self) -> tuple[Message, ...]:
+        """The 待核实 notes of the project's figures by the preset's data-quality rules
+        (:func:`perfkit.quality.project_quality`, at year-end): the report lists them with the problems."""
+        return project_quality(self.budget, self.spent, 1.0, self.indicators, self.preset)
 
     def sensitivity(self, **kwargs) -> dict | None:
         """Probability that the rating changes when weights move (see :func:`rating_sensitivity`);
@@ -344,19 +351,25 @@ class SelfEvaluationResult(Result):
 
     @property
     def table(self) -> pd.DataFrame:
-        """One row per project: budget, spent, execution rate, block scores, total, rating, state, notes."""
+        """One row per project: budget, spent, execution rate, block scores, total, rating, state, notes (data
+        gaps) and quality (the 待核实 notes of :func:`perfkit.quality.project_quality`)."""
         return self.projects
 
     def summary(self) -> pd.DataFrame:
-        """One row (the unit): projects, money, mean and budget-weighted scores (of the rated projects), count
+        """One row (the unit): projects, money, the execution rate (of the projects with execution records;
+        ``no_execution`` counts the others), mean and budget-weighted scores (of the rated projects), count
         per rating, drafts (evidence incomplete: no score) and projects with data gaps."""
         p = self.projects
         rated = p[p["rating"].notna()]
         weighted = (float(np.average(rated["total"], weights=rated["budget"])) if rated["budget"].sum() > 0
                     else float("nan"))
         counts = p["rating"].value_counts()
+        recorded = p[p["spent"].notna()]      # the rate of the projects with execution records (none is not 0%)
         figures = {
             "projects": len(p), "budget": float(p["budget"].sum()), "spent": float(p["spent"].fillna(0).sum()),
+            "execution_rate": float(recorded["spent"].sum() / recorded["budget"].sum())
+            if recorded["budget"].sum() > 0 else float("nan"),
+            "no_execution": int(p["spent"].isna().sum()),
             "mean_score": float(rated["total"].mean()), "budget_weighted_score": weighted,
             **{f"rating_{r}": int(counts.get(r, 0)) for r in self.preset.rating_bands},
             "drafts": int(p["rating"].isna().sum()),
@@ -452,7 +465,9 @@ def score_unit(evidence: UnitEvidence, preset: PresetLike = "default") -> SelfEv
                                          if project.budget else np.nan),
                          **{f"score_{b}": v for b, v in scores.items()}, total=total,
                          rating=None if draft else rate(min(max(total, 0.0), 100.0), preset),
-                         state="draft" if draft else "scored", notes=tuple(notes)))
+                         state="draft" if draft else "scored", notes=tuple(notes),
+                         quality=project_quality(float(project.budget), spent.get(project.project_id), 1.0,
+                                                 indicators.iloc[mine], preset)))
     return SelfEvaluationResult(unit=evidence.unit, year=int(year), projects=pd.DataFrame(rows), preset=preset)
 
 

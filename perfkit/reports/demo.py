@@ -48,8 +48,8 @@ def _workbooks(store_path: str, output_dir: Path, lang: str, standards, assessed
              int((assessed["conclusion"] == EXANTE_DRAFT).sum()), workbook)
     headline = monitored.headline
     workbook = monitored.to_excel(output_dir / f"monitoring_{AS_OF}.xlsx", lang)
-    log.info("monitoring as of %s: %d projects of %d units to rectify (%s 亿元), %d to terminate (%s 万元) → %s",
-             AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e8:,.2f}",
+    log.info("monitoring as of %s: %d projects of %d units to rectify (%s 万元), %d to terminate (%s 万元) → %s",
+             AS_OF, headline["rectify_projects"], headline["rectify_units"], f"{headline['rectify_money'] / 1e4:,.2f}",
              headline["terminate_projects"], f"{headline['terminate_money'] / 1e4:,.2f}", workbook)
 
 

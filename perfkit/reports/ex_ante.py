@@ -48,7 +48,10 @@ class ExAnteView(PresetView):
     def section(self, name: str):
         """One section of the outline (title, basic, work, overall, advice, other)."""
         r = self.result
-        context = dict(conclusion=self.conclusion_label(r.conclusion),
+        adjusts = not r.is_draft and r.preset.exante.conclusion(r.conclusion).adjusts
+        context = dict(conclusion=self.conclusion_label(r.conclusion), adjusts=adjusts,
+                       adjustments=[dict(dimension=self.label(d), score=row.score, points=row.points)
+                                    for d, row in r.adjustments.iterrows()],
                        reasons=[notes_text([reason], self.lang, r.preset) for reason in r.reasons[1:]])
         return markdown(getattr(outline("ex_ante", self.lang).make_module(context), name)(r))
 

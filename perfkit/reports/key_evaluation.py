@@ -114,6 +114,7 @@ class KeyEvaluationView(PresetView):
             # rounded so that the printed dimensions add up to the printed total
             by_level1=list(zip(map(self.label, r.by_level1.index), rounded_parts(r.by_level1.to_numpy()))),
             findings=findings,
+            quality=[notes_text([n], self.lang, self.preset) for n in r.quality],
             strong=[item(row) for row in strong.itertuples()],
             causes=[dict(code=level1, label=self.label(level1), items=list(dict.fromkeys(names)))
                     for level1, names in causes.items()],

@@ -161,6 +161,10 @@ class PortraitView:
         return frame.rename_axis(text("portrait.columns.year", self.lang)).reset_index() \
             .astype({text("portrait.columns.year", self.lang): str})
 
+    def trend_scope(self):
+        """What the trend's figures cover (the unit's own projects), beside the self-evaluations' scope."""
+        return markdown(text("portrait.trend_scope", self.lang))
+
     def plot_trend(self):
         """Execution rate and target completion over the years."""
         frame = self.result.indicators[["execution_rate", "target_completion"]].dropna(how="all")

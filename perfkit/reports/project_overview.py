@@ -196,6 +196,15 @@ def data_quality_notes(view: ProjectOverview) -> list[Message]:
             notes.append(note("dq_falls", months=", ".join(map(str, falls))))
         if view.budget > 0 and view.spent > view.budget * 1.0001:
             notes.append(note("dq_overspent"))
+    # the preset's rules: targets met without spending, execution far below progress, fractional counts
+    from perfkit.quality import project_quality
+
+    if e.empty:
+        notes += project_quality(view.budget, None, 0.0, view.targets)
+    else:
+        progress = view.time_progress[int(e["month"].dt.month.max()) - 1]
+        notes += project_quality(view.budget, view.spent, 1.0 if np.isnan(progress) else float(progress),
+                                 view.targets)
     if view.targets.empty:
         notes.append(note("dq_no_targets"))
     else:

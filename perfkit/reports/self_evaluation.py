@@ -49,11 +49,13 @@ class SelfEvaluationView(PresetView):
         r, preset = self.result, self.preset
         projects = r.projects.assign(
             notes_text=r.projects["notes"].map(lambda notes: notes_text(notes, self.lang, preset)),
+            quality_text=r.projects["quality"].map(lambda notes: notes_text(notes, self.lang, preset)),
             rating_label=r.projects["rating"].map(self.rating_label))
         module = outline("self_evaluation", self.lang).make_module(dict(
             weights=[(self.label(block), w) for block, w in preset.self_evaluation.weights.items()],
             ratings=[(rating, self.label(rating)) for rating in preset.rating_bands],
             flagged=list(projects[projects["notes"].map(len) > 0].itertuples()),
+            doubtful=list(projects[projects["quality"].map(len) > 0].itertuples()),
             low=list(projects[projects["rating"].isin(preset.low_ratings)].nsmallest(5, "total").itertuples())))
         macro = getattr(module, name)
         view = dict(unit=r.unit, year=r.year)
@@ -70,7 +72,8 @@ class SelfEvaluationView(PresetView):
         p["rating"] = p["rating"].map(self.rating_label)
         p[blocks + ["total"]] = p[blocks + ["total"]].astype(object).where(p[blocks + ["total"]].notna(),
                                                                           text("common.draft", self.lang))
-        p["notes"] = p["notes"].map(lambda notes: notes_text(notes, self.lang, self.preset))
+        p["notes"] = [notes_text((*notes, *quality), self.lang, self.preset)
+                      for notes, quality in zip(p["notes"], p["quality"])]
         columns = ["project_id", "name", "unit_name", "budget", "execution_rate", *blocks, "total", "rating", "notes"]
         headers = {**texts("self_evaluation.headers", self.lang),
                    **{b: self.label(b.removeprefix("score_")) for b in blocks}}

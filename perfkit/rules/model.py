@@ -214,6 +214,8 @@ class Conclusion(_Strict):
     min_score: float = Field(ge=0, le=100)
     max_cut_rate: float = Field(ge=0, le=1)
     approves: bool = Field(description="the request enters the budget (at the suggested amount)")
+    adjusts: bool = Field(default=False, description="support on condition of adjustments (调整后支持): holds only "
+                          "when there is something to adjust, a cut or a dimension below adjust_below")
 
 
 class TargetDeductions(_Strict):
@@ -224,6 +226,8 @@ class TargetDeductions(_Strict):
     unit_mismatch: float = Field(ge=0, le=1)
     quantity_mismatch: float = Field(ge=0, le=1, description="an output target that is not the requested quantity")
     unit_cost_mismatch: float = Field(ge=0, le=1, description="a unit-cost target far from the standard's")
+    amount_mismatch: float = Field(default=0.30, ge=0, le=1, description="a unit-cost target that, times the "
+                                   "requested quantity, is far from the requested amount")
 
 
 class TargetChecks(_Strict):
@@ -231,6 +235,8 @@ class TargetChecks(_Strict):
 
     quantity_tolerance: float = Field(ge=0, lt=1, description="relative gap allowed between output target and quantity")
     unit_cost_tolerance: float = Field(ge=0, description="relative gap allowed between unit-cost target and standard")
+    amount_tolerance: float = Field(default=0.50, ge=0, description="relative gap allowed between unit-cost target × "
+                                    "quantity and the requested amount")
 
 
 class ExAnte(_Strict):
@@ -240,6 +246,8 @@ class ExAnte(_Strict):
     target_deductions: TargetDeductions
     target_checks: TargetChecks
     min_quantitative_share: float = Field(ge=0, le=1)
+    adjust_below: float = Field(default=0.80, gt=0, le=1, description="a dimension that won less than this share of "
+                                "its points is one a 调整后支持 asks to adjust")
     output_levels: list[str] = Field(min_length=1, description="level-1 names that count as output targets")
     benefit_levels: list[str] = Field(min_length=1, description="level-1 names that count as benefit targets")
     conclusions: list[Conclusion]
@@ -326,6 +334,19 @@ class Cases(_Strict):
         return taxonomy
 
 
+class DataQuality(_Strict):
+    """Figures that cannot all be true (:mod:`perfkit.quality`): each makes a 待核实 note in the reports."""
+
+    idle_execution: float = Field(default=0.05, ge=0, le=1, description="spent at most this share of the budget ...")
+    idle_completion: float = Field(default=0.50, ge=0, le=1, description="... with targets reached at least this "
+                                   "far on average: targets met without spending")
+    slow_share: float = Field(default=0.50, ge=0, le=1, description="an execution rate below this share of the "
+                              "time elapsed is far below the year's progress")
+    whole_units: list[str] = Field(default_factory=lambda: ["个", "家", "人", "人次", "户", "所", "座", "台", "套",
+                                                            "辆", "项", "次", "件", "处", "名", "张", "份", "场"],
+                                   description="units that count whole things: a fractional value is an error")
+
+
 class Preset(_Strict):
     """A validated rule preset; load one with :func:`perfkit.rules.load_preset`.
 
@@ -353,6 +374,7 @@ class Preset(_Strict):
     exante: ExAnte
     comparison: Comparison
     cases: Cases
+    data_quality: DataQuality = Field(default_factory=DataQuality)
 
     @field_validator("evaluation_tree")
     @classmethod
