@@ -302,13 +302,14 @@ def _add_job_parser(jobs_parsers, job) -> None:
         option = _option(job, name)
         flags = [option] if option == "--" + name.replace("_", "-") else [option, "--" + name.replace("_", "-")]
         shown = "" if default is None else f" (default {default})"
+        described = " / ".join(words for words in (spec.get("help"), spec.get("help_en")) if words)
         needed = " (required)" if any(group == (name,) for group in job.required_groups) else ""
         if kind is None:  # a boolean parameter: --name / --no-name
             p.add_argument(*flags, dest=name, default=default, action=argparse.BooleanOptionalAction,
-                           help=f"{spec.get('help', '')}{shown}")
+                           help=f"{described}{shown}")
         else:
             p.add_argument(*flags, dest=name, default=default, type=kind, metavar=name.upper(),
-                           help=f"{spec.get('help', '')}{shown}{needed}".replace("%", "%%"))
+                           help=f"{described}{shown}{needed}".replace("%", "%%"))
         names.append(name)
     p.add_argument("--format", dest="formats", default=None, metavar="FORMATS",
                    help="html, pdf and/or docx, comma-separated (default: the preset's report.formats, html,pdf)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from perfkit.evaluation.scoring import completion
 from perfkit.rules import PresetLike, load_preset
 from perfkit.text import Message, note
 
@@ -35,6 +34,8 @@ def project_quality(budget: float, spent: float | None, progress: float, targets
     preset : str, path, mapping or Preset
         Its ``data_quality`` rules.
     """
+    from perfkit.evaluation.scoring import completion    # (the evaluation engine imports this module)
+
     rules = load_preset(preset).data_quality
     notes: list[Message] = []
     rate = spent / budget if spent is not None and budget and budget > 0 else None

@@ -431,7 +431,12 @@ def test_cached_parameters_are_papermills_and_follow_the_notebook(tmp_path, monk
     monkeypatch.setenv("PERFKIT_CACHE", str(tmp_path / "cache"))
     job = get_job("monitoring")
     read = job.parameters()
-    assert read == {k: dict(v) for k, v in papermill.inspect_notebook(str(job.notebook_path)).items()}
+    import perfkit.reports.parameters  # noqa: F401  (registers its translator: papermill reads `str | None`)
+    inspected = papermill.inspect_notebook(str(job.notebook_path))
+    assert {k: {f: v[f] for f in ("default", "inferred_type_name", "help")} for k, v in read.items()} \
+        == {k: {f: dict(v)[f] for f in ("default", "inferred_type_name", "help")} for k, v in inspected.items()}
+    assert "store" in read and read["store"]["inferred_type_name"] == "str | None"
+    assert all(v["help_en"] and not re.search(r"[\u4e00-\u9fff]", v["help_en"]) for v in read.values())
     assert job.parameters() == read                                          # from the cache
     edited = json.loads(job.notebook_path.read_text(encoding="utf-8"))
     cell = next(c for c in edited["cells"] if "parameters" in c["metadata"].get("tags", []))
@@ -457,3 +462,35 @@ def test_a_warm_kernel_runs_the_modules_a_job_made_lazy(monkeypatch):
     warm._import(object(), ["colorsys"], set())
     exec(sent[0], {})                                                        # what the kernel runs
     assert type(sys.modules["colorsys"]).__name__ != "_LazyModule" and sys.modules["colorsys"].rgb_to_hsv
+
+
+def test_notebooks_speak_the_reports_language():
+    """A notebook reads in Chinese (its default language) in JupyterLab, its English words in the cells'
+    metadata; parameters are annotated as Python writes them (str | None), never as strings."""
+    import nbformat
+
+    from perfkit.reports.parameters import localise
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for job in jobs().values():
+        notebook = nbformat.read(str(job.notebook_path), as_version=4)
+        intro, parameters = notebook.cells[0], notebook.cells[1]
+        assert "remove-cell" in intro.metadata["tags"] and "parameters" in parameters.metadata["tags"]
+        assert cjk.search(intro.source.splitlines()[0]) and "Optional" not in parameters.source
+        assert all(cjk.search(line.split("#", 1)[1]) for line in parameters.source.splitlines()), job.name
+        english = localise(notebook, "en")
+        assert not cjk.search(english.cells[0].source.splitlines()[0])
+        assert not any(cjk.search(line.split("#", 1)[1]) for line in english.cells[1].source.splitlines())
+        assert [line.split("#")[0] for line in english.cells[1].source.splitlines()] \
+            == [line.split("#")[0] for line in parameters.source.splitlines()]          # the same code
+        assert localise(notebook, "zh").cells[0].source == intro.source
+
+
+def test_a_table_shows_text_left_and_numbers_right_in_jupyterlab_too():
+    import pandas as pd
+
+    from perfkit.reports.display import record, show
+    shown = show(pd.DataFrame({"名称": ["甲", "乙"], "金额": [1.5, 2.0]})).styler.to_html()
+    assert "td.text {\n  text-align: left;" in shown and "td.num {\n  text-align: right;" in shown
+    bundle = record(job="key-evaluation", lang="zh", score=89.3412, rating="良", status="final")._repr_mimebundle_()
+    assert bundle["application/json"]["score"] == 89.3412                       # the runner reads this ...
+    assert bundle["text/plain"] == "本报告结果（列入报告索引）：得分 89.34 分，等级“良”"   # ... a reader this

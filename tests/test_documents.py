@@ -95,6 +95,22 @@ def test_docx_is_fit_to_edit(job_reports, job):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("job", JOBS)
+def test_the_executed_notebook_reads_in_the_reports_language(job_reports, job):
+    """An English report's notebook opens in JupyterLab in English: its introduction and parameter comments;
+    its record cell shows a worded line beside the JSON the runner reads."""
+    import nbformat
+    for lang in ("zh", "en"):
+        notebook = nbformat.read(str(job_reports[job, lang].notebook), as_version=4)
+        intro = next(c for c in notebook.cells if "remove-cell" in c.metadata.get("tags", []))
+        assert bool(re.search(r"[\u4e00-\u9fff]", intro.source.splitlines()[0])) == (lang == "zh")
+        recorded = next(c for c in notebook.cells if "perfkit-record" in c.metadata.get("tags", []))
+        bundle = recorded.outputs[-1]["data"]
+        assert "application/json" in bundle and ("本报告结果" if lang == "zh" else "This report's result") \
+            in bundle["text/plain"]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("job", JOBS)
 def test_html_is_self_contained_complete_and_free_of_nan(job_reports, job):
     for lang in ("zh", "en"):
         report = job_reports[job, lang]

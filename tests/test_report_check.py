@@ -170,7 +170,7 @@ def test_every_command_that_writes_names_its_formats(capsys):
     ("project-overview", {"score": None, "rating": None, "status": "final"}, "—"),
 ])
 def test_the_index_words_each_result(job, record, worded):
-    from perfkit.reports.runner import result_text
+    from perfkit.reports.display import result_text
     assert result_text(job, record, "zh") == worded
 
 

@@ -157,7 +157,7 @@ class ComparisonView:
 
     def record(self):
         ranked = int(self.result.scores["rank"].notna().sum())
-        return record(score=None, rating=f"{ranked}", status=self.result.record()["status"])
+        return record(job=JOB.name, lang=self.lang, score=None, rating=f"{ranked}", status=self.result.record()["status"])
 
     def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""

@@ -231,6 +231,9 @@ def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None) -> Ta
     styler = Styler(frame, cell_ids=False, uuid=uuid).hide(axis="index").format(formats, na_rep=MISSING,
                                                                                   escape="html")
     styler = styler.format_index(escape="html", axis=1)
+    # in the table's own style, so that JupyterLab (which right-aligns every cell) shows it as the report does
+    styler = styler.set_table_styles([{"selector": "td.text", "props": "text-align: left;"},
+                                      {"selector": "td.num", "props": "text-align: right;"}])
     if len(frame.columns) >= WIDE_COLUMNS:
         styler = styler.set_table_attributes('class="wide"')
     if caption:
@@ -260,8 +263,34 @@ def markdown_text(key: str, lang: str = "zh", level: int = 0, **params):
     return markdown(("#" * level + " " if level else "") + text(key, lang, **safe))
 
 
-def record(**values):
-    """The report's result for the index (score, rating, status), shown as JSON in a tagged cell."""
-    from IPython.display import JSON
+def result_text(job: str | None, record: dict, lang: str) -> str:
+    """A report's result worded (``得分 89.34 分，等级“良”``), never bare numbers: for the index and for the
+    record cell in JupyterLab."""
+    if record.get("status") == "draft":
+        return text("index.results.draft", lang)
+    try:
+        return text(f"index.results.{job}", lang, score=record.get("score"), rating=record.get("rating"))
+    except (KeyError, TypeError, ValueError):    # a job without wording, or a result without its score
+        return " ".join(str(v) for v in (record.get("score"), record.get("rating")) if v not in (None, "")) or "—"
 
-    return JSON({k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()})
+
+class ResultRecord:
+    """The report's result for the index (score, rating, status): JSON for the runner, which reads it from
+    the executed notebook, and one worded line for a reader in JupyterLab (the report leaves the cell out)."""
+
+    def __init__(self, values: dict, job: str | None = None, lang: str = "zh"):
+        self.values = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in values.items()}
+        self.job, self.lang = job, lang
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        line = f"{text('index.result_label', self.lang)}{result_text(self.job, self.values, self.lang)}"
+        return {"application/json": self.values, "text/plain": line,
+                "text/html": f"<p>{html.escape(line, quote=False)}</p>"}
+
+
+def record(*, job: str | None = None, lang: str = "zh", **values) -> ResultRecord:
+    """The report's result for the index (score, rating, status), shown in a tagged cell: the runner reads its
+    JSON, a reader in JupyterLab its worded line."""
+    return ResultRecord(values, job, lang)
+
+

@@ -58,7 +58,7 @@ class ExAnteView(PresetView):
     def record(self):
         """The result for the index: score and conclusion, or pending."""
         r = self.result.record()
-        return record(score=r["score"], rating=self.conclusion_label(self.result.conclusion), status=r["status"])
+        return record(job=JOB.name, lang=self.lang, score=r["score"], rating=self.conclusion_label(self.result.conclusion), status=r["status"])
 
     def dimension_table(self) -> pd.DataFrame:
         """Each dimension's points in the preset and the request's score."""

@@ -186,7 +186,38 @@ def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
     exporter = _html_exporter(LANGUAGE_CODES.get(meta.lang, meta.lang))
     resources = {"metadata": {"name": meta.title}, "perfkit": meta.resources(), "perfkit_css": _stylesheet()}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return _chart_descriptions(body, meta.lang)
+    return _keep_headings_with_next(_chart_descriptions(body, meta.lang))
+
+
+#: The class of a heading kept together with the table or chart it introduces (never stranded at a page foot).
+KEEP_TOGETHER = "perfkit-keep-together"
+_BLOCKS = ("h1", "h2", "h3", "h4", "p", "ul", "ol", "pre", "table", "img")
+
+
+def _keep_headings_with_next(html: str) -> str:
+    """Keep each heading on the page of the table or chart it introduces: heading and table (or chart) in one
+    block that does not break inside. (They are different cells' outputs, and WeasyPrint does not carry a
+    heading's ``break-after: avoid`` past its cell.) A wide table's block prints on its landscape page."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    content = soup.find("main") or soup
+    moved = False
+    for heading in content.find_all(["h2", "h3", "h4"]):
+        following = heading.find_next(_BLOCKS)
+        if following is None or following.name not in ("table", "img") or following.find_parent("table"):
+            continue
+        # the chart's output block, or the table itself (with the styler's <style> before it)
+        target = following.find_parent(class_="jp-OutputArea-output") if following.name == "img" else following
+        if target is None or heading in target.parents:
+            continue
+        classes = [KEEP_TOGETHER] + (["perfkit-wide"] if "wide" in (following.get("class") or []) else [])
+        block = soup.new_tag("div", attrs={"class": " ".join(classes)})
+        target.insert_before(block)
+        block.append(heading.extract())
+        block.append(target.extract())
+        moved = True
+    return str(soup) if moved else html
 
 
 #: What nbconvert writes on an image without a description (in English, whatever the report's language).

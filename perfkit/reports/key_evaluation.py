@@ -198,7 +198,7 @@ class KeyEvaluationView(PresetView):
     def record(self):
         """The result for the index: total and rating, or a draft."""
         r = self.result.record()
-        return record(score=r["score"], rating=self.rating_label(), status=r["status"])
+        return record(job=JOB.name, lang=self.lang, score=r["score"], rating=self.rating_label(), status=r["status"])
 
     def findings_table(self) -> pd.DataFrame:
         """The findings: problem, item, description, the points the table took off for it, recommendation

@@ -109,7 +109,7 @@ class MonitoringView:
         counts = self.result.headline      # the lights counted once, as the opening sentence counts them
         shown = " / ".join(f"{value_label('light', light, self.lang)} {counts[light]}"
                            for light in ("red", "yellow", "green"))
-        return record(score=None, rating=shown, status=self.result.record()["status"])
+        return record(job=JOB.name, lang=self.lang, score=None, rating=shown, status=self.result.record()["status"])
 
     def plot_deviation(self):
         """Execution rate against time progress, one dot per project, coloured by its light (which judges it

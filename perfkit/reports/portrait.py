@@ -238,9 +238,9 @@ class PortraitView:
         """For the index: the latest composite score and rank."""
         r, year = self.result.record(), self.result.latest
         if year is None:
-            return record(score=None, rating=None, status=r["status"])
+            return record(job=JOB.name, lang=self.lang, score=None, rating=None, status=r["status"])
         s = self.result.scores.loc[year]
-        return record(score=r["score"] * 100, rating=f"{int(s['rank'])}/{int(s['units'])} ({year})",
+        return record(job=JOB.name, lang=self.lang, score=r["score"] * 100, rating=f"{int(s['rank'])}/{int(s['units'])} ({year})",
                       status=r["status"])
 
     def to_excel(self, path) -> Path:

@@ -147,7 +147,7 @@ class CasesView:
         return self._frame(frame)
 
     def record(self):
-        return record(score=None, rating=str(len(self.result.findings)), status=self.result.record()["status"])
+        return record(job=JOB.name, lang=self.lang, score=None, rating=str(len(self.result.findings)), status=self.result.record()["status"])
 
     def to_excel(self, path) -> Path:
         """Write the report's tables as a workbook (UTF-8 text cells, 万元 amounts, filters)."""

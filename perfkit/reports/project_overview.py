@@ -76,7 +76,7 @@ class ProjectOverview:
 
     def record(self):
         """The result for the index: the execution rate to date."""
-        return record(score=None if pd.isna(self.execution_rate) else self.execution_rate * 100, status="final")
+        return record(job=JOB.name, lang=self.lang, score=None if pd.isna(self.execution_rate) else self.execution_rate * 100, status="final")
 
     def summary(self) -> pd.DataFrame:
         """Two-column table of the project's facts and money, labelled in ``lang``."""

@@ -131,7 +131,7 @@ class QuotaStudy:
     def record(self):
         """The result for the index: the basic quota and its method."""
         q = self.standards.quotas.loc[self.direction]
-        return record(score=float(q["basic_quota"]), rating=value_label("method", q["method"], self.lang),
+        return record(job=JOB.name, lang=self.lang, score=float(q["basic_quota"]), rating=value_label("method", q["method"], self.lang),
                       status="final")
 
     def comparison(self) -> pd.DataFrame:

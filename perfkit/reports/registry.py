@@ -185,7 +185,8 @@ class Job:
         return notebooks_dir() / self.notebook
 
     def parameters(self) -> dict[str, dict[str, Any]]:
-        """The notebook's parameters as papermill reads them: name → {default, inferred_type_name, help}.
+        """The notebook's parameters as papermill reads them: name → {default, inferred_type_name, help (zh),
+        help_en} (:func:`perfkit.reports.parameters.read_parameters`).
 
         papermill's reading is kept in the user's cache under the hash of the notebook's bytes (an edited
         notebook is read again), so that ``perfkit report JOB --help`` answers without importing papermill.
@@ -196,9 +197,9 @@ class Job:
             return json.loads(cached.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
-        import papermill  # only the CLI and the runner ask; a report kernel never does
+        from perfkit.reports.parameters import read_parameters   # papermill: only the CLI and the runner ask
 
-        parameters = {name: dict(spec) for name, spec in papermill.inspect_notebook(str(self.notebook_path)).items()}
+        parameters = read_parameters(self.notebook_path)
         try:   # written beside and moved into place: a reader never sees half a file
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_name(f".{cached.name}.{os.getpid()}")

@@ -24,8 +24,10 @@ import papermill
 
 from perfkit.errors import ReportError
 from perfkit.reports.check import assert_report
+from perfkit.reports.display import result_text
 from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_html, export_pdf,
                                     record_in_index, report_record, report_title)
+from perfkit.reports.parameters import localise
 from perfkit.reports.preflight import check_parameters
 from perfkit.reports.registry import find_job, job_names
 from perfkit.reports.warm import ENGINE as WARM
@@ -203,10 +205,14 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     work = Path(tempfile.mkdtemp(prefix=f".perfkit-{os.getpid()}-", dir=output_dir))
     try:
         executed_path = work / f"{name}.ipynb"
+        run_from = source
+        if lang != "zh":    # the notebook's introduction and parameter comments in the report's language
+            run_from = work / f"{name}.source.ipynb"
+            nbformat.write(localise(nbformat.read(str(source), as_version=4), lang), str(run_from))
         try:
             # no cwd=: papermill would chdir the whole process, which breaks concurrent runs (run_batch);
             # the kernel starts in the caller's directory, where a relative store path is meant
-            papermill.execute_notebook(str(source), str(executed_path), parameters=parameters,
+            papermill.execute_notebook(str(run_from), str(executed_path), parameters=parameters,
                                        kernel_name=kernel_name, progress_bar=False, log_output=False,
                                        extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
                                        engine_name=engine,
@@ -258,16 +264,6 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def result_text(job: str, record: dict, lang: str) -> str:
-    """A report's result worded for the index (``得分 89.34 分，等级“良”``), never bare numbers."""
-    if record.get("status") == "draft":
-        return text("index.results.draft", lang)
-    try:
-        return text(f"index.results.{job}", lang, score=record.get("score"), rating=record.get("rating"))
-    except (KeyError, TypeError, ValueError):    # a job without wording, or a result without its score
-        return " ".join(str(v) for v in (record.get("score"), record.get("rating")) if v not in (None, "")) or "—"
 
 
 def index_report(output_dir: Path, report: Report, meta: ReportMeta) -> None:

@@ -90,7 +90,7 @@ class SelfEvaluationView(PresetView):
     def record(self):
         """The result for the index: the unit's mean score, none while a project is a draft."""
         r = self.result.record()
-        return record(score=r["score"], rating=None, status=r["status"])
+        return record(job=JOB.name, lang=self.lang, score=r["score"], rating=None, status=r["status"])
 
     def plot_scores(self):
         """Distribution of the unit's project scores, with the rating bands."""

@@ -67,6 +67,15 @@ def word_html(html: str, lang: str = "zh") -> str:
             main.insert(0, page)
         else:
             (soup.body or soup).insert(0, page)
+    # numbers right-aligned as in the PDF: a column whose body cells are all numbers (the table's "num" class)
+    for table in soup.find_all("table"):
+        rows = [row.find_all(["td", "th"]) for row in table.find_all("tr")]
+        body = [row for row in rows[1:] if row]
+        for column in range(len(rows[0]) if rows else 0):
+            cells = [row[column] for row in body if column < len(row)]
+            if cells and all("num" in (cell.get("class") or []) for cell in cells):
+                for cell in [rows[0][column], *cells]:
+                    cell["style"] = "text-align: right"
     for image in soup.find_all("img"):
         if image.find_parent("figure") is not None:
             continue
