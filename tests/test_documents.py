@@ -143,8 +143,44 @@ def test_index_lists_every_report_with_links(job_reports):
     assert key["status"] in ("final", "draft") and ("rating" in key)
 
 
+class _Watcher:
+    """A web server on 127.0.0.1 that counts the requests a report's renderers make (it must see none)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):            # noqa: N802 (the standard library's name)
+                seen.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def hostile_store(demo_frames, tmp_path_factory):
+def watcher():
+    watching = _Watcher()
+    yield watching
+    watching.server.shutdown()
+
+
+def markdown_payload(url: str) -> str:
+    """Text from data that Markdown would make a link, a remote image, a heading and autolinks."""
+    return (f"[x](javascript:alert(1)) ![t]({url}/track.png) # 标题 见 {url}/bare 和 www.example.com "
+            f"*强调* `代码` $x$ a@b.cn")
+
+
+@pytest.fixture(scope="module")
+def hostile_store(demo_frames, tmp_path_factory, watcher):
     """The demo city with hostile text where names and findings are."""
     frames = {name: frame.copy() for name, frame in demo_frames.items()}
     store_path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
@@ -159,8 +195,12 @@ def hostile_store(demo_frames, tmp_path_factory):
     children = units["parent_id"] == subjects["self-evaluation"]["unit_id"]
     units.loc[children, "name"] = PAYLOADS["formula"]
     findings = frames["findings"]
-    findings["description"] = PAYLOADS["img"]
-    findings["recommendation"] = PAYLOADS["script"]
+    findings["description"] = PAYLOADS["img"] + markdown_payload(watcher.url)
+    findings["recommendation"] = PAYLOADS["script"] + markdown_payload(watcher.url)
+    for table, column in (("projects", "name"), ("units", "name"), ("requests", "name")):
+        frame = frames[table]
+        picked = frame.index[frame.index % 7 == 1]       # more names, beside the ones chosen above
+        frame.loc[picked, column] = frame.loc[picked, column] + markdown_payload(watcher.url)
     requests = frames["requests"]
     requests.loc[requests["request_id"] == subjects["ex-ante"]["request_id"], "name"] = PAYLOADS["script"]
     directions = frames["directions"]
@@ -174,17 +214,29 @@ def hostile_store(demo_frames, tmp_path_factory):
 
 
 @pytest.mark.notebook
-def test_hostile_text_is_escaped_in_every_report_and_never_a_formula(hostile_store, tmp_path):
+def test_hostile_text_is_escaped_in_every_report_and_never_a_formula(hostile_store, tmp_path, watcher):
+    import docx
+
     from perfkit.cli import main
     from perfkit.reports import run_batch
     store_path, subjects = hostile_store
     assert main(["standards", "--store", str(store_path), "--output", str(tmp_path / "standards.xlsx")]) == 0
     batch = [(job, {**parameters, "store": str(store_path)}) for job, parameters in subjects.items()]
-    outcomes = run_batch(batch, output_dir=tmp_path / "reports", max_workers=2, formats="html")
+    outcomes = run_batch(batch, output_dir=tmp_path / "reports", max_workers=2, formats="html,pdf,docx")
+    shown = 0
     for (job, _), outcome in zip(batch, outcomes):
         assert not isinstance(outcome, Exception), outcome       # a $…$ in a name does not crash a chart
         html = outcome.html.read_text(encoding="utf-8")
         assert "<script>alert" not in html and "<img src=x" not in html, job
+        # data is text in every format: no link, no remote image, no heading, no autolink made of it
+        assert not re.search(r'href="(javascript:|http://127|www\.)', html), job
+        assert not re.search(r'<img[^>]+src="http', html) and "<h1>标题" not in html and "<em>强调" not in html, job
+        shown += "[x](javascript:alert(1))" in visible_text(html)
+        word = docx.Document(str(outcome.outputs["docx"]))
+        assert not word.part.rels or all("127.0.0.1" not in rel.target_ref for rel in word.part.rels.values()
+                                         if rel.is_external), job
+    assert shown >= 3                                              # the payload is there, as the text it is
+    assert watcher.requests == []                                  # and nothing was fetched while rendering
     overview = outcomes[0].html.read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in overview
     # workbooks: a name from data that starts with = is stored as text
@@ -262,3 +314,14 @@ def test_a_report_without_a_store_reads_and_names_the_default_one(demo_store_pat
     report = run_report("project-overview", {"project_id": project}, output_dir=tmp_path, formats="html")
     shown = visible_text(report.outputs["html"].read_text(encoding="utf-8"))
     assert f"{demo_store_path.name} · {data_snapshot(demo_store_path)}" in shown
+
+
+def test_the_pdf_renderer_fetches_nothing_from_outside_the_report(watcher, tmp_path):
+    """Even an image or stylesheet URL that reached the HTML is not fetched: only data: URLs and perfkit's files."""
+    from pypdf import PdfReader
+
+    from perfkit.reports.pdf import render_here
+    html = (f'<html><head><link rel="stylesheet" href="{watcher.url}/s.css"></head><body><p>报告 正文</p>'
+            f'<img src="{watcher.url}/track.png"><img src="file:///etc/hostname"></body></html>')
+    render_here(html, tmp_path / "r.pdf")
+    assert watcher.requests == [] and "报告" in PdfReader(tmp_path / "r.pdf").pages[0].extract_text()

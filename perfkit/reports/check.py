@@ -20,8 +20,8 @@ from perfkit.reports.export import NBCONVERT_ALT
 #: A value from the data that should have been worded (a missing value, an empty object).
 # (the English word at a sentence's start is no leftover: "None stands out")
 LEFTOVER = re.compile(r"(?<![\w.])(nan|NaN|NaT|<NA>)(?![\w(])|(?<![\w.])None(?![\w(])(?!\s+[a-z])")
-#: Markdown that reached the reader as text.
-MARKUP = re.compile(r"\*\*|(?<![\w*])\*\S[^*]*\S\*(?![\w*])")
+#: Markdown that reached the reader as text: the outlines' bold markers (a single * may be the data's own)
+MARKUP = re.compile(r"\*\*")
 #: A total row's label.
 TOTAL_LABELS = ("合计", "总计", "总分", "Total", "total")
 #: Words that say a printed total differs from its parts by rounding.

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
+from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, prose, record
 from perfkit.reports.portrait import parse_years, years_text
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.rules import PresetLike, load_preset
@@ -57,7 +57,7 @@ class ComparisonView:
     def headline(self):
         r = self.result
         ranked = int(r.scores["rank"].notna().sum())
-        return markdown(text("comparison.headline", self.lang, field=self._field(), years=years_text(self.years),
+        return markdown(prose("comparison.headline", self.lang, field=self._field(), years=years_text(self.years),
                              units=r.scores.index.get_level_values("unit_id").nunique(),
                              n=len(r.weights), reference=r.model.reference_year_,
                              weighting=value_label("weighting", r.model.weighting_, self.lang), ranked=ranked,
@@ -67,7 +67,7 @@ class ComparisonView:
         dropped = self.result.model.dropped_
         if not dropped:
             return None
-        return markdown(text("comparison.dropped", self.lang, share=self.result.rules.min_coverage,
+        return markdown(prose("comparison.dropped", self.lang, share=self.result.rules.min_coverage,
                              names="、".join(self._indicator(c) for c in dropped)))
 
     def weights_table(self) -> pd.DataFrame:
@@ -99,7 +99,7 @@ class ComparisonView:
     def ranking_note(self, year: int | None = None):
         year = year or max(self.years)
         total = int(self.result.scores.xs(year, level="year")["rank"].notna().sum())
-        return markdown(text("comparison.top_n", self.lang, year=year, shown=min(total, self.limit), total=total))
+        return markdown(prose("comparison.top_n", self.lang, year=year, shown=min(total, self.limit), total=total))
 
     def sensitivity_table(self, draws: int | None = None) -> pd.DataFrame:
         """The latest year's top units: their rank, its 90% range under perturbed weights, their top share."""
@@ -117,7 +117,7 @@ class ComparisonView:
 
     def sensitivity_note(self, draws: int | None = None):
         preset = load_preset(self.result.model.preset)
-        return markdown(text("comparison.sensitivity_note", self.lang, p=preset.sensitivity.perturbation,
+        return markdown(prose("comparison.sensitivity_note", self.lang, p=preset.sensitivity.perturbation,
                              draws=draws or preset.sensitivity.draws))
 
     def change_table(self) -> pd.DataFrame:

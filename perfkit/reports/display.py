@@ -42,6 +42,25 @@ class PresetView:
         return self.preset.label(name, self.lang)
 
 
+#: What Markdown would read as markup in text from data: emphasis, code, links and images, headings, tables,
+#: strikethrough, math ($…$ in nbconvert), and the starts of autolinks (http://, www., e-mail addresses).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#!|~$@])")
+
+
+def md_escape(value) -> str:
+    """Text from data as Markdown that reads as the same text: HTML-escaped, every character Markdown would
+    take as markup backslash-escaped, autolinks broken (``http:\\/\\/``, ``www\\.``), and line breaks made spaces
+    (a data value never starts a heading or a list). Rendered, it shows exactly the value."""
+    flat = " ".join(str(value).split())
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    return re.sub(r"(?i)www\.", lambda m: m.group(0)[:-1] + "\\.", escaped.replace("://", ":\\/\\/"))
+
+
+def prose(key: str, lang: str = "zh", **params) -> str:
+    """The catalogue's sentence ``key`` for a Markdown cell, its text parameters :func:`md_escape`-d."""
+    return text(key, lang, **{k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()})
+
+
 def markdown(source: str):
     """``source`` as an IPython Markdown display object (the caller escapes what comes from data)."""
     from IPython.display import Markdown
@@ -60,11 +79,22 @@ def outline(name: str, lang: str):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     # autoescape: a value from data is text, never markup, in the Markdown the outline becomes
+    # and finalize: a value is Markdown-escaped too (a finding's "[x](javascript:…)" is text, not a link)
     env = Environment(loader=FileSystemLoader(str(templates_dir() / "outlines")), undefined=StrictUndefined,
-                      autoescape=True, keep_trailing_newline=True)
+                      autoescape=True, keep_trailing_newline=True, finalize=_outline_value)
     env.filters["wan"] = wan
     env.filters["pct"] = pct
     return env.get_template(f"{name}.{check_lang(lang)}.md.j2")
+
+
+def _outline_value(value):
+    """An outline's ``{{ value }}``: text Markdown-escaped (then HTML-escaped by autoescape, except what
+    :func:`md_escape` escaped already), a macro's output (Markup) as it is."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return Markup(md_escape(value))
 
 
 def wan(amount: float, digits: int = 2) -> str:
@@ -258,9 +288,8 @@ def thousands(axis) -> None:
 
 
 def markdown_text(key: str, lang: str = "zh", level: int = 0, **params):
-    """The catalogue's sentence ``key`` as Markdown, its text parameters HTML-escaped (they come from data)."""
-    safe = {k: html.escape(v, quote=False) if isinstance(v, str) else v for k, v in params.items()}
-    return markdown(("#" * level + " " if level else "") + text(key, lang, **safe))
+    """The catalogue's sentence ``key`` as Markdown, its text parameters escaped (they come from data)."""
+    return markdown(("#" * level + " " if level else "") + prose(key, lang, **params))
 
 
 def result_text(job: str | None, record: dict, lang: str) -> str:

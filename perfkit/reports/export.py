@@ -258,7 +258,8 @@ def export_docx(html: str, path: str | os.PathLike, *, draft: bool = False, lang
 
     # the title page's title is the document title and 一、… are Heading 1; pandoc's zh labels are zh-Hans
     language = "zh-Hans" if lang == "zh" else "en"
-    arguments = ["--shift-heading-level-by=-1", f"--metadata=lang:{language}", "--quiet",
+    # --sandbox: pandoc reads only the files named here and fetches nothing (a URL from data stays text)
+    arguments = ["--shift-heading-level-by=-1", f"--metadata=lang:{language}", "--quiet", "--sandbox",
                  f"--reference-doc={reference_docx()}"]
     pypandoc.convert_text(word_html(html, lang), "docx", format="html", outputfile=str(path), extra_args=arguments)
     return finish_docx(path, draft=draft, lang=lang)

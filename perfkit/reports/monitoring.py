@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import figure, heading, long_date, markdown, notes_text, pct, record
+from perfkit.reports.display import figure, heading, long_date, markdown, notes_text, pct, prose, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.text import text, texts, value_label
 
@@ -102,7 +102,7 @@ class MonitoringView:
         """Says how much of the list the report shows, and where the complete list is."""
         total = int((self.frame["action"] != "normal").sum())
         key = "monitoring.list_complete" if total <= limit else "monitoring.list_first"
-        return markdown(text(key, self.lang, shown=min(total, limit), total=total))
+        return markdown(prose(key, self.lang, shown=min(total, limit), total=total))
 
     def record(self):
         """The result for the index: the lights."""

@@ -51,6 +51,39 @@ def _font_for(html: str, folder: Path) -> Path:
     return path
 
 
+def local_fetcher(*folders: str | os.PathLike):
+    """A WeasyPrint URL fetcher that fetches nothing from the network or from outside ``folders``: the report's
+    charts are data: URLs and its stylesheet and font are perfkit's, so any other URL (one that came with the
+    data) is refused, and WeasyPrint leaves that resource out."""
+    from urllib.parse import unquote, urlparse
+
+    from weasyprint import urls
+
+    roots = [Path(folder).resolve() for folder in folders]
+
+    def allowed(url: str) -> bool:
+        parsed = urlparse(url)
+        if parsed.scheme == "data":
+            return True
+        target = Path(unquote(parsed.path)).resolve() if parsed.scheme == "file" else None
+        return target is not None and any(target == root or root in target.parents for root in roots)
+
+    def refuse(url: str):
+        raise ValueError(f"perfkit renders no resource from outside the report: {url[:80]}")
+
+    if hasattr(urls, "URLFetcher"):          # WeasyPrint 70: a fetcher is a URLFetcher with a fetch method
+        class LocalFetcher(urls.URLFetcher):
+            def fetch(self, url, headers=None):
+                return super().fetch(url, headers) if allowed(url) else refuse(url)
+
+        return LocalFetcher()
+
+    def fetch(url: str, *args, **kwargs):    # earlier WeasyPrint: a function
+        return urls.default_url_fetcher(url, *args, **kwargs) if allowed(url) else refuse(url)
+
+    return fetch
+
+
 def render_here(html: str, path: str | os.PathLike) -> Path:
     """Render ``html`` as an A4 PDF at ``path`` in this process."""
     import tempfile
@@ -63,6 +96,7 @@ def render_here(html: str, path: str | os.PathLike) -> Path:
     with tempfile.TemporaryDirectory(prefix="perfkit-pdf-") as folder:
         fonts = FontConfiguration()    # @font-face needs one configuration shared by the stylesheet and the render
         stylesheet = CSS(string=_font_face(_font_for(html, Path(folder))), font_config=fonts)
-        HTML(string=html, base_url=str(templates_dir())).write_pdf(
+        HTML(string=html, base_url=str(templates_dir()),
+             url_fetcher=local_fetcher(templates_dir(), Path(folder))).write_pdf(
             str(path), stylesheets=[stylesheet], font_config=fonts, presentational_hints=True)
     return Path(path)

@@ -1,7 +1,6 @@
 """The portrait job (单位绩效画像): one unit's figures over the years, its standing among its field, a profile."""
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
 from perfkit.reports.preflight import year_range
-from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, pct, plain, record
+from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, md_escape, pct, prose, record
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.text import Message, text, texts, value_label
 
@@ -81,7 +80,7 @@ class PortraitView:
                 values = {"advice": text(f"portrait.advice.{values['indicator']}", self.lang)}
             else:
                 values["indicator"] = self._indicator(values["indicator"])
-        return html.escape(plain(Message(message.code, values).render(self.lang)), quote=False)
+        return md_escape(Message(message.code, values).render(self.lang))
 
     def profile(self):
         """Standing, strengths, risks and the focus for next year's budget, from the figures."""
@@ -163,7 +162,7 @@ class PortraitView:
 
     def trend_scope(self):
         """What the trend's figures cover (the unit's own projects), beside the self-evaluations' scope."""
-        return markdown(text("portrait.trend_scope", self.lang))
+        return markdown(prose("portrait.trend_scope", self.lang))
 
     def plot_trend(self):
         """Execution rate and target completion over the years."""
@@ -195,7 +194,7 @@ class PortraitView:
                                                                  if v is None else self.preset.label(v, self.lang))})
 
     def no_key_evaluations(self):
-        return markdown(text("portrait.no_key_evaluations", self.lang))
+        return markdown(prose("portrait.no_key_evaluations", self.lang))
 
     def self_table(self) -> pd.DataFrame:
         columns = texts("portrait.columns", self.lang)
@@ -218,7 +217,7 @@ class PortraitView:
             .astype({columns["year"]: str})
 
     def no_lights(self):
-        return markdown(text("portrait.no_lights", self.lang))
+        return markdown(prose("portrait.no_lights", self.lang))
 
     def findings_table(self) -> pd.DataFrame:
         f = self.result.findings
@@ -232,7 +231,7 @@ class PortraitView:
                              columns["recommendation"]: f["recommendation"].fillna(MISSING)})
 
     def no_findings(self):
-        return markdown(text("portrait.no_findings", self.lang))
+        return markdown(prose("portrait.no_findings", self.lang))
 
     def record(self):
         """For the index: the latest composite score and rank."""

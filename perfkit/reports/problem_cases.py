@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, record
+from perfkit.reports.display import MISSING, figure, heading, markdown, markdown_text, prose, record
 from perfkit.reports.portrait import parse_years, years_text
 from perfkit.reports.registry import Batch, Job, register
 from perfkit.text import text, texts, value_label
@@ -68,7 +68,7 @@ class CasesView:
 
     def headline(self):
         f, links = self.result.findings, self.result.budget_links.sum()
-        return markdown(text("cases.headline", self.lang, years=years_text(self.result.years), findings=len(f),
+        return markdown(prose("cases.headline", self.lang, years=years_text(self.result.years), findings=len(f),
                              projects=f["project_id"].nunique(), units=f["unit_id"].nunique(),
                              amount=f["amount"].sum() / 1e4, recorded=int(f["case_source"].eq("recorded").sum()),
                              suggested=int(f["case_source"].eq("suggested").sum()),
@@ -114,12 +114,12 @@ class CasesView:
         r, rules, years = self.result.recurrence, self.result.preset.cases, self.result.years
         shown = years_text(years)
         if r.empty:
-            words = text("cases.no_recurrence", self.lang, years=shown)
+            words = prose("cases.no_recurrence", self.lang, years=shown)
         else:
-            words = text("cases.recurrence_intro", self.lang, years=shown, units=r["unit_id"].nunique(),
+            words = prose("cases.recurrence_intro", self.lang, years=shown, units=r["unit_id"].nunique(),
                          rows=len(r), findings=rules.recurrence_findings, years_rule=rules.recurrence_years)
         if len(years) == 1:
-            words += text("cases.single_year", self.lang, years=years[0],
+            words += prose("cases.single_year", self.lang, years=years[0],
                           earlier=years[0] - rules.recurrence_years + 1)
         return markdown(words)
 

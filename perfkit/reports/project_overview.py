@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import html
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import figure, markdown, markdown_text, pct, plain, record, wan
+from perfkit.reports.display import figure, markdown, markdown_text, md_escape, pct, plain, prose, record, wan
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.text import Message, column_label, note, render, term, text, value_label
 
@@ -71,8 +70,8 @@ class ProjectOverview:
     def notes_markdown(self):
         """The data-quality notes as a Markdown list (a reassuring line when there are none)."""
         if not self.notes:
-            return markdown(text("notes.dq_none", self.lang))
-        return markdown("\n".join(f"- {html.escape(render(n, self.lang), quote=False)}" for n in self.notes))
+            return markdown(prose("notes.dq_none", self.lang))
+        return markdown("\n".join(f"- {md_escape(render(n, self.lang))}" for n in self.notes))
 
     def record(self):
         """The result for the index: the execution rate to date."""
