@@ -52,11 +52,23 @@ def _cmd_demo_data(args) -> int:
     return 0
 
 
+def _seconds(value: str) -> float:
+    """A number of seconds, not negative (argparse: a bad one is exit 2)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if seconds < 0 or seconds != seconds:
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, not {value}")
+    return seconds
+
+
 def _cmd_load(args) -> int:
     from perfkit.store import default_store_path, load_store
 
     path = args.store or default_store_path()
-    counts = load_store(path, args.dir, encoding=args.encoding)   # validates first; readers are never blocked
+    # validates first; readers are never blocked; a second load at once waits --wait seconds or is refused
+    counts = load_store(path, args.dir, encoding=args.encoding, wait=args.wait)
     print(f"loaded into {path}:")
     for table, n in counts.items():
         print(f"  {table:<14} {n:>8,} rows")
@@ -360,6 +372,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    "the store in one transaction: all or nothing.")
     p.add_argument("dir", help="folder of table files")
     p.add_argument("--encoding", default=None, help="CSV encoding (default: UTF-8, then GBK/GB18030)")
+    p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="when another load of the store is running, wait this long for it (default 0: refuse at "
+                        "once, exit 3); never two loads at once")
     _add_lang(p, "language of the problems found (default zh)")
     _add_store(p)
     _add_debug(p)

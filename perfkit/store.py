@@ -1,7 +1,10 @@
 """The embedded store: one DuckDB database holding every table of the data model."""
 from __future__ import annotations
 
+import logging
 import os
+import time
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
@@ -11,6 +14,8 @@ import pandas as pd
 from perfkit.errors import DataError, Problem, reason
 from perfkit.io import check_references, find_table_files, read_table, validate_frame
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, TABLES, spec
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STORE = Path("data") / "perfkit.duckdb"
 STORE_ENV = "PERFKIT_STORE"
@@ -197,7 +202,53 @@ def read_folder(directory: str | PathLike, *, encoding: str | None = None) -> di
     return frames
 
 
-def load_store(path: str | PathLike, directory: str | PathLike, *, encoding: str | None = None) -> dict[str, int]:
+@contextmanager
+def load_lock(path: str | PathLike, wait: float | None = 0.0):
+    """Hold the store's load lock (an exclusive ``fcntl`` lock on ``.<store>.lock`` beside it) for one load.
+
+    Two loads at once would each build a new store from the old one and the second rename would silently
+    drop the first load's tables: the second load waits for the first (``wait`` seconds; None: as long as it
+    takes) or is refused. Readers take no lock: they never wait for a load.
+
+    Raises
+    ------
+    perfkit.DataError
+        Another load of the store holds the lock after ``wait`` seconds.
+    """
+    import fcntl
+
+    path = Path(path)
+    lock_path = path.with_name(f".{path.name}.lock")
+    deadline = None if wait is None else time.monotonic() + max(wait, 0.0)
+    with open(lock_path, "a+") as handle:
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DataError(Problem(str(path), reason("store_busy", wait=wait or 0))) from None
+                if not announced:
+                    log.warning("another load of %s is running: waiting for it%s", path,
+                                "" if wait is None else f" (up to {wait:g} s)")
+                    announced = True
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale_builds(path: Path) -> None:
+    """Remove what killed loads left (``.<store>.<pid>.loading`` and its WAL): under the load lock no other
+    load is building, so every such file is stale."""
+    for stale in path.parent.glob(f".{path.name}.*.loading*"):
+        stale.unlink(missing_ok=True)
+
+
+def load_store(path: str | PathLike, directory: str | PathLike, *, encoding: str | None = None,
+               wait: float | None = 0.0) -> dict[str, int]:
     """Load a folder of table files into the store file at ``path`` without ever blocking its readers.
 
     The files are validated first, with no lock taken. The new store is then built beside the old one
@@ -210,16 +261,26 @@ def load_store(path: str | PathLike, directory: str | PathLike, *, encoding: str
     dict
         Rows loaded per table.
 
+    ``wait``: seconds to wait for another load of the same store to finish (None: as long as it takes; 0:
+    refuse at once), see :func:`load_lock`.
+
     Raises
     ------
     perfkit.DataError
-        For every problem in the files or their references; the store is then unchanged.
+        For every problem in the files or their references, or another load holding the store; the store is
+        then unchanged.
     """
     path = Path(path)
     frames = read_folder(directory, encoding=encoding)           # no lock while the files are checked
     path.parent.mkdir(parents=True, exist_ok=True)
+    with load_lock(path, wait):
+        _remove_stale_builds(path)
+        return _build(path, frames)
+
+
+def _build(path: Path, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Build the new store beside the old one and move it into place (under the load lock)."""
     building = path.with_name(f".{path.name}.{os.getpid()}.loading")
-    building.unlink(missing_ok=True)
     try:
         con = duckdb.connect(str(building))
         try:

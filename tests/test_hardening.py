@@ -213,3 +213,64 @@ def test_a_refused_load_creates_no_store(tmp_path, capsys):
     store = tmp_path / "new.duckdb"
     assert main(["load", str(directory), "--store", str(store)]) == 3
     assert not store.exists() and not list(tmp_path.glob(".new.duckdb*"))
+
+
+def test_a_second_load_waits_for_the_first_or_is_refused_never_lost(tmp_path, loaded, capsys):
+    import threading
+
+    from perfkit.store import load_lock
+    frames = tiny_tables()
+    more = write_tables(tmp_path / "more", {"budgets": pd.concat(
+        [frames["budgets"], frames["budgets"].assign(year=2026)], ignore_index=True)})
+    before = _sha(loaded)
+    with load_lock(loaded):                                       # another load is writing
+        assert main(["load", str(more), "--store", str(loaded)]) == 3
+        assert main(["load", str(more), "--store", str(loaded), "--wait", "0.5"]) == 3
+    assert _sha(loaded) == before
+    assert "另一个导入正在写入该数据库" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:                          # a bad wait is a usage error
+        main(["load", str(more), "--store", str(loaded), "--wait", "-1"])
+    assert usage.value.code == 2
+
+    released = threading.Event()
+
+    def hold():
+        with load_lock(loaded):
+            released.wait(1.0)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert main(["load", str(more), "--store", str(loaded), "--wait", "30"]) == 0   # it waited its turn
+    finally:
+        released.set()
+        holder.join()
+    with perfkit.Store(loaded, read_only=True) as store:
+        assert store.query("SELECT count(*) AS n FROM budgets")["n"].iloc[0] == 2
+
+
+def test_two_loads_at_once_both_land(tmp_path, loaded):
+    """Two `perfkit load` processes of different tables at the same moment: both changes are in the store."""
+    import subprocess
+    import sys
+    frames = tiny_tables()
+    budgets = write_tables(tmp_path / "budgets", {"budgets": pd.concat(
+        [frames["budgets"], frames["budgets"].assign(year=2026)], ignore_index=True)})
+    units = frames["units"].assign(name=frames["units"]["name"] + "（更名）")
+    renamed = write_tables(tmp_path / "units", {"units": units})
+    code = "import sys; from perfkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    runs = [subprocess.Popen([sys.executable, "-c", code, "load", str(folder), "--store", str(loaded),
+                              "--wait", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for folder in (budgets, renamed)]
+    assert [run.wait(timeout=180) for run in runs] == [0, 0]
+    with perfkit.Store(loaded, read_only=True) as store:
+        assert store.query("SELECT count(*) AS n FROM budgets")["n"].iloc[0] == 2
+        assert store.query("SELECT count(*) AS n FROM units WHERE name LIKE '%（更名）'")["n"].iloc[0] == len(units)
+
+
+def test_a_killed_loads_leftovers_are_removed_by_the_next_load(tmp_path, loaded, tiny_dir):
+    stale = [loaded.with_name(f".{loaded.name}.99999.loading"), loaded.with_name(f".{loaded.name}.99999.loading.wal")]
+    for path in stale:
+        path.write_bytes(b"half a store")
+    assert main(["load", str(tiny_dir), "--store", str(loaded)]) == 0
+    assert not any(path.exists() for path in stale)
