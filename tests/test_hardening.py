@@ -274,3 +274,33 @@ def test_a_killed_loads_leftovers_are_removed_by_the_next_load(tmp_path, loaded,
         path.write_bytes(b"half a store")
     assert main(["load", str(tiny_dir), "--store", str(loaded)]) == 0
     assert not any(path.exists() for path in stale)
+
+
+@pytest.mark.parametrize("where, why", [
+    ("1=0) ORDER BY 1; COPY (SELECT * FROM units) TO '{out}'; SELECT 'x' AS subject WHERE (1=0", "closes more"),
+    ("1=1; COPY (SELECT * FROM units) TO '{out}'", "second statement"),
+    ("1=1 -- and the rest", "comment"),
+    ("read_csv('{out}') IS NULL", "read_csv"),
+    ("EXISTS (SELECT 1 FROM read_parquet('{out}'))", "table function"),
+    ("length(getenv('HOME')) > 0", "getenv"),
+    ("f.year = 2025 OR (1=1", "unclosed"),
+])
+def test_where_is_one_condition_or_refused_before_anything_runs(demo_store_path, tmp_path, capsys, where, why):
+    out = tmp_path / "stolen.csv"
+    assert main(["batch", "key-evaluation", "--store", str(demo_store_path), "--where", where.format(out=out),
+                 "--output-dir", str(tmp_path / "r")]) == 2
+    assert why in capsys.readouterr().err and not out.exists()
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_where_condition_selects_and_touches_no_file(demo_store_path, tmp_path):
+    from perfkit.reports.batch import batch_subjects
+    with perfkit.Store(demo_store_path, read_only=True) as store:
+        everything = batch_subjects(store, "key-evaluation")
+        education = batch_subjects(store, "key-evaluation", where="u.field = 'education'")
+        nested = batch_subjects(store, "key-evaluation",
+                                where="u.unit_id IN (SELECT unit_id FROM units WHERE field = 'education')")
+        assert 0 < len(education) < len(everything) and nested == education
+        # the connection that runs it has no external access, whatever slips past the check
+        with pytest.raises(Exception, match="(?i)external|permission|disabled"):
+            batch_subjects(store, "key-evaluation", where=f"(SELECT count(*) FROM '{tmp_path}/x.csv') > 0")

@@ -222,15 +222,98 @@ def _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout)
             yield future.result()
 
 
+#: Functions a --where condition may not call: they read files, the environment or run other SQL.
+_FORBIDDEN_FUNCTIONS = re.compile(r"^(read_\w*|\w*_scan|glob|sniff_csv|query|query_table|getenv|"
+                                  r"current_setting|duckdb_\w*|pragma_\w*)$", re.IGNORECASE)
+
+
+def checked_where(where: str | None) -> str | None:
+    """``where`` when it is one SQL condition on a subject's row, else a :class:`UsageError` saying why.
+
+    Refused: anything that would end the condition early or add to the query (unbalanced parentheses,
+    ``;``, comments), more than one statement or anything but an expression (DuckDB's own parser reads
+    it), and functions that read files or run other SQL (``read_csv``, ``glob``, ``query``...). The query
+    then runs on a read-only connection without external access (:func:`batch_subjects`).
+    """
+    import duckdb
+
+    from perfkit.errors import UsageError
+
+    if where is None or not where.strip():
+        return None
+    condition = where.strip()
+
+    def refuse(why: str):
+        raise UsageError(f"--where must be one SQL condition on the subject's row ({why}): {condition[:120]}")
+
+    depth, quote, position = 0, None, 0
+    while position < len(condition):
+        ch = condition[position]
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif condition.startswith(("--", "/*"), position):
+            refuse("a comment")
+        elif ch == ";":
+            refuse("a second statement")
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+            if depth < 0:
+                refuse("a ) that closes more than it opened")
+        position += 1
+    if quote or depth:
+        refuse("an unclosed quote or parenthesis")
+    with duckdb.connect() as scratch:
+        tree = json.loads(scratch.execute("SELECT json_serialize_sql(?)",
+                                          [f"SELECT 1 WHERE ({condition})"]).fetchone()[0])
+    if tree.get("error"):
+        refuse(str(tree.get("error_message", "not SQL")).splitlines()[0])
+    if len(tree["statements"]) != 1:
+        refuse("more than one statement")
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("class") == "FUNCTION" and _FORBIDDEN_FUNCTIONS.match(str(node.get("function_name", ""))):
+                refuse(f"the function {node['function_name']} reads files or runs other SQL")
+            if node.get("type") == "TABLE_FUNCTION":
+                refuse("a table function")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree["statements"])
+    return condition
+
+
 def batch_subjects(store, job: str, *, year: int | None = None, field: str | None = None,
                    unit_level: int | None = None, where: str | None = None) -> list[str]:
     """The subjects of a batch of ``job``, in order: what its :class:`~perfkit.reports.registry.Batch` selects.
 
     ``year``, ``field`` (the units' 领域 code) and ``unit_level`` narrow them where the job offers that
-    filter; ``where`` is an SQL condition on the subject's row (the job's ``batch.aliases``), for power users.
+    filter; ``where`` is an SQL condition on the subject's row (the job's ``batch.aliases``), for power users:
+    checked to be one condition (:func:`checked_where`) and run on a read-only connection to the store
+    without external access (no file read or written, whatever the condition says).
     """
+    from perfkit.store import Store
+
     spec = get_job(job).batch
-    return queries.subjects(store, spec.query(where), {"year": year, "field": field, "unit_level": unit_level})
+    condition = checked_where(where)   # (a usage error before the store is read)
+    parameters = {"year": year, "field": field, "unit_level": unit_level}
+    if condition is None:
+        return queries.subjects(store, spec.query(None), parameters)
+    # a connection of its own: the store attached read-only, then external access switched off for good
+    guarded = Store(":memory:")
+    try:
+        path = str(Path(store.path).resolve()).replace("'", "''")
+        guarded.con.execute(f"ATTACH '{path}' AS subjects_store (READ_ONLY)")
+        guarded.con.execute("USE subjects_store")
+        guarded.con.execute("SET enable_external_access = false")
+        return queries.subjects(guarded, spec.query(condition), parameters)
+    finally:
+        guarded.close()
 
 
 def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str] | None = None,
