@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from perfkit.errors import DataError, ReportError, UsageError
+from perfkit.errors import DataError, Problem, ReportError, UsageError, reason
 from perfkit.quota.names import METHODS
 from perfkit.text import text, texts, value_label
 
@@ -63,6 +63,56 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _positive_int(value: str) -> int:
+    """A count of at least 1 (argparse: anything else is exit 2)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return number
+
+
+def _positive_seconds(value: str) -> float:
+    """A number of seconds above 0 (argparse: anything else is exit 2)."""
+    seconds = _seconds(value)
+    if seconds == 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return seconds
+
+
+def _existing_store(path) -> str:
+    """The store a command reads: it must exist and be a DuckDB database (exit 3 naming it), and nothing is
+    created when it does not (no folder, no empty store)."""
+    from perfkit.store import default_store_path
+
+    path = Path(path or default_store_path())
+    if not path.is_file():
+        raise DataError(Problem(str(path), reason("no_store")))
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if b"DUCK" not in head:
+        raise DataError(Problem(str(path), reason("not_a_store")))
+    from perfkit.store import check_schema
+
+    check_schema(path)        # a table without a column of the schema: named here, not a KeyError in a kernel
+    return str(path)
+
+
+def _read_ids(path: str) -> list[str]:
+    """The subject ids of an --ids file (UTF-8, one or more per line), or a clear refusal naming the file."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig").split()
+    except FileNotFoundError:
+        raise DataError(Problem(path, reason("ids_missing"))) from None
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+        raise DataError(Problem(path, reason("ids_not_utf8"), row=line)) from None
+    except OSError as exc:
+        raise DataError(Problem(path, reason("ids_unreadable", error=exc.strerror or str(exc)))) from None
+
+
 def _cmd_load(args) -> int:
     from perfkit.store import default_store_path, load_store
 
@@ -79,7 +129,7 @@ def _cmd_tables(args) -> int:
     from perfkit.queries import row_counts
     from perfkit.store import Store
 
-    with Store(args.store, read_only=True) as store:
+    with Store(_existing_store(args.store), read_only=True) as store:
         for table, n in row_counts(store).items():
             print(f"{table:<20} {n:>8,}")
     return 0
@@ -94,13 +144,13 @@ def _cmd_report(args) -> int:
     missing = [" or ".join(_option(job, name) for name in group) for group in job.required_groups
                if all(parameters.get(name) is None for name in group)]
     if missing:
-        raise SystemExit(f"perfkit report {job.name}: {' and '.join(missing)} required")
+        raise UsageError(f"perfkit report {job.name}: {' and '.join(missing)} required")
     for name in job.paths:
         # a path is named relative to where the user is; the kernel may start elsewhere
         value = parameters.get(name)
         if isinstance(value, str) and (name != "preset" or value.endswith((".yaml", ".yml"))):
             parameters[name] = str(Path(value).resolve())
-    store = str(Path(args.store).resolve()) if args.store else None
+    store = str(Path(_existing_store(args.store)).resolve())
     from perfkit.reports.runner import parse_formats
     try:
         parse_formats(args.formats, parameters.get("preset"))
@@ -135,9 +185,13 @@ def _cmd_batch(args) -> int:
     if not (args.all or args.ids or args.where or any(given.get(name) is not None for name in job.batch.filters)):
         chosen = ", ".join(["--all", "--ids FILE", *(f"--{n.replace('_', '-')}" for n in job.batch.filters), "--where"])
         raise UsageError(f"perfkit batch {job.name}: choose the subjects ({chosen})")
-    ids = None
-    if args.ids:
-        ids = Path(args.ids).read_text(encoding="utf-8-sig").split()
+    from perfkit.reports.runner import parse_formats
+    try:                          # a bad format is refused before any report runs
+        parse_formats(args.formats, args.preset)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    ids = _read_ids(args.ids) if args.ids else None
+    _existing_store(args.store)
     outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field, unit_level=args.unit_level,
                      where=args.where, as_of=args.as_of, preset=args.preset, output_dir=args.output_dir,
                      lang=args.lang, formats=args.formats, jobs=args.jobs, resume=args.resume,
@@ -171,7 +225,7 @@ def _cmd_standards(args) -> int:
     from perfkit.quota.standards import build_all_standards
     from perfkit.store import Store
 
-    with Store(args.store) as store:
+    with Store(_existing_store(args.store)) as store:
         table = build_all_standards(store, method=args.method, base_year=args.base_year, preset=args.preset)
         table.to_store(store)
     path = table.to_excel(args.output, lang=args.lang)
@@ -188,7 +242,7 @@ def _cmd_results_application(args) -> int:
     from perfkit.workbooks import results_application_workbook
     from perfkit.store import Store
 
-    with Store(args.store, read_only=True) as store:
+    with Store(_existing_store(args.store), read_only=True) as store:
         evaluated = key_evaluations(store, args.year, args.preset)
     if evaluated.empty:
         print(f"perfkit: no project of {args.year} has an expert panel: nothing to apply", file=sys.stderr)
@@ -208,7 +262,7 @@ def _cmd_exante(args) -> int:
     from perfkit.workbooks import exante_workbook
     from perfkit.store import Store
 
-    with Store(args.store, read_only=True) as store:
+    with Store(_existing_store(args.store), read_only=True) as store:
         assessed = exante_portfolio(store, args.year, args.preset)
     if assessed.empty:
         print("perfkit: no requests to assess", file=sys.stderr)
@@ -225,7 +279,7 @@ def _cmd_monitor(args) -> int:
     from perfkit.reports.monitoring import headline_text
     from perfkit.store import Store
 
-    with Store(args.store, read_only=True) as store:
+    with Store(_existing_store(args.store), read_only=True) as store:
         monitored = monitor(store, args.as_of, args.preset, unit=args.unit)
     path = monitored.to_excel(args.output or f"reports/monitoring_{args.as_of}.xlsx", args.lang)
     print(headline_text(monitored, args.lang))
@@ -413,9 +467,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    "u units, r requests, c cost records, fi findings)")
     p.add_argument("--preset", default=None, help="rule preset (default default)")
     p.add_argument("--format", dest="formats", default=None, help="html, pdf and/or docx (default: the preset's)")
-    p.add_argument("--jobs", type=int, default=None, help="reports at a time (default: the number of cores)")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="reports at a time (default: the number of cores)")
     p.add_argument("--resume", action="store_true", help="skip reports that are done and whose inputs are unchanged")
-    p.add_argument("--timeout", type=float, default=None, help="seconds a notebook cell may run (default: no limit)")
+    p.add_argument("--timeout", type=_positive_seconds, default=None,
+                   help="seconds a notebook cell may run (default: no limit)")
     p.add_argument("--fresh-kernels", action="store_true",
                    help="a new kernel for every report (default: one warm kernel per worker, reset between reports)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",

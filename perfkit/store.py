@@ -202,6 +202,28 @@ def read_folder(directory: str | PathLike, *, encoding: str | None = None) -> di
     return frames
 
 
+def check_schema(path: str | PathLike) -> None:
+    """Refuse a store whose tables lack a column of perfkit's schema (a store written by hand or by an
+    older perfkit), naming the table and the column.
+
+    Raises
+    ------
+    perfkit.DataError
+        One problem per missing column.
+    """
+    with duckdb.connect(str(path), read_only=True) as con:
+        present = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                              "WHERE table_schema = 'main'").fetchall()
+    columns: dict[str, set[str]] = {}
+    for table, column in present:
+        columns.setdefault(table, set()).add(column)
+    problems = [Problem(str(path), reason("store_missing_column", table=table, column=column), column=column)
+                for table, found in columns.items() if table in TABLES
+                for column in TABLES[table].columns if column not in found]
+    if problems:
+        raise DataError(problems)
+
+
 @contextmanager
 def load_lock(path: str | PathLike, wait: float | None = 0.0):
     """Hold the store's load lock (an exclusive ``fcntl`` lock on ``.<store>.lock`` beside it) for one load.

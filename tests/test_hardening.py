@@ -304,3 +304,43 @@ def test_a_where_condition_selects_and_touches_no_file(demo_store_path, tmp_path
         # the connection that runs it has no external access, whatever slips past the check
         with pytest.raises(Exception, match="(?i)external|permission|disabled"):
             batch_subjects(store, "key-evaluation", where=f"(SELECT count(*) FROM '{tmp_path}/x.csv') > 0")
+
+
+@pytest.mark.parametrize("argv, code, said", [
+    (["report", "key-evaluation"], 2, "--project required"),
+    (["batch", "key-evaluation", "--year", "2025", "--jobs", "0"], 2, "--jobs"),
+    (["batch", "key-evaluation", "--year", "2025", "--jobs", "-1"], 2, "--jobs"),
+    (["batch", "key-evaluation", "--year", "2025", "--timeout", "-5"], 2, "--timeout"),
+    (["batch", "key-evaluation", "--year", "2025", "--format", "exe"], 2, "exe"),
+    (["batch", "key-evaluation", "--year", "1800"], 3, "year=1800"),
+    (["batch", "key-evaluation", "--ids", "{tmp}/none.txt"], 3, "none.txt"),
+    (["batch", "key-evaluation", "--ids", "{tmp}/gbk.txt"], 3, "gbk.txt"),
+])
+def test_exit_codes_and_checks_before_any_work(demo_store_path, tmp_path, capsys, argv, code, said):
+    (tmp_path / "gbk.txt").write_bytes("P202500775\n项目\n".encode("gbk"))
+    argv = [a.format(tmp=tmp_path) for a in argv] + ["--store", str(demo_store_path),
+                                                     "--output-dir", str(tmp_path / "out")]
+    try:
+        got = main(argv)
+    except SystemExit as exc:             # argparse's own refusals
+        got = exc.code
+    assert got == code and said in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()                         # nothing started, nothing written
+
+
+def test_a_store_that_is_not_perfkits_is_refused_naming_it_and_never_created(tmp_path, capsys, demo_store_path):
+    import shutil
+
+    import duckdb
+    assert main(["standards", "--store", str(tmp_path / "nope" / "x.duckdb")]) == 3
+    assert not (tmp_path / "nope").exists()                       # no folder, no empty store
+    (tmp_path / "text.duckdb").write_text("not a database", encoding="utf-8")
+    assert main(["tables", "--store", str(tmp_path / "text.duckdb")]) == 3
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(demo_store_path, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("ALTER TABLE projects DROP COLUMN category")
+    assert main(["report", "key-evaluation", "--project", "P202500775", "--store", str(old),
+                 "--output-dir", str(tmp_path / "r")]) == 3
+    said = capsys.readouterr().err
+    assert "projects" in said and "category" in said and not (tmp_path / "r").exists()

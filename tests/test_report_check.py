@@ -118,9 +118,13 @@ def test_a_batch_of_unknown_or_ineligible_ids_fails_them_in_the_manifest(demo_st
     ids = tmp_path / "ids.txt"
     ids.write_text("P_NOPE\nP202500001\n", encoding="utf-8")     # unknown; a project without an expert panel
     assert main(["batch", "key-evaluation", "--ids", str(ids), "--store", str(demo_store_path),
-                 "--output-dir", str(tmp_path / "out")]) == 4
+                 "--output-dir", str(tmp_path / "out")]) == 3         # not one subject: nothing to run
+    assert "P_NOPE" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    ids.write_text("P_NOPE\nP202500001\nP202500775\n", encoding="utf-8")   # ... beside a subject
+    assert main(["batch", "key-evaluation", "--ids", str(ids), "--store", str(demo_store_path),
+                 "--output-dir", str(tmp_path / "out"), "--format", "html"]) == 4
     out = capsys.readouterr().out
-    assert "2 reports: 0 done, 0 skipped, 2 failed" in out and "P_NOPE" in out
+    assert "3 reports: 1 done, 0 skipped, 2 failed" in out and "P_NOPE" in out
     with open(tmp_path / "out" / "manifest.csv", encoding="utf-8-sig") as handle:
         rows = {row["subject"]: row for row in csv.DictReader(handle)}
     assert rows["P_NOPE"]["status"] == rows["P202500001"]["status"] == "failed"

@@ -333,6 +333,12 @@ def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str
     with Store(store, read_only=True) as opened:
         subjects = batch_subjects(opened, job, year=year, field=field, unit_level=unit_level, where=where)
     refused = []
+    if not subjects and ids is None:   # a selection of nothing is bad data, said before any report would run
+        from perfkit.errors import DataError, Problem, reason
+
+        filters = ", ".join(f"{k}={v}" for k, v in dict(year=year, field=field, unit_level=unit_level,
+                                                         where=where).items() if v is not None) or "all"
+        raise DataError(Problem(store, reason("no_subjects", job=job, filters=filters)))
     if ids is not None:
         wanted = list(dict.fromkeys(str(i).strip() for i in ids if str(i).strip()))
         eligible = set(subjects)
@@ -342,6 +348,11 @@ def batch(job: str, store: str | os.PathLike | None = None, *, ids: Iterable[str
                            error=f"{i} is not a subject of {job} in the store (an unknown id, or one the job "
                                  f"does not report on with these filters)")
                    for i in wanted if i not in eligible]
+        if not subjects:                # not one of them: nothing to run, bad data (exit 3), said at once
+            from perfkit.errors import DataError, Problem, reason
+
+            raise DataError(Problem(store, reason("no_subjects", job=job,
+                                                  filters="--ids " + ", ".join(wanted[:10]) or "—")))
     given = {"year": year, "as_of": as_of, "preset": preset}
     tasks = [(job, {**get_job(job).batch_parameters(subject, given), "store": store}) for subject in subjects]
     outcomes = run_many(tasks, **options)
