@@ -45,6 +45,10 @@ def test_batch_isolates_failures_writes_a_manifest_and_resumes(demo_store_path, 
     again = main(["batch", "key-evaluation", "--ids", str(ids), "--resume", "--format", "html",
                   "--store", str(demo_store_path), "--output-dir", str(out)])
     assert again == 4 and "1 done, 2 skipped, 1 failed" in capsys.readouterr().out
+    # a second resume trusts what the first skipped: unchanged outputs and inputs are done, whatever it was called
+    third = main(["batch", "key-evaluation", "--ids", str(ids), "--resume", "--format", "html",
+                  "--store", str(demo_store_path), "--output-dir", str(out)])
+    assert third == 4 and "0 done, 3 skipped, 1 failed" in capsys.readouterr().out
     # inputs changed (another language) → redone, not skipped
     outcomes = run_many([("key-evaluation", {"project_id": projects[1], "store": str(demo_store_path)})],
                         output_dir=out, formats="html", resume=True, lang="en", progress=False)
@@ -255,3 +259,22 @@ def test_a_kernel_dead_before_its_notebook_fails_at_once_not_after_the_start_tim
     finally:
         client.stop_channels()
     assert time.monotonic() - started < 10
+
+
+def test_the_manifest_is_whole_formula_safe_and_written_as_reports_finish(tmp_path, capsys, demo_store_path):
+    from perfkit.reports.batch import Outcome, write_manifest
+    hostile = [Outcome(job="key-evaluation", subject=subject, parameters={}, status="failed", error=error)
+               for subject, error in (('=HYPERLINK("http://evil.example","x")', "=1+1"), ("-2+3", "@SUM(A1)"),
+                                      ("P1", "plain"))]
+    write_manifest(tmp_path, hostile)
+    rows = pd.read_csv(tmp_path / "manifest.csv", encoding="utf-8-sig", dtype=str)
+    assert rows["subject"].tolist() == ["'-2+3", "'=HYPERLINK(\"http://evil.example\",\"x\")", "P1"]
+    assert rows["error"].tolist() == ["'@SUM(A1)", "'=1+1", "plain"]
+    assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))[1]["subject"].startswith("=")
+    assert not list(tmp_path.glob(".*partial"))                     # written whole and moved into place
+    # an output folder that cannot take a file: one line before any report
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert main(["batch", "key-evaluation", "--year", "2025", "--store", str(demo_store_path),
+                 "--output-dir", str(blocker / "out")]) == 2
+    assert "cannot write reports to" in capsys.readouterr().err

@@ -107,21 +107,56 @@ def _previous(output_dir: Path) -> dict[tuple[str, str], dict]:
         return {}
 
 
+#: What a spreadsheet would take as the start of a formula in a CSV cell (OWASP's list).
+_FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value):
+    """A CSV cell that Excel reads as text: a value from data that starts like a formula gets a leading '."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_LEADERS) else value
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` beside itself and move it into place: a kill or a full disk never leaves half a file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def write_manifest(output_dir: Path, outcomes: list[Outcome]) -> Path:
-    """``manifest.json`` and ``manifest.csv`` (UTF-8 with BOM) beside the reports, merged with earlier runs."""
+    """``manifest.json`` and ``manifest.csv`` (UTF-8 with BOM, formula-safe) beside the reports, merged with
+    earlier runs; each written whole and moved into place (the batch rewrites it as each report ends)."""
     merged = _previous(output_dir)
     for outcome in outcomes:
         merged[outcome.job, outcome.subject] = {**asdict(outcome),
                                                "outputs": {k: str(v) for k, v in outcome.outputs.items()}}
     entries = sorted(merged.values(), key=lambda e: (e["job"], e["subject"]))
-    (output_dir / f"{MANIFEST}.json").write_text(json.dumps(entries, ensure_ascii=False, indent=1, default=str),
-                                                encoding="utf-8")
-    frame = pd.DataFrame([{"job": e["job"], "subject": e["subject"], "status": e["status"],
+    content = json.dumps(entries, ensure_ascii=False, indent=1, default=str)
+    _write_atomically(output_dir / f"{MANIFEST}.json", lambda path: path.write_text(content, encoding="utf-8"))
+    frame = pd.DataFrame([{"job": e["job"], "subject": _as_text(e["subject"]), "status": e["status"],
                            "seconds": round(float(e["seconds"]), 2),
-                           "outputs": " ".join(Path(p).name for p in e["outputs"].values()), "error": e["error"]}
-                          for e in entries])
-    frame.to_csv(output_dir / f"{MANIFEST}.csv", index=False, encoding="utf-8-sig")
+                           "outputs": " ".join(Path(p).name for p in e["outputs"].values()),
+                           "error": _as_text(e["error"])}
+                          for e in entries], columns=["job", "subject", "status", "seconds", "outputs", "error"])
+    _write_atomically(output_dir / f"{MANIFEST}.csv",
+                      lambda path: frame.to_csv(path, index=False, encoding="utf-8-sig"))
     return output_dir / f"{MANIFEST}.json"
+
+
+def check_writable(output_dir: Path) -> None:
+    """Refuse an output folder that cannot take a file (read-only, full, not a folder) before any report runs."""
+    from perfkit.errors import UsageError
+
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"perfkit" * 512)
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write reports to {output_dir}: {exc.strerror or exc}") from None
 
 
 def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | os.PathLike = "reports",
@@ -157,7 +192,7 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
     from perfkit.reports.runner import run_report
 
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(output_dir)              # one clear line before any report, not one failure per report
     removed = remove_stale_work(output_dir)
     if removed:
         log.info("removed %d temporary folder(s) of killed runs", removed)
@@ -171,7 +206,8 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
         except Exception as exc:  # noqa: BLE001 - e.g. a preset that does not load: this report fails
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
         before = previous.get((job, outcome.subject))
-        if resume and before and before.get("status") == "done" and before.get("inputs") == outcome.inputs \
+        # done is what has its outputs and the same inputs, whatever the last run called it (done, skipped)
+        if resume and before and outcome.inputs and before.get("inputs") == outcome.inputs \
                 and before.get("outputs") and all(Path(p).exists() for p in before["outputs"].values()):
             outcome.status, outcome.outputs = "skipped", dict(before["outputs"])
         outcomes.append(outcome)
@@ -194,6 +230,7 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
         bar = tqdm(total=len(pending), unit="report", desc="perfkit", leave=True)
     try:
         for outcome in _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout):
+            write_manifest(output_dir, [o for o in outcomes if o.status != "pending"])   # a kill keeps these
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(failed=sum(o.status == "failed" for o in pending))
