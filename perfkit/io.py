@@ -6,6 +6,8 @@ row a person sees in a spreadsheet, the column and what is wrong.
 from __future__ import annotations
 
 import io
+import logging
+import re
 from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -22,6 +24,8 @@ import pyarrow.csv as pacsv
 from perfkit.errors import DataError, Problem, Reason, reason
 from perfkit.text import LANGUAGES, catalogue, code_lookup, codes
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, STRING, TABLES, TableSpec, spec
+
+log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = (".csv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -95,6 +99,13 @@ def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
     header).
     """
     renamed = _header_map(table_spec, raw.columns)
+    named: dict[str, list[str]] = {}
+    for header, column in renamed.items():
+        named.setdefault(column, []).append(str(header).strip())
+    twice = {column: shown for column, shown in named.items() if len(shown) > 1}
+    if twice:   # 金额 and amount both: which one holds the data is a guess perfkit does not make
+        raise DataError([Problem(source, reason("same_column_twice", headers="、".join(shown)), column=column)
+                         for column, shown in twice.items()])
     headers = {column: str(header).strip() for header, column in renamed.items()}   # column → as the file has it
     raw = raw.rename(columns=renamed)
     missing = [c for c in table_spec.columns if c not in raw.columns]
@@ -372,11 +383,7 @@ def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]
         if suffix in CSV_SUFFIXES:
             return _read_csv(path, _decode(path, encoding))
         if suffix in EXCEL_SUFFIXES:
-            if sheet is None:
-                names = pd.ExcelFile(path, engine="openpyxl").sheet_names
-                sheet = table if table in names else 0
-            frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
-            return frame, np.arange(2, 2 + len(frame))
+            return _read_excel(path, sheet, table)
         if suffix in PARQUET_SUFFIXES:
             frame = pd.read_parquet(path)
             return frame, np.arange(1, 1 + len(frame))
@@ -385,6 +392,46 @@ def _read_raw(path: Path, *, encoding, sheet, table) -> tuple[pd.DataFrame, int]
     except Exception as exc:  # a parser's own message, attached to the file it concerns
         raise DataError(Problem(path.name, reason("unreadable_file", kind=suffix[1:], error=exc))) from exc
     raise DataError(Problem(path.name, reason("unsupported_file", suffix=suffix, suffixes=", ".join(SUFFIXES))))
+
+
+def _read_excel(path: Path, sheet, table: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A sheet's cells as the workbook shows them, with each record's row number; refused, naming the cell:
+    merged cells (Excel keeps the value in the first cell only), formulas without a saved value (a
+    workbook written by a program and never opened in Excel), and a workbook whose sheet is not clear."""
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(path, data_only=False)       # (not read-only: merged cells need the full sheet)
+    names = formulas.sheetnames
+    if sheet is None:
+        if table in names:
+            sheet = table
+        elif len(names) == 1:
+            sheet = names[0]
+        else:
+            raise DataError(Problem(path.name, reason("which_sheet", table=table, sheets="、".join(names))))
+    elif isinstance(sheet, int):
+        sheet = names[sheet]
+    shown = formulas[sheet]
+    values = load_workbook(path, data_only=True)[sheet]
+    problems = [Problem(path.name, reason("merged_cells", cells=str(merged), sheet=sheet), row=merged.min_row)
+                for merged in shown.merged_cells.ranges]
+    for row in shown.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" and values[cell.coordinate].value is None:
+                problems.append(Problem(path.name, reason("formula_without_value", cell=cell.coordinate, sheet=sheet),
+                                        row=cell.row))
+    if problems:
+        raise DataError(problems)
+    grid = list(values.iter_rows(values_only=True))
+    if not grid or all(v is None for v in grid[0]):
+        raise DataError(Problem(path.name, reason("empty_sheet", sheet=sheet, sheets="、".join(names))))
+    header = [("" if v is None else str(v)) for v in grid[0]]
+    width = max((i + 1 for i, h in enumerate(header) if h.strip()), default=0)
+    body = [(number, list(record[:width]) + [None] * (width - len(record)))
+            for number, record in enumerate(grid[1:], start=2)
+            if any(v is not None and str(v).strip() != "" for v in record[:width])]
+    frame = pd.DataFrame([record for _, record in body], columns=header[:width], dtype=object)
+    return frame, np.array([number for number, _ in body], dtype=int)
 
 
 def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -420,9 +467,25 @@ def _decode(path: Path, encoding: str | None) -> str:
     errors: list[UnicodeDecodeError] = []
     for candidate in tried:
         try:
-            return data.decode(candidate)
+            text = data.decode(candidate)
         except UnicodeDecodeError as exc:
             errors.append(exc)
+            continue
+        if errors and not encoding:
+            # UTF-8 failed part-way: if the lines before were UTF-8 text (not ASCII), the file mixes two
+            # encodings, and the first line that is not UTF-8 is where it breaks
+            first = errors[0]
+            if any(byte >= 0x80 for byte in data[: first.start]):
+                line = data[: first.start].count(b"\n") + 1
+                raise DataError(Problem(path.name, reason("mixed_encodings", line=line), row=line))
+        implausible = re.search("[\ufffd\ue000-\uf8ff]", text)   # replacement or private-use: mojibake
+        if implausible:
+            line = text[: implausible.start()].count("\n") + 1
+            raise DataError(Problem(path.name, reason("implausible_text", encoding=candidate, line=line),
+                                    row=line))
+        if candidate != ENCODINGS[0]:
+            log.info("%s: read as %s", path.name, candidate.upper())
+        return text
     # the encoding that read furthest is the file's: its error is where the file is broken
     error = max(errors, key=lambda e: e.start)
     line = data[: error.start].count(b"\n") + 1
@@ -482,7 +545,7 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
             what = "not_a_number"
         return numbers, {i: reason(what, value=series[i]) for i in series.index[bad]}
     if dtype == DATE:
-        dates = _to_dates(series.astype(object).where(~blank, None))
+        dates = _to_dates(series.astype(object).where(~blank, None), month=series.name == "month")
         bad = ~blank & dates.isna()
         return dates, {i: reason("not_a_date", value=series[i]) for i in series.index[bad]}
     if dtype == BOOLEAN:
@@ -514,8 +577,11 @@ def _coerce(series: pd.Series, dtype: str, enum: str | None) -> tuple[pd.Series,
     return values.astype("string"), problems
 
 
-def _to_dates(series: pd.Series) -> pd.Series:
-    """Parse dates vectorised, format by format: ISO first, then the spellings offices use."""
+def _to_dates(series: pd.Series, month: bool = False) -> pd.Series:
+    """Parse dates vectorised, format by format: ISO first, then the spellings offices use.
+
+    A partial date (2023-12) is no date: perfkit does not guess the day. Only a ``month`` column (whose
+    documented meaning is the month's last day) reads 2023-12 as 2023-12-31."""
     values = series.astype(object)
     stamps = pd.Series(pd.NaT, index=series.index, dtype=DATE)
     native = values.map(lambda v: hasattr(v, "year"))  # Excel cells and Parquet already hold dates
@@ -524,10 +590,12 @@ def _to_dates(series: pd.Series) -> pd.Series:
         naive = values[native].map(lambda v: v.replace(tzinfo=None) if getattr(v, "tzinfo", None) else v)
         stamps[native] = pd.to_datetime(naive).dt.normalize()
     text = values[~native & values.notna()].astype(str).str.strip().str.replace(r"[/.]", "-", regex=True)
-    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m"):
+    for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", *(("%Y-%m",) if month else ())):
         if text.empty:
             break
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        if fmt == "%Y-%m":
+            parsed = parsed + pd.offsets.MonthEnd(0)
         ok = parsed.notna()
         stamps[ok[ok].index] = parsed[ok]
         text = text[~ok]

@@ -344,3 +344,63 @@ def test_a_store_that_is_not_perfkits_is_refused_naming_it_and_never_created(tmp
                  "--output-dir", str(tmp_path / "r")]) == 3
     said = capsys.readouterr().err
     assert "projects" in said and "category" in said and not (tmp_path / "r").exists()
+
+
+# -- the loader never stores a guess ---------------------------------------------------------------------
+def test_a_partial_date_is_refused_but_a_month_means_its_last_day(tmp_path, loaded):
+    frames = tiny_tables()
+    projects = frames["projects"].astype({"start_date": object})
+    projects.loc[0, "start_date"] = "2025-01"
+    _load_refused(loaded, write_tables(tmp_path / "p", {"projects": projects}), r"projects\.csv.*第 2 行.*start_date|2025-01")
+    execution = frames["execution"].astype({"month": object})
+    execution.loc[0, "month"] = "2025-01"                     # a month column: documented as the month's last day
+    assert main(["load", str(write_tables(tmp_path / "e", {"execution": execution})), "--store", str(loaded)]) == 0
+    with perfkit.Store(loaded, read_only=True) as store:
+        assert str(store.query("SELECT min(month) AS m FROM execution")["m"].iloc[0])[:10] == "2025-01-31"
+
+
+def _workbook(path, rows, sheet="budgets", extra_sheets=(), edit=None):
+    from openpyxl import Workbook
+    book = Workbook()
+    sheet_ = book.active
+    sheet_.title = sheet
+    for row in rows:
+        sheet_.append(row)
+    for name in extra_sheets:
+        book.create_sheet(name)
+    if edit:
+        edit(sheet_)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path.parent
+
+
+BUDGET_ROWS = [["project_id", "year", "amount", "adjusted_amount"], ["P1", 2025, 1_000_000, None]]
+
+
+def test_excel_merged_cells_formulas_without_values_and_unclear_sheets_are_refused(tmp_path, loaded):
+    merged = _workbook(tmp_path / "m" / "budgets.xlsx", BUDGET_ROWS + [["P1", 2026, 5, None]],
+                       edit=lambda s: s.merge_cells("A2:A3"))
+    _load_refused(loaded, merged, r"budgets\.xlsx.*A2:A3 are merged cells")
+    formula = _workbook(tmp_path / "f" / "budgets.xlsx", BUDGET_ROWS, edit=lambda s: s.__setitem__("C2", "=1000*1000"))
+    _load_refused(loaded, formula, r"budgets\.xlsx.*C2 is a formula without a saved value")
+    unclear = _workbook(tmp_path / "s" / "budgets.xlsx", BUDGET_ROWS, sheet="Sheet1", extra_sheets=["说明"])
+    _load_refused(loaded, unclear, r"Sheet1、说明.*budgets")
+    named = _workbook(tmp_path / "n" / "budgets.xlsx", BUDGET_ROWS, sheet="说明", extra_sheets=["budgets"])
+    _load_refused(loaded, named, r"“budgets” has no data")               # the table's sheet is read: it is empty here
+    one = _workbook(tmp_path / "o" / "budgets.xlsx", BUDGET_ROWS, sheet="Sheet1")
+    assert main(["load", str(one), "--store", str(loaded)]) == 0     # a single sheet is the table's
+
+
+def test_mojibake_mixed_encodings_and_twice_named_columns_are_refused(tmp_path, loaded):
+    units = "unit_id,name,level,parent_id,field\nU1,市教育局,1,,education\nU2,市第一中学,2,U1,education\n"
+    mixed = _csv(tmp_path, "units", units.split("\n", 2)[0].encode() + b"\n" + "U1,市教育局,1,,education\n".encode()
+                 + "U2,市第一中学,2,U1,education\n".encode("gbk"))
+    _load_refused(loaded, mixed, r"units\.csv.*from line 3 .*encoding")
+    pua = _csv(tmp_path / "pua", "units", units.replace("市第一中学", "市第一\ue000中学").encode("gb18030"))
+    _load_refused(loaded, pua, r"units\.csv.*line 3 has characters no text has")
+    twice = _csv(tmp_path / "twice", "units", "unit_id,name,单位名称,level,parent_id,field\n"
+                                             "U1,市教育局,市教育局,1,,education\n")
+    _load_refused(loaded, twice, r"name、单位名称|单位名称、name")
+    gbk = _csv(tmp_path / "gbk", "units", units.encode("gbk"))
+    assert main(["load", str(gbk), "--store", str(loaded)]) == 0    # a GBK file is normal
