@@ -212,3 +212,29 @@ def test_panel_score_is_the_gradient_of_the_likelihood(model, dist, cost):
         assert value == pytest.approx(model_.loglike(params), rel=1e-12)
         numeric = approx_fprime(params, model_.loglike, centered=True)
         np.testing.assert_allclose(score, numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_panel_input_is_refused_clearly_never_guessed():
+    """A missing unit id, a log(0) in a regressor and a single-period BC92 panel: each refused with its reason."""
+    import numpy as np
+    import pandas as pd
+
+    from perfkit.quota.panel import PanelFrontier
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"unit_id": np.repeat([f"U{i}" for i in range(20)], 4), "year": np.tile([1, 2, 3, 4], 20),
+                         "x": rng.uniform(1, 10, 80)})
+    data["y"] = 1 + 0.5 * np.log(data["x"]) + rng.normal(0, 0.1, 80) + np.abs(rng.normal(0, 0.2, 80))
+    broken = data.astype({"unit_id": object})
+    broken.loc[5, "unit_id"] = np.nan
+    with pytest.raises(ValueError, match="1 row\\(s\\) have no entity .*rows 5"):
+        PanelFrontier.from_formula("y ~ np.log(x)", broken)
+    numeric = data.assign(unit_id=np.repeat(np.arange(20.0), 4))
+    numeric.loc[7, "unit_id"] = np.nan                                  # never one more unit
+    with pytest.raises(ValueError, match="no entity"):
+        PanelFrontier.from_formula("y ~ np.log(x)", numeric)
+    zero = data.copy()
+    zero.loc[9, "x"] = 0.0                                              # log(0) in a regressor: the row is named
+    with pytest.raises(ValueError, match="rows 9"):
+        PanelFrontier.from_formula("y ~ np.log(x)", zero)
+    with pytest.raises(ValueError, match="two periods or more"):
+        PanelFrontier.from_formula("y ~ np.log(x)", data[data["year"] == 1], model="bc92")

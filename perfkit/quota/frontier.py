@@ -159,8 +159,9 @@ class StochasticFrontier(GenericLikelihoodModel):
 
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            endog, _ = dmatrices(formula, frame, NA_action="drop", return_type="dataframe")
-            usable = np.isfinite(endog.to_numpy()).all(axis=1)
+            endog, exog = dmatrices(formula, frame, NA_action="drop", return_type="dataframe")
+            # the dependent variable's rows and the regressors' (a log(0) in a regressor too)
+            usable = np.isfinite(endog.to_numpy()).all(axis=1) & np.isfinite(exog.to_numpy()).all(axis=1)
         bad = frame.index.difference(endog.index[usable])
         if len(bad):
             shown = ", ".join(map(str, bad[:10])) + (" …" if len(bad) > 10 else "")

@@ -18,6 +18,7 @@ The log-likelihood of unit i, with production-form residuals e_it = v_it − η_
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from scipy.special import log_ndtr
 
@@ -51,11 +52,17 @@ class PanelFrontier(StochasticFrontier):
         if dist not in ("half-normal", "truncated-normal"):
             raise ValueError(f"a panel frontier's dist is 'half-normal' or 'truncated-normal', not {dist!r}")
         self.panel_model = model
-        entity, time = np.asarray(entity), np.asarray(time, dtype=float)
+        entity, time = np.asarray(entity, dtype=object), np.asarray(time, dtype=float)
         if len(entity) != len(np.asarray(endog)) or len(time) != len(entity):
             raise ValueError("entity and time need one value per row of the data")
+        missing = np.flatnonzero(pd.isna(entity))
+        if len(missing):      # a missing id is no unit (never one more unit, never a sorting error)
+            raise ValueError(f"{len(missing)} row(s) have no entity (unit id): rows "
+                             f"{', '.join(map(str, missing[:10]))}{' …' if len(missing) > 10 else ''}")
         if not np.all(np.isfinite(time)):
             raise ValueError("the time of every row must be a number (a year)")
+        # ids of mixed kinds (text and numbers) compare as text: 7 and "7" are one unit, as a reader sees them
+        entity = np.array([str(e) for e in entity], dtype=object) if len({type(e) for e in entity}) > 1 else entity
         self.groups, self.group_index = np.unique(entity, return_inverse=True)
         order = np.lexsort((time, self.group_index))
         repeated = (np.diff(self.group_index[order]) == 0) & (np.diff(time[order]) == 0)
@@ -65,6 +72,10 @@ class PanelFrontier(StochasticFrontier):
         self.t_minus_T = time - time.max()          # t − T, T the panel's last period (as FRONTIER 4.1)
         self.n_units = len(self.groups)
         self.periods = np.bincount(self.group_index).astype(float)
+        if model == "bc92" and np.unique(time).size < 2:
+            # η is how inefficiency changes over time: with one period it is not identified, never a silent 0
+            raise ValueError("a Battese-Coelli (1992) panel needs two periods or more: with one, η (the change of "
+                             "inefficiency over time) is not identified; fit model='pl81' or a cross-section")
         super().__init__(endog, exog, cost=cost, dist=dist, **kwargs)
 
     def _variance_names(self, dist: str) -> list[str]:
