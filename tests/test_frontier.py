@@ -186,3 +186,40 @@ def test_truncated_normal_standard_errors_match_a_40_digit_hessian():
             hessian[i, j] = hessian[j, i] = float(mpmath.diff(loglike, theta, tuple(order)))
     exact_se = np.sqrt(np.diag(np.linalg.inv(-hessian)))
     np.testing.assert_allclose(np.asarray(res.bse), exact_se, rtol=1e-6)
+
+
+def test_a_truncated_normal_fit_reaches_at_least_its_nested_half_normal():
+    """Several starts (COLS, the fitted half-normal, a grid in μ): the best kept, never below the restriction."""
+    import numpy as np
+
+    from perfkit.quota.frontier import StochasticFrontier
+    rng = np.random.default_rng(7)
+    for seed_mu in (-0.5, 0.0, 0.6):
+        n = 400
+        x = rng.uniform(0, 2, n)
+        X = np.column_stack([np.ones(n), x])
+        u = np.abs(rng.normal(seed_mu, 0.4, n))
+        y = 1 + 0.5 * x + rng.normal(0, 0.2, n) + u
+        fit = StochasticFrontier(y, X, cost=True, dist="truncated-normal").fit()
+        assert fit.llf >= fit.restricted_llf - 1e-6
+
+
+def test_a_point_that_is_no_maximum_is_said():
+    """A covariance that is not positive definite (a flat ridge) and μ running off to +∞ are warned, by name."""
+    import types
+    import warnings
+
+    import numpy as np
+
+    from perfkit.quota.frontier import BoundaryWarning, StochasticFrontier
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(50), rng.uniform(0, 1, 50)])
+    model = StochasticFrontier(rng.normal(size=50), X, dist="truncated-normal")
+    flat = types.SimpleNamespace(gamma=0.5, sigma_u=1.0, mu=150.0, bse=np.array([1, np.nan, 1, 1, 1.0]),
+                                 normalized_cov_params=np.diag([1.0, -1e-3, 1.0, 1.0, 1.0]))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        model._check_maximum(flat)
+    messages = [str(w.message) for w in said]
+    assert any("flat along x1" in m and "not identified" in m for m in messages), messages
+    assert any(issubclass(w.category, BoundaryWarning) and "mu → +∞" in str(w.message) for w in said)

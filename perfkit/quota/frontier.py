@@ -363,6 +363,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         -------
         StochasticFrontierResults
         """
+        given = start_params is not None
         if start_params is None:
             start_params = self._default_start()
         start_params = np.asarray(start_params, dtype=float)
@@ -370,7 +371,88 @@ class StochasticFrontier(GenericLikelihoodModel):
         with _blas_threads().limit(limits=1, user_api="blas"):
             # one BLAS thread: the products here are matrix-vector, and a second thread only waits for a
             # core that another process may hold
-            return self._fit(start_params, free_start, method, maxiter, disp, **kwargs)
+            if given or self.dist != "truncated-normal" or self.exog_inefficiency is not None:
+                results = self._fit(start_params, free_start, method, maxiter, disp, **kwargs)
+            else:
+                results = self._fit_truncated(start_params, method, maxiter, disp, **kwargs)
+        self._check_maximum(results)
+        return results
+
+    # the truncated normal's likelihood can be flat along μ (a ridge): one start may stop short of the maximum
+    def nested_half_normal(self):
+        """The same model with a half-normal u (the truncated normal at μ = 0): its nested restriction."""
+        return type(self)(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
+
+    def _fit_truncated(self, start_params, method, maxiter, disp, **kwargs):
+        """The truncated normal from several starts (COLS at μ = 0, the fitted half-normal, and a grid in μ of
+        its σu), the best kept; it must reach at least the nested half-normal's log-likelihood, or it says
+        that it could not."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # the restricted fit's own edges are not this model's
+            restricted = self.nested_half_normal().fit()
+        base = np.array(start_params, dtype=float)
+        fitted = np.asarray(restricted.params, dtype=float)
+        base_from_fit = base.copy()
+        # β, σ², γ of the half-normal, μ = 0, then what follows μ (a panel's η) from the half-normal too
+        base_from_fit[:self.i_gamma + 1] = fitted[:self.i_gamma + 1]
+        base_from_fit[self.i_gamma + 2:] = fitted[self.i_gamma + 1:]
+        base_from_fit[self.i_gamma + 1] = 0.0
+        sigma_u = float(restricted.sigma_u)
+        starts = [base, base_from_fit]
+        for multiple in (-1.0, 1.0, 2.0):
+            shifted = base_from_fit.copy()
+            shifted[self.i_gamma + 1] = multiple * sigma_u
+            starts.append(shifted)
+        best = None
+        for start in starts:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # only the kept fit's warnings are said, below
+                try:
+                    candidate = self._fit(start, self._to_free(start), method, maxiter, disp, **kwargs)
+                except (np.linalg.LinAlgError, ValueError):
+                    continue
+            if np.isfinite(candidate.llf) and (best is None or candidate.llf > best.llf + 1e-9):
+                best = candidate
+        if best is None:
+            best = self._fit(start_params, self._to_free(start_params), method, maxiter, disp, **kwargs)
+        else:
+            self._warn_about(best._results if hasattr(best, "_results") else best)
+        best.restricted_llf = float(restricted.llf)
+        if best.llf < restricted.llf - 1e-6:
+            warnings.warn(f"the truncated-normal fit (llf {best.llf:.6f}) is below its nested half-normal "
+                          f"({restricted.llf:.6f}) from every start tried: the maximum was not found; use the "
+                          f"half-normal model", ConvergenceWarning, stacklevel=3)
+        return best
+
+    def _check_maximum(self, results) -> None:
+        """Say when the point reported is not a proper maximum: a covariance (the inverse of minus the
+        Hessian) that is not positive definite or not finite, i.e. a flat ridge along which a parameter is not
+        identified, and μ running off to +∞ (u then tends to a normal variable: the intercept and μ are not
+        separately known)."""
+        names = list(self.exog_names)
+        gamma = float(results.gamma)
+        cov = np.asarray(results.normalized_cov_params, dtype=float)
+        if 1e-6 < gamma < 0.999:          # at γ's edges the boundary warnings say what happened
+            try:
+                values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
+                flat_ok = np.all(np.isfinite(values)) and values.min() > 0
+            except (np.linalg.LinAlgError, ValueError):
+                values, vectors, flat_ok = None, None, False
+            if not flat_ok or not np.all(np.isfinite(np.asarray(results.bse, dtype=float))):
+                # the direction of a non-positive variance, else of the largest one
+                direction = (0 if values.min() <= 0 else -1) if vectors is not None and np.all(np.isfinite(values)) \
+                    else None
+                flat = names[int(np.argmax(np.abs(vectors[:, direction])))] if direction is not None else "a parameter"
+                warnings.warn(f"the log-likelihood is flat along {flat} at the reported point (minus its Hessian "
+                              f"is not positive definite): {flat} is not identified and the standard errors "
+                              f"cannot be trusted; the fit may have stopped on a ridge", ConvergenceWarning,
+                              stacklevel=3)
+        mu = getattr(results, "mu", 0.0)
+        if self.dist == "truncated-normal" and np.ndim(mu) == 0 and mu > 20 * float(results.sigma_u):
+            warnings.warn(f"mu = {mu:.4g} is {mu / float(results.sigma_u):.0f} times sigma_u: the likelihood keeps "
+                          f"rising as mu → +∞, where u tends to a normal variable and only the intercept minus "
+                          f"mu is known (the limit model is the frontier with normal errors, i.e. OLS); there is "
+                          f"no interior maximum", BoundaryWarning, stacklevel=3)
 
     def _fit(self, start_params, free_start, method, maxiter, disp, **kwargs):
         # Stage 1: quasi-Newton in unbounded parameters, the value and gradient from one pass.

@@ -78,6 +78,11 @@ class PanelFrontier(StochasticFrontier):
                              "inefficiency over time) is not identified; fit model='pl81' or a cross-section")
         super().__init__(endog, exog, cost=cost, dist=dist, **kwargs)
 
+    def nested_half_normal(self):
+        """The same panel model with a half-normal u (the truncated normal at μ = 0)."""
+        return type(self)(self.endog, self.exog, entity=self.groups[self.group_index], time=self.t_minus_T,
+                          cost=self.sign > 0, model=self.panel_model, dist="half-normal")
+
     def _variance_names(self, dist: str) -> list[str]:
         return ["sigma2", "gamma"] + (["mu"] if dist == "truncated-normal" else []) + \
             (["eta"] if self.panel_model == "bc92" else [])
