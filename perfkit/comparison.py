@@ -230,16 +230,20 @@ class UnitComparison:
             raw = np.array([rules.indicators[c].weight for c in self.indicators_])
             weights = raw / raw.sum()
         elif weighting == "entropy":
-            complete = reference_normalised.dropna()
-            if len(complete) < 2:
+            # the textbook method weighs the spread of the raw values (the reference year's); the variant
+            # the min-max-normalised ones, already oriented (higher is better)
+            raw = reference[self.indicators_].dropna() if rules.entropy_method == "shares" \
+                else reference_normalised.dropna()
+            if len(raw) < 2:
                 raise DataError(Problem("entropy", reason("entropy_needs_two")))
-            weights = entropy_weights(complete.to_numpy())     # already oriented: higher is better
+            weights = entropy_weights(raw.to_numpy(), method=rules.entropy_method)
         elif weighting == "critic":
             weights = critic_weights(reference_normalised)
         else:
             weights = self._ahp_weights(rules)
         self.weights_ = pd.Series(weights, index=self.indicators_, name="weight")
         self.weighting_ = weighting
+        self.entropy_method_ = rules.entropy_method if weighting == "entropy" else None
         return self
 
     def _ahp_weights(self, rules) -> np.ndarray:

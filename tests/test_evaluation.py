@@ -213,7 +213,23 @@ def test_entropy_weights_by_hand():
     np.testing.assert_allclose(ev.entropy_weights([[1, 5], [2, 5], [3, 5]]), [1.0, 0.0], atol=1e-12)
     w = ev.entropy_weights([[1, 10], [2, 11], [3, 50]])
     assert w.sum() == pytest.approx(1.0) and w[1] > w[0]   # the more uneven criterion weighs more
-    np.testing.assert_allclose(ev.entropy_weights([[1, 3], [2, 2], [3, 1]], benefit=[True, False]), [0.5, 0.5])
+    np.testing.assert_allclose(ev.entropy_weights([[1, 3], [2, 2], [3, 1]], benefit=[True, False],
+                                                  method="minmax"), [0.5, 0.5])
+
+
+def test_entropy_weights_are_the_textbook_method_by_default():
+    """Shannon entropy of each column's shares p_ij = x_ij / Σ_i x_ij, checked against scipy's entropy (an
+    independent implementation); a column that varies by ±0.01% gets almost no weight, where the min-max
+    variant gives it as much as a column that varies by half."""
+    from scipy.stats import entropy
+    data = np.array([[100.0, 10.0, 0.50], [100.01, 11.0, 0.90], [99.99, 50.0, 0.70], [100.0, 20.0, 0.30]])
+    e = np.array([entropy(column) / np.log(len(data)) for column in data.T])   # scipy normalises to shares
+    expected = (1 - e) / (1 - e).sum()
+    np.testing.assert_allclose(ev.entropy_weights(data), expected, rtol=1e-12)
+    assert ev.entropy_weights(data)[0] < 1e-6                                 # ±0.01%: next to nothing
+    assert ev.entropy_weights(data, method="minmax")[0] > 0.2                 # the variant: a large weight
+    with pytest.raises(DataError):
+        ev.entropy_weights([[1.0, -1.0], [2.0, 3.0]])                          # shares need values ≥ 0
 
 
 def test_rating_sensitivity():

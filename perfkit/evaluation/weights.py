@@ -62,25 +62,44 @@ def ahp_weights(matrix, force: bool = False, preset="default") -> tuple[np.ndarr
     return weights, float(max(cr, 0.0))
 
 
-def entropy_weights(data, benefit=None) -> np.ndarray:
+ENTROPY_METHODS = ("shares", "minmax")
+
+
+def entropy_weights(data, benefit=None, method: str = "shares") -> np.ndarray:
     """Entropy weights of criteria (columns) from their values over alternatives (rows).
 
-    Each column is min-max normalised (reversed where ``benefit`` is False), shifted
-    off zero, turned into shares p_ij, and its entropy e_j = −Σ p ln p / ln m taken;
-    the weight is the normalised divergence 1 − e_j. A column that varies more weighs more.
+    ``method="shares"`` (the textbook entropy weight method, the default): each column's values, which must
+    not be negative, become shares p_ij = x_ij / Σ_i x_ij; its Shannon entropy e_j = −Σ_i p_ij ln p_ij / ln m
+    (0 ln 0 = 0) measures how evenly it is spread, and the weight is the normalised divergence
+    (1 − e_j) / Σ_j (1 − e_j). A column that barely varies (±0.01%) gets almost no weight. ``benefit``
+    plays no part: a direction does not change how much a criterion varies.
+
+    ``method="minmax"``: a variant some applications use: each column min-max normalised (reversed where
+    ``benefit`` is False) and shifted off zero by 1e-4 before the shares. It gives a column that varies by
+    ±0.01% as much weight as one that varies by half (the scaling erases the size of the variation).
     """
+    if method not in ENTROPY_METHODS:
+        raise ValueError(f"method must be one of {ENTROPY_METHODS}, not {method!r}")
     x = np.asarray(data, dtype=float)
     if x.ndim != 2 or x.shape[0] < 2:
         raise DataError(Problem("entropy", reason("entropy_too_few")))
     if not np.all(np.isfinite(x)):
         raise DataError(Problem("entropy", reason("not_finite")))
-    benefit = np.ones(x.shape[1], dtype=bool) if benefit is None else np.asarray(benefit, dtype=bool)
-    low, high = x.min(axis=0), x.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    z = np.where(benefit, (x - low) / span, (high - x) / span) + 1e-4
-    p = z / z.sum(axis=0)
-    entropy = -(p * np.log(p)).sum(axis=0) / np.log(x.shape[0])
-    divergence = 1 - entropy
+    if method == "shares":
+        if (x < 0).any():
+            raise DataError(Problem("entropy", reason("entropy_negative")))
+        totals = x.sum(axis=0)
+        p = np.divide(x, totals, out=np.full_like(x, 1 / x.shape[0]), where=totals > 0)
+    else:
+        benefit = np.ones(x.shape[1], dtype=bool) if benefit is None else np.asarray(benefit, dtype=bool)
+        low, high = x.min(axis=0), x.max(axis=0)
+        span = np.where(high > low, high - low, 1.0)
+        z = np.where(benefit, (x - low) / span, (high - x) / span) + 1e-4
+        p = z / z.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    entropy = -terms.sum(axis=0) / np.log(x.shape[0])
+    divergence = np.clip(1 - entropy, 0.0, None)
     if divergence.sum() <= 0:
         return np.full(x.shape[1], 1 / x.shape[1])
     return divergence / divergence.sum()

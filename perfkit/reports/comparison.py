@@ -60,7 +60,9 @@ class ComparisonView:
         return markdown(prose("comparison.headline", self.lang, field=self._field(), years=years_text(self.years),
                              units=r.scores.index.get_level_values("unit_id").nunique(),
                              n=len(r.weights), reference=r.model.reference_year_,
-                             weighting=value_label("weighting", r.model.weighting_, self.lang), ranked=ranked,
+                             weighting=value_label("weighting", r.model.weighting_, self.lang)
+                             + (text(f"comparison.entropy_method.{r.model.entropy_method_}", self.lang)
+                                if getattr(r.model, "entropy_method_", None) else ""), ranked=ranked,
                              unranked=len(r.scores) - ranked, min=r.rules.min_indicators))
 
     def dropped_note(self):

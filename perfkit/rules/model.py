@@ -291,6 +291,8 @@ class Comparison(_Strict):
     indicators: dict[Literal["execution_rate", "target_completion", "evaluation_score", "unit_cost_ratio",
                              "red_share", "findings_per_million", "satisfaction"], ComparisonIndicator]
     weighting: Literal["preset", "entropy", "critic", "ahp"] = Field(description="how the composite's weights are set")
+    entropy_method: Literal["shares", "minmax"] = Field(default="shares", description="entropy weights: the "
+                                                        "textbook shares of the raw values, or the min-max variant")
     ahp: dict[str, dict[str, PositiveFloat]] | None = Field(
         default=None, description="AHP pairwise judgments for weighting 'ahp': ahp[i][j] = how much more "
                                   "important indicator i is than j (the reciprocals are implied)")
