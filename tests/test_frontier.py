@@ -223,3 +223,28 @@ def test_a_point_that_is_no_maximum_is_said():
     messages = [str(w.message) for w in said]
     assert any("flat along x1" in m and "not identified" in m for m in messages), messages
     assert any(issubclass(w.category, BoundaryWarning) and "mu → +∞" in str(w.message) for w in said)
+
+
+def test_efficiency_intervals_and_the_mode_match_the_truncated_normal_of_u_given_e():
+    """Horrace-Schmidt bounds: the quantiles of u | ε ~ N⁺(μ*, σ*²), checked with scipy's truncnorm (an
+    independent implementation); the point estimate lies inside; the mode is exp(−max(μ*, 0))."""
+    import numpy as np
+    from scipy.stats import truncnorm
+
+    from perfkit.quota.frontier import StochasticFrontier, conditional_moments
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.uniform(0, 2, n)
+    X = np.column_stack([np.ones(n), x])
+    y = 1 + 0.5 * x + rng.normal(0, 0.15, n) + np.abs(rng.normal(0, 0.3, n))
+    for dist in ("half-normal", "truncated-normal", "exponential"):
+        fit = StochasticFrontier(y, X, cost=True, dist=dist).fit()
+        bounds = fit.efficiency_interval(0.90)
+        mu_star, s_star = conditional_moments(fit._production_residuals(), fit.sigma_u, fit.sigma_v, fit.mu, dist)
+        a = (0 - mu_star) / s_star
+        expected_upper = np.exp(-truncnorm.ppf(0.05, a, np.inf, loc=mu_star, scale=s_star))
+        expected_lower = np.exp(-truncnorm.ppf(0.95, a, np.inf, loc=mu_star, scale=s_star))
+        np.testing.assert_allclose(bounds["upper"], expected_upper, rtol=1e-7)
+        np.testing.assert_allclose(bounds["lower"], expected_lower, rtol=1e-7)
+        assert ((bounds["lower"] <= bounds["efficiency"]) & (bounds["efficiency"] <= bounds["upper"])).all()
+        np.testing.assert_allclose(fit.efficiency("mode"), np.exp(-np.maximum(mu_star, 0)))

@@ -238,3 +238,21 @@ def test_panel_input_is_refused_clearly_never_guessed():
         PanelFrontier.from_formula("y ~ np.log(x)", zero)
     with pytest.raises(ValueError, match="two periods or more"):
         PanelFrontier.from_formula("y ~ np.log(x)", data[data["year"] == 1], model="bc92")
+
+
+def test_panel_efficiency_intervals_hold_the_point_estimate():
+    import numpy as np
+    import pandas as pd
+
+    from perfkit.quota.panel import PanelFrontier
+    rng = np.random.default_rng(5)
+    units, years = 30, 5
+    u = np.repeat(np.abs(rng.normal(0, 0.3, units)), years)
+    data = pd.DataFrame({"unit_id": np.repeat([f"U{i}" for i in range(units)], years),
+                         "year": np.tile(np.arange(2021, 2021 + years), units), "x": rng.uniform(1, 10, units * years)})
+    data["y"] = 1 + 0.6 * np.log(data["x"]) + rng.normal(0, 0.1, len(data)) + u
+    fit = PanelFrontier.from_formula("y ~ np.log(x)", data, model="bc92").fit()
+    bounds = fit.efficiency_interval(0.95)
+    assert len(bounds) == len(data)
+    assert ((bounds["lower"] <= bounds["efficiency"] + 1e-12) & (bounds["efficiency"] <= bounds["upper"] + 1e-12)).all()
+    assert (fit.efficiency("mode") <= 1).all()

@@ -19,6 +19,7 @@ import functools
 import warnings
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 from scipy.special import expit, log_ndtr, logit
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
@@ -659,16 +660,52 @@ class StochasticFrontierResults(GenericLikelihoodModelResults):
 
         Parameters
         ----------
-        kind : {"bc", "jlms"}
+        kind : {"bc", "jlms", "mode"}
             ``"bc"``: Battese and Coelli (1988), E[exp(−u) | ε], in (0, 1];
-            ``"jlms"``: exp(−E[u | ε]) from Jondrow, Lovell, Materov and Schmidt (1982).
+            ``"jlms"``: exp(−E[u | ε]) from Jondrow, Lovell, Materov and Schmidt (1982);
+            ``"mode"``: exp(−M[u | ε]), the mode of u given ε, max(μ*, 0).
         minus_u : bool, default True
             False gives E[exp(u) | ε] (``"bc"``) or exp(E[u | ε]) (``"jlms"``), ≥ 1:
             the factor by which a record's cost exceeds the frontier, as R's
             ``frontier`` gives with ``minusU = FALSE``.
         """
+        if kind == "mode":
+            mu_star, _, h = self._u_given_e()
+            mode = h * np.maximum(mu_star, 0.0)      # the mode of u | ε ~ N⁺(μ*, σ*²)
+            return np.exp(-mode) if minus_u else np.exp(mode)
         return conditional_efficiency(self._production_residuals(), self.sigma_u, self.sigma_v, self.mu,
                                       self.model.dist, kind=kind, minus_u=minus_u)
+
+    def efficiency_interval(self, level: float = 0.95) -> pd.DataFrame:
+        """Each record's efficiency interval (Horrace and Schmidt 1996): the ``level`` bounds of exp(−u) given
+        ε, from the quantiles of u | ε ~ N⁺(μ*, σ*²), beside the point estimate E[exp(−u) | ε].
+
+        A ranking of units by efficiency is only as firm as these intervals: overlapping ones do not
+        separate the units.
+
+        Returns
+        -------
+        DataFrame
+            ``lower``, ``efficiency`` (Battese-Coelli) and ``upper``, one row per record.
+        """
+        from scipy.special import ndtri_exp
+
+        if not 0 < level < 1:
+            raise ValueError(f"level must lie between 0 and 1, not {level}")
+        alpha = 1 - level
+        mu_star, s_star, h = self._u_given_e()
+        tail = log_ndtr(mu_star / s_star)                 # log P(u > 0) under N(μ*, σ*²)
+        # quantile q of the truncated normal: μ* − σ* Φ⁻¹((1 − q) P(u > 0)), in logs for far tails
+        u_low = mu_star - s_star * ndtri_exp(np.log1p(-alpha / 2) + tail)
+        u_high = mu_star - s_star * ndtri_exp(np.log(alpha / 2) + tail)
+        return pd.DataFrame({"lower": np.exp(-h * u_high), "efficiency": self.efficiency("bc"),
+                             "upper": np.exp(-h * np.maximum(u_low, 0.0))})
+
+    def _u_given_e(self):
+        """μ*, σ* of u | ε ~ N⁺(μ*, σ*²) for each record, and the factor h on u in that record (1 here)."""
+        mu_star, s_star = conditional_moments(self._production_residuals(), self.sigma_u, self.sigma_v, self.mu,
+                                              self.model.dist)
+        return mu_star, s_star, 1.0
 
     # -- tests ---------------------------------------------------------------
     @property

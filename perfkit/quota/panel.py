@@ -216,11 +216,13 @@ class PanelFrontierResults(StochasticFrontierResults):
 
         ``kind="bc"``: Battese and Coelli (1992), E[exp(−η_it·u_i) | e_i]; ``minus_u=False`` gives
         E[exp(η_it·u_i) | e_i] ≥ 1, the factor by which cost exceeds the frontier.
-        ``kind="jlms"``: exp(−η_it·E[u_i | e_i]).
+        ``kind="jlms"``: exp(−η_it·E[u_i | e_i]); ``kind="mode"``: exp(−η_it·max(μ*_i, 0)).
         """
-        mu_star, s_star, _, _, h, _ = self.model._posterior(np.asarray(self.params))
-        m, s = mu_star[self.model.group_index], s_star[self.model.group_index]
+        m, s, h = self._u_given_e()
         z = m / s
+        if kind == "mode":                  # exp(−η_it · the mode of u_i | e_i)
+            mode = h * np.maximum(m, 0.0)
+            return np.exp(-mode) if minus_u else np.exp(mode)
         if kind == "jlms":
             u = h * (m + s * _mills(z))
             return np.exp(-u) if minus_u else np.exp(u)
@@ -228,6 +230,11 @@ class PanelFrontierResults(StochasticFrontierResults):
             raise ValueError(f"kind must be 'bc' or 'jlms', not {kind!r}")
         sign = -1.0 if minus_u else 1.0
         return np.exp(sign * h * m + 0.5 * h**2 * s**2 + log_ndtr(z + sign * h * s) - log_ndtr(z))
+
+    def _u_given_e(self):
+        """μ*_i, σ*_i of u_i | e_i for each row's unit, and η_it, the factor on u_i in that row."""
+        mu_star, s_star, _, _, h, _ = self.model._posterior(np.asarray(self.params))
+        return mu_star[self.model.group_index], s_star[self.model.group_index], h
 
     def inefficiency(self) -> np.ndarray:
         """E[η_it·u_i | e_i] of each row."""
