@@ -100,6 +100,16 @@ def _existing_store(path) -> str:
     return str(path)
 
 
+def _check_formats(formats, preset) -> None:
+    """Refuse unknown report formats as a usage error, before any report runs."""
+    from perfkit.reports.runner import parse_formats
+
+    try:
+        parse_formats(formats, preset)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _read_ids(path: str) -> list[str]:
     """The subject ids of an --ids file (UTF-8, one or more per line), or a clear refusal naming the file."""
     try:
@@ -151,11 +161,7 @@ def _cmd_report(args) -> int:
         if isinstance(value, str) and (name != "preset" or value.endswith((".yaml", ".yml"))):
             parameters[name] = str(Path(value).resolve())
     store = str(Path(_existing_store(args.store)).resolve())
-    from perfkit.reports.runner import parse_formats
-    try:
-        parse_formats(args.formats, parameters.get("preset"))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    _check_formats(args.formats, parameters.get("preset"))
     report = run_report(job.name, {**parameters, "store": store}, output_dir=args.output_dir, lang=args.lang,
                         formats=args.formats, evaluating_body=args.evaluating_body,
                         document_number=args.document_number)
@@ -185,11 +191,7 @@ def _cmd_batch(args) -> int:
     if not (args.all or args.ids or args.where or any(given.get(name) is not None for name in job.batch.filters)):
         chosen = ", ".join(["--all", "--ids FILE", *(f"--{n.replace('_', '-')}" for n in job.batch.filters), "--where"])
         raise UsageError(f"perfkit batch {job.name}: choose the subjects ({chosen})")
-    from perfkit.reports.runner import parse_formats
-    try:                          # a bad format is refused before any report runs
-        parse_formats(args.formats, args.preset)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    _check_formats(args.formats, args.preset)
     ids = _read_ids(args.ids) if args.ids else None
     _existing_store(args.store)
     outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field, unit_level=args.unit_level,

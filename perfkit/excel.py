@@ -76,12 +76,12 @@ def _numbers(frame: pd.DataFrame, given: dict[str, str]) -> tuple[pd.DataFrame, 
             continue
         if pd.api.types.is_bool_dtype(values):
             continue
+        whole_format = "0" if _is_year(column) else "#,##0"      # a year is a name: 2025, never 2,025
         if pd.api.types.is_integer_dtype(values):
-            formats[column] = "0" if _is_year(column) else "#,##0"
+            formats[column] = whole_format
         elif pd.api.types.is_float_dtype(values):
-            whole = values.dropna()
-            formats[column] = ("0" if _is_year(column) else "#,##0") if len(whole) and (whole % 1 == 0).all() \
-                else DECIMALS
+            present = values.dropna()
+            formats[column] = whole_format if len(present) and (present % 1 == 0).all() else DECIMALS
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             printed = values.map(lambda v: isinstance(v, str) and bool(_PRINTED_NUMBER.match(v.strip())))
             if not printed.any():
@@ -96,7 +96,7 @@ def _numbers(frame: pd.DataFrame, given: dict[str, str]) -> tuple[pd.DataFrame, 
                 places = texts.str.rstrip("%").str.partition(".")[2].str.len().max()
                 formats[column] = "0" + ("." + "0" * int(places) if places else "") + "%"
             elif (numbers % 1 == 0).all() and not texts.str.contains(r"\.", regex=True).any():
-                formats[column] = "0" if _is_year(column) else "#,##0"
+                formats[column] = whole_format
                 numbers = numbers.astype(int)
             else:
                 places = int(texts.str.partition(".")[2].str.len().max())

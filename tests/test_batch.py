@@ -271,7 +271,7 @@ def test_the_manifest_is_whole_formula_safe_and_written_as_reports_finish(tmp_pa
     assert rows["subject"].tolist() == ["'-2+3", "'=HYPERLINK(\"http://evil.example\",\"x\")", "P1"]
     assert rows["error"].tolist() == ["'@SUM(A1)", "'=1+1", "plain"]
     assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))[1]["subject"].startswith("=")
-    assert not list(tmp_path.glob(".*partial"))                     # written whole and moved into place
+    assert not list(tmp_path.glob(".manifest*.tmp"))                # written whole and moved into place
     # an output folder that cannot take a file: one line before any report
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")

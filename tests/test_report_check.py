@@ -181,8 +181,12 @@ def test_the_index_words_each_result(job, record, worded):
 def test_a_chart_without_a_description_in_the_reports_language_is_refused():
     image = '<h2>三、执行偏离分布</h2><img src="data:image/png;base64,AAAA" alt="No description has been provided for this image">'
     assert any("chart without a description" in p for p in check_report(page(image)))
+    from bs4 import BeautifulSoup
+
     from perfkit.reports.export import _chart_descriptions
-    described = _chart_descriptions(page(image), "zh")
+    soup = BeautifulSoup(page(image), "html.parser")
+    assert _chart_descriptions(soup, "zh")
+    described = str(soup)
     assert 'alt="图 1：三、执行偏离分布"' in described and check_report(described) == []
 
 

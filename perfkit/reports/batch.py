@@ -26,7 +26,7 @@ import pandas as pd
 
 import perfkit
 from perfkit import queries
-from perfkit.reports.export import data_snapshot
+from perfkit.reports.export import data_snapshot, write_atomically
 from perfkit.reports.registry import get_job
 from perfkit.reports.warm import ENGINE as WARM
 from perfkit.rules import load_preset
@@ -116,16 +116,6 @@ def _as_text(value):
     return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_LEADERS) else value
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` beside itself and move it into place: a kill or a full disk never leaves half a file."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def write_manifest(output_dir: Path, outcomes: list[Outcome]) -> Path:
     """``manifest.json`` and ``manifest.csv`` (UTF-8 with BOM, formula-safe) beside the reports, merged with
     earlier runs; each written whole and moved into place (the batch rewrites it as each report ends)."""
@@ -135,14 +125,13 @@ def write_manifest(output_dir: Path, outcomes: list[Outcome]) -> Path:
                                                "outputs": {k: str(v) for k, v in outcome.outputs.items()}}
     entries = sorted(merged.values(), key=lambda e: (e["job"], e["subject"]))
     content = json.dumps(entries, ensure_ascii=False, indent=1, default=str)
-    _write_atomically(output_dir / f"{MANIFEST}.json", lambda path: path.write_text(content, encoding="utf-8"))
+    write_atomically(output_dir / f"{MANIFEST}.json", content)
     frame = pd.DataFrame([{"job": e["job"], "subject": _as_text(e["subject"]), "status": e["status"],
                            "seconds": round(float(e["seconds"]), 2),
                            "outputs": " ".join(Path(p).name for p in e["outputs"].values()),
                            "error": _as_text(e["error"])}
                           for e in entries], columns=["job", "subject", "status", "seconds", "outputs", "error"])
-    _write_atomically(output_dir / f"{MANIFEST}.csv",
-                      lambda path: frame.to_csv(path, index=False, encoding="utf-8-sig"))
+    write_atomically(output_dir / f"{MANIFEST}.csv", frame.to_csv(index=False), encoding="utf-8-sig")
     return output_dir / f"{MANIFEST}.json"
 
 

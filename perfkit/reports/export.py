@@ -186,7 +186,12 @@ def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
     exporter = _html_exporter(LANGUAGE_CODES.get(meta.lang, meta.lang))
     resources = {"metadata": {"name": meta.title}, "perfkit": meta.resources(), "perfkit_css": _stylesheet()}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    return _keep_headings_with_next(_chart_descriptions(body, meta.lang))
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")     # one parse for both passes over the report
+    changed = _chart_descriptions(soup, meta.lang)
+    changed = _keep_headings_with_next(soup) or changed     # (after: an alt text names its section's heading)
+    return str(soup) if changed else body
 
 
 #: The class of a heading kept together with the table or chart it introduces (never stranded at a page foot).
@@ -194,13 +199,11 @@ KEEP_TOGETHER = "perfkit-keep-together"
 _BLOCKS = ("h1", "h2", "h3", "h4", "p", "ul", "ol", "pre", "table", "img")
 
 
-def _keep_headings_with_next(html: str) -> str:
+def _keep_headings_with_next(soup) -> bool:
     """Keep each heading on the page of the table or chart it introduces: heading and table (or chart) in one
     block that does not break inside. (They are different cells' outputs, and WeasyPrint does not carry a
-    heading's ``break-after: avoid`` past its cell.) A wide table's block prints on its landscape page."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
+    heading's ``break-after: avoid`` past its cell.) A wide table's block prints on its landscape page.
+    Changes ``soup`` in place; True when it moved a heading."""
     content = soup.find("main") or soup
     moved = False
     for heading in content.find_all(["h2", "h3", "h4"]):
@@ -217,26 +220,22 @@ def _keep_headings_with_next(html: str) -> str:
         block.append(heading.extract())
         block.append(target.extract())
         moved = True
-    return str(soup) if moved else html
+    return moved
 
 
 #: What nbconvert writes on an image without a description (in English, whatever the report's language).
 NBCONVERT_ALT = "No description has been provided for this image"
 
 
-def _chart_descriptions(html: str, lang: str) -> str:
-    """Give every chart a description in the report's language: 图 N：<the section it illustrates>."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
+def _chart_descriptions(soup, lang: str) -> bool:
+    """Give every chart a description in the report's language: 图 N：<the section it illustrates>.
+    Changes ``soup`` in place; True when a chart had none."""
     images = [img for img in soup.find_all("img") if img.get("alt") in (None, "", NBCONVERT_ALT)]
-    if not images:
-        return html
     for number, img in enumerate(images, start=1):
         heading = img.find_previous(["h1", "h2", "h3", "h4"])
         section = heading.get_text(" ", strip=True).rstrip("¶").strip() if heading is not None else ""
         img["alt"] = text("figures.alt", lang, number=number, section=section or text("figures.untitled", lang))
-    return str(soup)
+    return bool(images)
 
 
 def export_pdf(html: str, path: str | os.PathLike) -> Path:
@@ -282,15 +281,16 @@ def record_in_index(output_dir: str | os.PathLike, entry: dict) -> Path:
                 entries = {}
         entries[entry["name"]] = entry
         ordered = sorted(entries.values(), key=lambda e: (e.get("job", ""), e.get("name", "")))
-        _write_atomically(path, json.dumps(ordered, ensure_ascii=False, indent=1))
-        _write_atomically(output_dir / "index.html", index_html(ordered))
+        write_atomically(path, json.dumps(ordered, ensure_ascii=False, indent=1))
+        write_atomically(output_dir / "index.html", index_html(ordered))
     return output_dir / "index.html"
 
 
-def _write_atomically(path: Path, content: str) -> None:
+def write_atomically(path: Path, content: str, encoding: str = "utf-8") -> None:
+    """Write ``content`` beside ``path`` and move it into place: a kill or a full disk never leaves half a file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        temporary.write_text(content, encoding="utf-8")
+        temporary.write_text(content, encoding=encoding)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
