@@ -305,6 +305,70 @@ def _print_summary(frame, headers: str, lang: str, money=(), percent=()) -> None
     print(shown.rename(columns=names).to_string())
 
 
+def _read_expert_ids(path: str) -> list[str]:
+    """--experts FILE: expert ids one per line (a text file; an expert_id/专家编码 header line is skipped), or
+    the expert_id column of a .csv/.xlsx table."""
+    import pandas as pd
+
+    from perfkit.io import EXCEL_SUFFIXES, read_cells
+    from perfkit.text import catalogue
+
+    if Path(path).suffix.lower() not in EXCEL_SUFFIXES + (".csv",):
+        return [line for line in _read_ids(path) if line.lower() not in {"expert_id", "专家编码"}]
+    frame = read_cells(path, table="experts")
+    label = catalogue()["tables"]["experts"]["columns"]["expert_id"]
+    names = {"expert_id", label["zh"].lower(), label["en"].lower()}
+    column = next((c for c in frame.columns if str(c).strip().lower() in names), None)
+    if column is None:
+        raise DataError(Problem(path, reason("column_missing", column="expert_id")))
+    return [str(v).strip() for v in frame[column] if not pd.isna(v) and str(v).strip()]
+
+
+def _cmd_panel_sheets(args) -> int:
+    from perfkit.sheets import conflicts, write_sheets
+    from perfkit.store import Store
+
+    experts = _read_expert_ids(args.experts) if args.experts else None
+    with Store(_existing_store(args.store), read_only=True) as store:
+        written = write_sheets(store, args.project, args.output_dir, experts=experts, preset=args.preset,
+                               lang=args.lang)
+        recused = conflicts(store, args.project) if experts is None else {}
+    print(text("cli.sheets_written", args.lang, n=len(written), project=args.project, folder=args.output_dir))
+    for path in written:
+        print(f"  {path.name}")
+    for expert, why in recused.items():
+        print(text("cli.sheets_recused", args.lang, expert=expert, why=text(f"cli.conflict_{why}", args.lang)))
+    return 0
+
+
+def _cmd_panel_collect(args) -> int:
+    from perfkit.sheets import collect_sheets
+
+    outcome = collect_sheets(args.dir, _existing_store(args.store), preset=args.preset, wait=args.wait)
+    for project, experts in outcome.loaded.items():
+        print(text("cli.sheets_loaded", args.lang, project=project, n=len(experts), experts="、".join(experts)))
+        if outcome.missing.get(project):
+            print(text("cli.sheets_missing", args.lang, project=project, experts="、".join(outcome.missing[project])))
+    if outcome.problems:
+        refused = sorted(outcome.refused)
+        if refused:
+            print(text("cli.sheets_refused", args.lang, projects="、".join(refused)), file=sys.stderr)
+        raise DataError(outcome.problems)
+    return 0
+
+
+def _cmd_templates(args) -> int:
+    from perfkit.schema import TABLES
+    from perfkit.templates import write_templates
+
+    unknown = [t for t in args.tables or [] if t not in TABLES]
+    if unknown:
+        raise UsageError(text("cli.unknown_tables", args.lang, tables=", ".join(unknown), known=", ".join(TABLES)))
+    written = write_templates(args.dir, args.tables or None, lang=args.lang)
+    print(text("cli.templates_written", args.lang, n=len(written), folder=args.dir))
+    return 0
+
+
 def _cmd_dictionary(args) -> int:
     from perfkit.dictionary import data_dictionary
 
@@ -530,6 +594,46 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_store(p)
     _add_debug(p)
     p.set_defaults(func=_cmd_monitor)
+
+    p = sub.add_parser("panel", help="the expert panel's scoring sheets: write them out, collect them back",
+                       description="Scoring sheets out to each expert of a project's panel, and the returned "
+                                   "sheets checked and loaded into expert_scores.")
+    panel = p.add_subparsers(dest="panel_command", required=True, metavar="STEP")
+    q = panel.add_parser("sheets", help="write one scoring workbook per expert of the project's panel",
+                         description="Write one .xlsx scoring sheet per expert on the project's panel "
+                                     "(panel_assignments), without those in conflict of interest.")
+    q.add_argument("--project", required=True, help="the project to score (project_id)")
+    q.add_argument("--experts", default=None, metavar="FILE",
+                   help="only these experts of the panel: a file of expert ids, one per line, or a .csv/.xlsx "
+                        "with an expert_id column")
+    q.add_argument("--output-dir", required=True, help="where the workbooks go")
+    q.add_argument("--preset", default="default", help="rule preset whose expert items are scored (default: default)")
+    _add_lang(q, "language of the sheets (default zh)")
+    _add_store(q)
+    _add_debug(q)
+    q.set_defaults(func=_cmd_panel_sheets)
+    q = panel.add_parser("collect", help="check the returned scoring sheets and load them, all or nothing per project",
+                         description="Read every returned workbook in DIR, check each cell, and load the scores "
+                                     "of each project whose sheets are all valid into expert_scores (replacing "
+                                     "that project's scores; the replaced ones go to expert_scores_log).")
+    q.add_argument("dir", help="folder of returned scoring sheets (.xlsx)")
+    q.add_argument("--preset", default="default", help="rule preset the sheets were issued under (default: default)")
+    q.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="when a load of the store is running, wait this long for it (default 0: refuse at once)")
+    _add_lang(q, "language of the problems found (default zh)")
+    _add_store(q)
+    _add_debug(q)
+    q.set_defaults(func=_cmd_panel_collect)
+
+    p = sub.add_parser("templates", help="write an Excel import template per table (headers, notes, drop-downs)",
+                       description="Write <table>.xlsx import templates into DIR: headers in the chosen language, "
+                                   "a notes sheet on each column, drop-downs for coded columns. A filled "
+                                   "template loads with perfkit load DIR.")
+    p.add_argument("dir", help="where the templates go")
+    p.add_argument("--tables", nargs="+", default=None, metavar="TABLE", help="only these tables (default: all)")
+    _add_lang(p, "language of headers and notes (default zh)")
+    _add_debug(p)
+    p.set_defaults(func=_cmd_templates)
 
     p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
                        description="Generate the data dictionary from the schemas and the label catalogue.")

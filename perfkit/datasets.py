@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit.rules import load_preset
+from perfkit.text import codes
 
 CLOSED_YEARS = (2023, 2024, 2025)
 CURRENT_YEAR = 2026
@@ -209,6 +210,7 @@ def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, p
     execution = _execution(rng, projects, budgets)
     targets, actuals = _targets_and_actuals(rng, projects, budgets, indicators, directions)
     expert_scores, evaluated = _expert_scores(rng, projects, budgets)
+    experts, panel_assignments = _experts_and_panels(seed, units, projects, expert_scores)
     findings = _vary_findings(_findings(rng, projects, evaluated, budgets, execution), seed)
     cost_records, cost_truth = _cost_records(rng, units, directions)
     price_index = pd.DataFrame({"year": list(PRICE_INDEX), "index": list(PRICE_INDEX.values())})
@@ -217,6 +219,7 @@ def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, p
     return {
         "units": units, "directions": directions, "indicators": indicators, "projects": projects,
         "budgets": budgets, "execution": execution, "targets": targets, "actuals": actuals,
+        "experts": experts, "panel_assignments": panel_assignments,
         "expert_scores": expert_scores, "findings": findings, "cost_records": cost_records,
         "cost_truth": cost_truth, "requests": requests, "request_targets": request_targets,
         "request_scores": request_scores, "price_index": price_index,
@@ -512,6 +515,63 @@ def _expert_scores(rng, projects, budgets):
     return frame, sorted(evaluated["project_id"])
 
 
+N_EXPERTS = 40
+#: Experts who work for a budget unit; the demo city seats them only on panels of other departments.
+UNIT_EXPERTS = 6
+#: Planted truth: this many panels have a member who declared a conflict (their department's project) and
+#: is recused: no scoring sheet, no score.
+RECUSED = 5
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
+GIVEN = ("建国", "海燕", "志强", "丽华", "文博", "晓东", "静怡", "国平", "思远", "明辉", "雪梅", "卫东", "嘉怡",
+         "子涵", "永军", "春燕", "立新", "红霞", "伟", "敏", "磊", "婷", "军", "洁")
+ORGANISATIONS = ("市财政科学研究所", "某大学公共管理学院", "某大学经济学院", "市审计事务所", "某会计师事务所",
+                 "某工程造价咨询公司", "某律师事务所", "市社会科学院", "某资产评估公司", "市发展研究中心")
+TITLES = ("教授", "副教授", "研究员", "高级会计师", "注册会计师", "高级工程师", "高级经济师", "律师")
+
+
+def _experts_and_panels(seed, units, projects, expert_scores):
+    """The expert pool the demo panels draw from, and each panel's members (with planted recusals).
+
+    A separate random stream (the same seed): the experts do not change any other table of the city.
+    """
+    rng = np.random.default_rng([seed, 24])
+    ids = [f"E{n:03d}" for n in range(1, N_EXPERTS + 1)]
+    unit_of = dict(zip(projects["project_id"], projects["unit_id"]))
+    parent_of = dict(zip(units["unit_id"], units["parent_id"]))
+    department = {u: (p if isinstance(p, str) else u) for u, p in parent_of.items()}
+    level1 = units.loc[units["level"] == 1, "unit_id"].tolist()
+    # the departments each expert's panels evaluate: a unit expert works for none of them
+    judged = expert_scores.assign(department=expert_scores["project_id"].map(unit_of).map(department)) \
+        .groupby("expert_id")["department"].agg(set).to_dict()
+    rows = []
+    for n, expert_id in enumerate(ids):
+        name = SURNAMES[int(rng.integers(len(SURNAMES)))] + GIVEN[int(rng.integers(len(GIVEN)))]
+        unit_id = None
+        organisation = ORGANISATIONS[int(rng.integers(len(ORGANISATIONS)))]
+        if n % (N_EXPERTS // UNIT_EXPERTS) == 0 and len([r for r in rows if r[3]]) < UNIT_EXPERTS:
+            free = [u for u in level1 if u not in judged.get(expert_id, set())]
+            unit_id = free[int(rng.integers(len(free)))]
+            organisation = units.set_index("unit_id").at[unit_id, "name"]
+        rows.append((expert_id, name, organisation, unit_id, str(rng.choice(codes("field"))),
+                     TITLES[int(rng.integers(len(TITLES)))], f"{expert_id.lower()}@experts.example.cn"))
+    panels = expert_scores[["project_id", "expert_id"]].drop_duplicates().sort_values(["project_id", "expert_id"])
+    leader = ~panels["project_id"].duplicated()
+    assignments = panels.assign(role=np.where(leader, "leader", "member"), conflict=False, conflict_note=None)
+    # planted: a staff member of the evaluated project's department was named to its panel and recused
+    recused = []
+    names = units.set_index("unit_id")["name"]
+    for k, project_id in enumerate(sorted(panels["project_id"].unique())[::7][:RECUSED]):
+        expert_id = f"E{N_EXPERTS + k + 1:03d}"
+        home = department[unit_of[project_id]]
+        rows.append((expert_id, SURNAMES[k] + GIVEN[-k - 1], names[home], home, "general", TITLES[3],
+                     f"{expert_id.lower()}@experts.example.cn"))
+        recused.append((project_id, expert_id, "member", True, "就职于项目主管部门，申请回避"))
+    experts = pd.DataFrame(rows, columns=["expert_id", "name", "organisation", "unit_id", "field", "title", "contact"])
+    assignments = pd.concat([assignments, pd.DataFrame(recused, columns=assignments.columns)], ignore_index=True) \
+        .sort_values(["project_id", "expert_id"], ignore_index=True)
+    return experts, assignments
+
+
 def _findings(rng, projects, evaluated, budgets, execution):
     budget_of = dict(zip(budgets["project_id"], budgets["amount"]))
     year_end = execution[execution["month"].dt.month == 12]
@@ -673,3 +733,38 @@ def _requests(rng, units, directions, indicators, cost_records, cost_truth, targ
                                                              "measure_unit"])
     request_scores = pd.DataFrame(request_scores, columns=["request_id", "expert_id", "dimension", "score"])
     return requests, request_targets, request_scores
+
+
+def fill_demo_sheets(directory: str | PathLike, store_path: str | PathLike) -> list[Path]:
+    """Fill the scoring sheets in ``directory`` as the demo city's experts would: each score cell with the
+    points the store's ``expert_scores`` give that expert for that item, the declaration ticked; then saved.
+    Collecting them back (:func:`perfkit.sheets.collect_sheets`) gives the same scores: the round trip of
+    the example notebook and the tests.
+
+    Returns the workbooks filled (those of an expert with no score in the store are left as they are).
+    """
+    from openpyxl import load_workbook
+
+    from perfkit.sheets import BLOCK
+    from perfkit.store import Store
+    from perfkit.text import texts
+
+    with Store(store_path, read_only=True) as store:
+        scores = store.table("expert_scores")
+    given = {(p, e, i): s for p, e, i, s in scores[["project_id", "expert_id", "item", "score"]].itertuples(index=False)}
+    filled = []
+    for path in sorted(Path(directory).glob("*.xlsx")):
+        book = load_workbook(path)
+        block = {k: v for k, v in book[BLOCK].iter_rows(min_row=1, max_row=9, max_col=2, values_only=True)}
+        rows = [r for r in book[BLOCK].iter_rows(min_row=11, max_col=3, values_only=True) if r[0] is not None]
+        project, expert = block["project_id"], block["expert_id"]
+        if not any((project, expert, item) in given for item, _, _ in rows):
+            continue
+        sheet = book[block["scores_sheet"]]
+        for item, row, points in rows:
+            if (project, expert, item) in given:
+                sheet[f"F{row}"] = round(given[project, expert, item] / 100 * points, 6)
+        sheet[f"F{block['declaration_row']}"] = texts("sheets.words", block["lang"])["yes"]
+        book.save(path)
+        filled.append(path)
+    return filled

@@ -43,6 +43,8 @@ class Problem:
     problem: Reason | str
     row: int | None = None
     column: str | None = None
+    sheet: str | None = None     # a workbook's sheet, with ``cell`` (C12) where the problem is one cell
+    cell: str | None = None
 
     def text(self, lang: str | None = None) -> str:
         """What is wrong, in ``lang`` (the default language when None)."""
@@ -53,7 +55,9 @@ class Problem:
         """``file, row 11, column 'cost': what is wrong`` in ``lang`` (the default language when None)."""
         lang = lang or default_lang()
         where = [self.file]
-        if self.row is not None:
+        if self.sheet is not None:
+            where.append(f"{self.sheet}!{self.cell}" if self.cell else self.sheet)
+        if self.row is not None and self.cell is None:
             where.append(text("problems.where.row", lang, row=self.row))
         if self.column is not None:
             where.append(text("problems.where.column", lang, column=self.column))

@@ -60,6 +60,19 @@ def write_workbook(path: str | PathLike, sheets: dict[str, pd.DataFrame],
     return path
 
 
+def save_workbook(book, path: str | PathLike) -> Path:
+    """Save an openpyxl workbook beside ``path`` and move it into place: never half a file at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        book.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 #: A number as a view prints it: 1,234.56, -3, 99.4% (no leading zero: 007 is a code, not a number).
 _PRINTED_NUMBER = re.compile(r"^-?(0|[1-9]\d{0,2}(,\d{3})+|[1-9]\d*)(\.\d+)?%?$")
 #: Decimals with a thousands separator: two places always, up to four when the value has them.

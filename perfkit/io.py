@@ -47,6 +47,8 @@ _FALSE = {"false", "0", "no", "n", "f", "否", "假"}
 #: Column attribute of a frame returned by read_table: the spreadsheet row of each record.
 ROW_ATTR = "perfkit_rows"
 SOURCE_ATTR = "perfkit_source"
+#: Attribute of a frame read from a workbook: (its sheet, {header: column letter}), to name each problem's cell.
+SHEET_ATTR = "perfkit_sheet"
 
 
 def read_table(path: str | PathLike, table: str, *, encoding: str | None = None,
@@ -87,7 +89,22 @@ def read_table(path: str | PathLike, table: str, *, encoding: str | None = None,
     raw, rows = _read_raw(path, encoding=encoding, sheet=sheet, table=table)
     if raw.empty:
         raise DataError(Problem(path.name, reason("empty_table")))
-    return validate_frame(raw, table_spec, source=path.name, rows=rows)
+    try:
+        return validate_frame(raw, table_spec, source=path.name, rows=rows)
+    except DataError as exc:
+        if SHEET_ATTR not in raw.attrs:
+            raise
+        sheet, letters = raw.attrs[SHEET_ATTR]       # a workbook's problem names its sheet and cell
+        raise DataError([replace(p, sheet=sheet, cell=f"{letters[p.column]}{p.row}"
+                                 if p.column in letters and p.row is not None else None)
+                         for p in exc.problems]) from None
+
+
+def read_cells(path: str | PathLike, *, table: str, encoding: str | None = None) -> pd.DataFrame:
+    """A CSV's or a workbook's cells as text, unvalidated (the sheet chosen as for ``table``): for a file that
+    lists ids rather than holding a table of the data model."""
+    raw, _ = _read_raw(Path(path), encoding=encoding, sheet=None, table=table)
+    return raw
 
 
 def validate_frame(raw: pd.DataFrame, table_spec: TableSpec, *, source: str,
@@ -202,6 +219,46 @@ def check_references(frames: dict[str, pd.DataFrame]) -> list[Problem]:
                                         row=int(rows[pos]), column=fk.columns[0]))
     if "units" in frames:
         problems += _check_unit_levels(frames["units"])
+    if not problems and {"panel_assignments", "experts", "projects", "units"} <= set(frames):
+        problems += _check_panels(frames)
+    return problems
+
+
+def _check_panels(frames: dict[str, pd.DataFrame]) -> list[Problem]:
+    """An expert may not sit on the panel of a project of the unit they work for or of its department unless
+    the conflict is declared (and a declared conflict recuses them); a project with a panel is scored by
+    its panel's experts only, none of them in conflict."""
+    assignments, scores = frames["panel_assignments"], frames.get("expert_scores")
+    units = frames["units"]
+    parent_of = {u: p for u, p in zip(units["unit_id"], units["parent_id"]) if isinstance(p, str)}
+    unit_of_project = dict(zip(frames["projects"]["project_id"], frames["projects"]["unit_id"]))
+    employer = {e: u for e, u in zip(frames["experts"]["expert_id"], frames["experts"]["unit_id"]) if isinstance(u, str)}
+    problems, conflicted, panel_of = [], set(), {}
+    source = assignments.attrs.get(SOURCE_ATTR, "panel_assignments")
+    rows = assignments.attrs.get(ROW_ATTR, np.arange(2, 2 + len(assignments)))
+    for pos, (project, expert, declared) in enumerate(zip(assignments["project_id"], assignments["expert_id"],
+                                                          assignments["conflict"])):
+        panel_of.setdefault(project, set()).add(expert)
+        unit = unit_of_project.get(project)
+        if bool(declared):
+            conflicted.add((project, expert))
+        elif expert in employer and employer[expert] in {unit, parent_of.get(unit)}:
+            problems.append(Problem(source, reason("undeclared_conflict", expert=expert, unit=employer[expert],
+                                                   project=project), row=int(rows[pos]), column="conflict"))
+    if scores is not None:
+        source = scores.attrs.get(SOURCE_ATTR, "expert_scores")
+        rows = scores.attrs.get(ROW_ATTR, np.arange(2, 2 + len(scores)))
+        seen = set()
+        for pos, (project, expert) in enumerate(zip(scores["project_id"], scores["expert_id"])):
+            if project not in panel_of or (project, expert) in seen:
+                continue
+            seen.add((project, expert))         # one problem per expert and project, not per item
+            if (project, expert) in conflicted:
+                problems.append(Problem(source, reason("scored_in_conflict", expert=expert, project=project),
+                                        row=int(rows[pos]), column="expert_id"))
+            elif expert not in panel_of[project]:
+                problems.append(Problem(source, reason("scored_off_panel", expert=expert, project=project),
+                                        row=int(rows[pos]), column="expert_id"))
     return problems
 
 
@@ -399,12 +456,15 @@ def _read_excel(path: Path, sheet, table: str) -> tuple[pd.DataFrame, np.ndarray
     merged cells (Excel keeps the value in the first cell only), formulas without a saved value (a
     workbook written by a program and never opened in Excel), and a workbook whose sheet is not clear."""
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
     formulas = load_workbook(path, data_only=False)       # (not read-only: merged cells need the full sheet)
     names = formulas.sheetnames
     if sheet is None:
-        if table in names:
-            sheet = table
+        titles = [table] + [catalogue()["tables"][table][lang][:31] for lang in LANGUAGES]
+        named = [name for name in names if name in titles]
+        if named:           # the table's name, or its label (an import template's sheet: 项目, Projects)
+            sheet = named[0]
         elif len(names) == 1:
             sheet = names[0]
         else:
@@ -427,10 +487,12 @@ def _read_excel(path: Path, sheet, table: str) -> tuple[pd.DataFrame, np.ndarray
         raise DataError(Problem(path.name, reason("empty_sheet", sheet=sheet, sheets="、".join(names))))
     header = [("" if v is None else str(v)) for v in grid[0]]
     width = max((i + 1 for i, h in enumerate(header) if h.strip()), default=0)
+    letters = {h.strip(): get_column_letter(i + 1) for i, h in enumerate(header[:width]) if h.strip()}
     body = [(number, list(record[:width]) + [None] * (width - len(record)))
             for number, record in enumerate(grid[1:], start=2)
             if any(v is not None and str(v).strip() != "" for v in record[:width])]
     frame = pd.DataFrame([record for _, record in body], columns=header[:width], dtype=object)
+    frame.attrs[SHEET_ATTR] = (sheet, letters)
     return frame, np.array([number for number, _ in body], dtype=int)
 
 

@@ -147,6 +147,23 @@ _TABLES = [
     }, key=["project_id", "indicator_id"],
         fks=[_fk("project_id", "projects"), _fk("indicator_id", "indicators")],
         enums={"grade": "grade"}),
+    _spec("experts", {
+        "expert_id": _id(unique=True),
+        "name": _text(),
+        "organisation": _text(),
+        "unit_id": _text(nullable=True),        # the budget unit the expert works for, if any (conflicts)
+        "field": _code("field"),
+        "title": _text(nullable=True),
+        "contact": _text(nullable=True),
+    }, key=["expert_id"], fks=[_fk("unit_id", "units")], enums={"field": "field"}),
+    _spec("panel_assignments", {
+        "project_id": _id(),
+        "expert_id": _id(),
+        "role": _code("panel_role"),
+        "conflict": pa.Column(BOOLEAN),
+        "conflict_note": _text(nullable=True),
+    }, key=["project_id", "expert_id"], fks=[_fk("project_id", "projects"), _fk("expert_id", "experts")],
+        enums={"role": "panel_role"}),
     _spec("expert_scores", {
         "project_id": _id(),
         "expert_id": _id(),

@@ -300,7 +300,44 @@ def load_store(path: str | PathLike, directory: str | PathLike, *, encoding: str
         return _build(path, frames)
 
 
-def _build(path: Path, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+def update_store(path: str | PathLike, frames: dict[str, pd.DataFrame], *,
+                 derived: dict[str, pd.DataFrame] | None = None, wait: float | None = 0.0) -> dict[str, int]:
+    """Replace whole tables of the store at ``path`` like :func:`load_store` does (validated, references
+    checked, built beside and swapped in, never blocking readers), from frames rather than files; ``derived``
+    tables (a log, comments) are saved in the same new store, so that they change together.
+
+    Raises
+    ------
+    perfkit.DataError
+        For every problem in the frames or their references; the store is then unchanged.
+    """
+    path = Path(path)
+    validated, problems = {}, []
+    for name, frame in frames.items():
+        try:
+            validated[name] = validate_frame(frame, spec(name), source=name)
+        except DataError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataError(problems)
+    with load_lock(path, wait):
+        _remove_stale_builds(path)
+        return _build(path, validated, derived)
+
+
+def require_tables(store: "Store", tables) -> None:
+    """Refuse, naming them, the tables a task needs that the store does not hold.
+
+    Raises
+    ------
+    perfkit.DataError
+    """
+    missing = [t for t in tables if t not in store.tables()]
+    if missing:
+        raise DataError(Problem(store.path, reason("table_needed", tables="、".join(missing))))
+
+
+def _build(path: Path, frames: dict[str, pd.DataFrame], derived: dict[str, pd.DataFrame] | None = None) -> dict[str, int]:
     """Build the new store beside the old one and move it into place (under the load lock)."""
     building = path.with_name(f".{path.name}.{os.getpid()}.loading")
     try:
@@ -317,6 +354,8 @@ def _build(path: Path, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
             store = Store.__new__(Store)
             store.path, store.read_only, store.con = str(building), False, con
             loaded = store._replace(frames)
+            for name, frame in (derived or {}).items():
+                store.save(name, frame)
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -58,7 +58,8 @@ def test_xlsx_error_names_the_spreadsheet_row(tmp_path):
     frame.to_excel(tmp_path / "budgets.xlsx", index=False)
     with pytest.raises(DataError) as err:
         read_table(tmp_path / "budgets.xlsx", "budgets")
-    assert str(err.value) == "budgets.xlsx, row 2, column 'amount': negative amount -5.0 (must be ≥ 0)"
+    # a workbook's problem names its sheet and cell (the spreadsheet row is the cell's)
+    assert str(err.value) == "budgets.xlsx, Sheet1!C2, column 'amount': negative amount -5.0 (must be ≥ 0)"
 
 
 def test_missing_column(tmp_path):

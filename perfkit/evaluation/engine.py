@@ -63,7 +63,19 @@ class EvaluationResult(Result):
     agreement: dict
     findings: pd.DataFrame
     preset: Preset = field(repr=False, default=None)
+    expert_scores: pd.DataFrame | None = field(repr=False, default=None)
     kind = "重点绩效评价"
+
+    def panel_summary(self):
+        """The panel's agreement, each expert's leniency and the disputed items
+        (:func:`perfkit.evaluation.panel_summary`); None without expert scores."""
+        from perfkit.evaluation.agreement import panel_summary
+
+        if self.expert_scores is None or self.expert_scores.empty:
+            return None
+        if getattr(self, "_panel_summary", None) is None:
+            self._panel_summary = panel_summary(self.expert_scores, self.preset)
+        return self._panel_summary
 
     @property
     def is_draft(self) -> bool:
@@ -290,7 +302,7 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
     return EvaluationResult(project=evidence.project, budget=budget, spent=spent,
                             table=table[TABLE_COLUMNS], indicators=indicators,
                             panel=panel, agreement=kendalls_w(experts) if len(experts) else {},
-                            findings=findings, preset=preset)
+                            findings=findings, preset=preset, expert_scores=experts)
 
 
 def evaluate(store: Store, project_id: str, preset: PresetLike = "default") -> EvaluationResult:

@@ -220,13 +220,15 @@ class Table:
 YEAR_COLUMN = re.compile(r"年度|年份|基期|year", re.IGNORECASE)
 
 
-def show(frame: pd.DataFrame, digits: int = 2, caption: str | None = None) -> Table:
+def show(frame: pd.DataFrame | None, digits: int = 2, caption: str | None = None) -> Table | None:
     """A table as a report shows it: no row numbers, numbers right-aligned with thousands separators
     and ``digits`` decimals, text left-aligned, ``—`` for a missing value, every value HTML-escaped.
 
     A frame indexed by labels (a summary) shows its index as its first columns. A ``caption`` (a
     section title) travels with the table: a wide table prints on landscape pages, and its title with it.
     """
+    if frame is None:           # a table the subject does not have (a project without a panel): nothing shown
+        return None
     if frame.index.name is None and frame.index.nlevels == 1 and pd.api.types.is_integer_dtype(frame.index):
         frame = frame.reset_index(drop=True)     # row numbers left by a filter or a sort: never a column
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:

@@ -122,7 +122,66 @@ class KeyEvaluationView(PresetView):
             flags=[(self.label(item), notes_text(notes, self.lang, self.preset)) for item, notes in r.flags],
             sensitivity=None,
             weakest=[item(row) for row in weak.itertuples()],
-            advice=advice)
+            advice=advice, panel=self._panel())
+
+    def _panel(self) -> dict | None:
+        """What the annex says of the panel: its size, agreement, outliers and disputed items (None: no panel)."""
+        summary = self.result.panel_summary()
+        if summary is None:
+            return None
+
+        def number(value):
+            return None if value is None or np.isnan(value) else float(value)
+
+        icc2k, rules = summary.icc.loc["ICC(2,k)"], self.preset.expert_panel
+        final = dict(zip(self.result.table["indicator"], self.result.table["points"]))
+        return dict(
+            m=int(summary.scores.shape[1]), n=int(summary.scores.shape[0]),
+            trimmed=bool((summary.items["n_experts"] >= rules.trim_min_experts).all()),
+            w=number(summary.kendall.get("w")), p=number(summary.kendall.get("p_value")),
+            # rounded as printed (+ 0.0: a bound of −0.004 prints 0.00, never −0.00)
+            icc=number(round(icc2k["icc"], 2) + 0.0), low=number(round(icc2k["ci_low"], 2) + 0.0),
+            high=number(round(icc2k["ci_high"], 2) + 0.0),
+            threshold=rules.outlier_deviation, spread_threshold=rules.spread_threshold,
+            outliers=[dict(expert=expert, deviation=float(row.deviation), points=float(row.points))
+                      for expert, row in summary.experts[summary.experts["outlier"]].iterrows()],
+            disputed=[dict(item=self.label(item), spread=float(summary.items.at[item, "spread"]))
+                      for item in summary.items.index[summary.items["disputed"]]],
+            # the experts score on the items' own points; the score table may have rescaled them
+            rescaled=any(abs(final.get(item, p) - p) > 1e-9 for item, p in summary.items["points"].items()))
+
+    def panel_table(self) -> pd.DataFrame | None:
+        """专家评分汇总表: each expert's score of each item in the item's points, the trimmed mean, the spread
+        and the flags, with each expert's mean gap to the others and the outlier flag (None: no panel)."""
+        summary = self.result.panel_summary()
+        if summary is None:
+            return None
+        h = texts("key_evaluation.panel", self.lang)
+        items = summary.items
+        gaps = summary.experts.reindex(summary.scores.columns)
+        t = summary.scores.copy()
+        # an expert the preset's rule flags is named so in the header (flagged, never dropped)
+        t.columns = [f"{e}（{h['outlier_flag']}）" if self.lang == "zh" and flag else f"{e} ({h['outlier_flag']})"
+                     if flag else str(e) for e, flag in zip(t.columns, gaps["outlier"])]
+        t.index = [self.label(item) for item in t.index]
+        t.loc[h["deviation"]] = gaps["points"].to_numpy()
+        t.insert(0, h["points"], list(items["points"]) + [np.nan])
+        t[h["score"]] = list(items["score"] / 100 * items["points"]) + [np.nan]
+        t[h["spread"]] = list(items["spread"] / 100 * items["points"]) + [np.nan]
+        t[h["flag"]] = list(np.where(items["disputed"], h["disputed"], np.where(items["flagged"], h["wide"], ""))) + [""]
+        return t.rename_axis(h["item"])
+
+    def agreement_table(self) -> pd.DataFrame | None:
+        """The six intraclass correlations of the panel with their 95% intervals and F tests (None: no panel)."""
+        summary = self.result.panel_summary()
+        if summary is None:
+            return None
+        h = texts("key_evaluation.agreement", self.lang)
+        forms = texts("key_evaluation.icc_forms", self.lang)
+        t = summary.icc[["icc", "ci_low", "ci_high", "F", "p_value"]].copy()
+        t[["icc", "ci_low", "ci_high"]] = t[["icc", "ci_low", "ci_high"]].round(2) + 0.0   # never "-0.00"
+        t.insert(0, "meaning", [forms[f] for f in t.index])
+        return t.rename(columns=h).rename_axis(h["form"])
 
     def rating_label(self) -> str:
         """The rating in the report's language, or 待补充 for a draft."""
@@ -130,7 +189,8 @@ class KeyEvaluationView(PresetView):
         return text("common.draft", self.lang) if rating is None else self.label(rating)
 
     def section(self, name: str):
-        """One section of the outline (title, basic, work, conclusion, analysis, problems, recommendations, other)."""
+        """One section of the outline (title, basic, work, conclusion, analysis, problems, recommendations, other,
+        annex)."""
         context = self._context()
         if name == "conclusion" and not self.result.is_draft:  # only the conclusion reports the sensitivity
             context["sensitivity"] = {**self.result.sensitivity(),

@@ -23,11 +23,17 @@ class Item(_Strict):
     points: PositiveFloat
     rule: Literal["expert", "execution_rate", "deduction", "indicators"]
     dimensions: list[str] | None = None
+    # an expert item: what the expert judges (the framework's 指标解释, printed on the scoring sheet) and
+    # how: in points (0 to the item's points) or by grade (a drop-down of the qualitative bands)
+    criteria: str | None = None
+    scale: Literal["points", "grade"] = "points"
 
     @model_validator(mode="after")
     def _dimensions_for_indicators(self):
         if self.rule == "indicators" and not self.dimensions:
             raise ValueError("rule 'indicators' needs the level-2 dimensions it scores")
+        if self.scale == "grade" and self.rule != "expert":
+            raise ValueError("scale 'grade' is for items the expert panel scores (rule 'expert')")
         return self
 
 
@@ -80,6 +86,10 @@ class Panel(_Strict):
     trim_min_experts: int = Field(ge=3, description="drop the highest and lowest score from this many experts up")
     spread_threshold: PositiveFloat = Field(description="flag items whose expert scores span more % points")
     min_experts: int = Field(ge=1, description="fewest experts whose scores make an item's evidence")
+    outlier_deviation: PositiveFloat = Field(
+        description="flag an expert whose scores sit on average more % points of the items' points above or "
+                    "below the other experts' (flagged in the report, never dropped)")
+    disputed_items: int = Field(ge=1, description="the panel summary names at most this many disputed items")
 
 
 class Evidence(_Strict):
@@ -412,7 +422,7 @@ class Preset(_Strict):
     def items(self) -> list[dict]:
         """The level-3 items of the evaluation tree, each with its level1, level2 and rule spec."""
         return [dict(level1=l1, level2=l2, item=item, points=spec.points, rule=spec.rule,
-                     dimensions=spec.dimensions)
+                     dimensions=spec.dimensions, criteria=spec.criteria, scale=spec.scale)
                 for l1, level2s in self.evaluation_tree.items()
                 for l2, items in level2s.items()
                 for item, spec in items.items()]
