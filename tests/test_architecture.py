@@ -208,7 +208,8 @@ def data_values(store) -> list[str]:
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 #: Words a Chinese report may show: the product, and statistical names Chinese practice writes in Latin.
-LATIN_ALLOWED = {"perfkit", "OLS", "RLM", "PPP", "Battese", "Coelli", "Duan", "CDN", "Kendall", "ICC"}   # method and author names
+LATIN_ALLOWED = {"perfkit", "OLS", "RLM", "PPP", "Battese", "Coelli", "Duan", "CDN", "Kendall", "ICC", "DEA", "Horrace",
+                 "Schmidt", "Malmquist", "Spearman"}   # method and author names
 SUBJECTS = {"project-overview": "project", "key-evaluation": "panel_project", "self-evaluation": "unit",
             "ex-ante": "request", "monitoring": "as_of", "quota-standards": "direction"}
 

@@ -248,3 +248,23 @@ def test_efficiency_intervals_and_the_mode_match_the_truncated_normal_of_u_given
         np.testing.assert_allclose(bounds["lower"], expected_lower, rtol=1e-7)
         assert ((bounds["lower"] <= bounds["efficiency"]) & (bounds["efficiency"] <= bounds["upper"])).all()
         np.testing.assert_allclose(fit.efficiency("mode"), np.exp(-np.maximum(mu_star, 0)))
+
+
+def test_the_gamma_to_zero_warning_of_bc95_names_its_limit_model_not_ols():
+    """With determinants of the mean, σu → 0 leaves u = max(z'δ, 0): the warning names that limit model and
+    its log-likelihood, never 'the OLS regression' (issue 26, 3)."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    n = 400
+    data = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    data["y"] = 1.0 + 0.5 * data["x"] + rng.normal(scale=0.3, size=n)          # no inefficiency at all
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        res = StochasticFrontier.from_formula("y ~ x", data, inefficiency="~ z").fit()
+    messages = [str(w.message) for w in said if issubclass(w.category, (BoundaryWarning, WrongSkewWarning))
+                and "sigma_u = 0" in str(w.message)]
+    assert res.gamma < 1e-3                  # at the edge: the limit model is named with its fit
+    assert messages and all("u = max(z'delta, 0)" in m and "not the OLS regression" in m for m in messages)
+    assert f"{res.llf:.4f}" in messages[0]
+    assert not any("the frontier is the OLS regression" in str(w.message) for w in said)

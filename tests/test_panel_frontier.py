@@ -256,3 +256,34 @@ def test_panel_efficiency_intervals_hold_the_point_estimate():
     assert len(bounds) == len(data)
     assert ((bounds["lower"] <= bounds["efficiency"] + 1e-12) & (bounds["efficiency"] <= bounds["upper"] + 1e-12)).all()
     assert (fit.efficiency("mode") <= 1).all()
+
+
+@pytest.mark.parametrize("dist", ["half-normal", "truncated-normal"])
+def test_bc92_starts_from_its_fitted_pitt_lee_and_keeps_the_better_point(rice, dist):
+    """Issue 26: a nested model starts from its fitted restriction; the fit kept is the best of the starts and
+    reaches at least the restriction's log-likelihood (which lr_test_eta then reuses, never refits)."""
+    model = PanelFrontier.from_formula(FORMULA, rice, entity="FMERCODE", time="YEARDUM", cost=False,
+                                       model="bc92", dist=dist)
+    res = model.fit()
+    pitt_lee = model.pitt_lee_model().fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = model.fit(start_params=model._default_start()).llf
+        nested = model.fit(start_params=np.r_[pitt_lee.params.to_numpy(), 0.0]).llf
+    assert res.llf == pytest.approx(max(own, nested), abs=1e-9)
+    assert res.llf >= pitt_lee.llf - 1e-9 and res.restricted_llf == pytest.approx(pitt_lee.llf, abs=1e-6)
+    assert res.pitt_lee() is res._pitt_lee and res.lr_test_eta()["llf_pitt_lee"] == pytest.approx(pitt_lee.llf)
+
+
+def test_bc95_starts_from_its_one_mean_restriction(rice):
+    """BC95 with a constant in z nests the truncated normal with one μ: it starts there too and reaches it."""
+    model = StochasticFrontier.from_formula(FORMULA, rice, cost=False, inefficiency="~ EDYRS + BANRAT")
+    res = model.fit()
+    restricted = model.nested_constant_mean()
+    assert restricted.dist == "truncated-normal"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one_mean = restricted.fit()
+    assert res.llf >= one_mean.llf - 1e-9 and res.restricted_llf == pytest.approx(one_mean.llf, abs=1e-9)
+    no_constant = StochasticFrontier.from_formula(FORMULA, rice, cost=False, inefficiency="~ EDYRS + BANRAT - 1")
+    assert no_constant.nested_constant_mean().dist == "half-normal"

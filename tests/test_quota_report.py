@@ -1,6 +1,8 @@
 """The quota standards notebook and command, run for real on the demo city."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import nbformat
@@ -84,6 +86,27 @@ def test_a_panel_frontier_of_unit_years_shows_efficiency_over_time(demo_store):
     assert "η" in study.panel_note().data
 
 
+def test_a_ranking_of_units_is_never_shown_without_its_interval(demo_store):
+    """Issue 26, 7: each group's efficiency in its latest year beside its Horrace-Schmidt 95% interval,
+    best first, and the note says how many cannot be told apart from the best."""
+    study = quota_study(demo_store, _road(demo_store))
+    res = study.panel()
+    table = study.ranking_table()
+    bounds = res.efficiency_interval(0.95)
+    totals = pd.concat([study.unit_years().reset_index(drop=True), bounds], axis=1)
+    latest = totals.loc[totals.groupby("entity")["year"].idxmax()].set_index("entity")
+    assert len(table) == res.model.n_units
+    shown = table.set_index(table.columns[1])
+    for entity in shown.index[:5]:
+        assert float(shown.at[entity, "成本效率"]) == pytest.approx(latest.at[entity, "efficiency"], abs=5e-4)
+        assert float(shown.at[entity, "区间下限"]) <= float(shown.at[entity, "成本效率"]) <= float(shown.at[entity, "区间上限"])
+    efficiencies = table["成本效率"].astype(float)
+    assert efficiencies.is_monotonic_decreasing
+    best = table.iloc[0, 1]
+    overlap = int(((latest["upper"] >= latest.at[best, "lower"]) & (latest.index != best)).sum())
+    assert f"与效率最高者区间重叠的有 {overlap} 个" in study.ranking_note().data
+
+
 def test_every_demo_direction_has_a_panel_section_that_can_be_shown(demo_store):
     """With η not significant the section uses Pitt–Lee; with no persistent inefficiency it says so, with no table."""
     for direction in demo_store.query("SELECT DISTINCT direction FROM cost_records ORDER BY 1")["direction"]:
@@ -93,6 +116,7 @@ def test_every_demo_direction_has_a_panel_section_that_can_be_shown(demo_store):
         assert ("γ 趋于 0" in note) == (table is None), direction
         if table is not None:
             assert study.plot_panel() is not None
+        assert (study.ranking_table() is None) == (table is None), direction
 
 
 def test_the_conclusion_gives_the_reason_in_the_tables_figures(demo_store):
@@ -112,3 +136,24 @@ def test_the_conclusion_gives_the_reason_in_the_tables_figures(demo_store):
     assert frame.at["ols", "basic_quota"] == pytest.approx(frame.at["mean", "basic_quota"], rel=1e-12)
     assert f"{frame.at['ols', 'basic_quota']:,.2f}" in study.identities().data
     assert "截面随机前沿" in text("quota_standards.efficiency_title", "zh", mean=0.8)
+
+
+def test_dea_beside_the_frontier_and_the_malmquist_table(demo_store):
+    """Issue 26, 8: the report compares DEA and SFA rankings of the same groups and shows productivity change."""
+    from perfkit.quota import dea, malmquist, rank_agreement
+    study = quota_study(demo_store, _road(demo_store))
+    totals = study.unit_years().reset_index(drop=True)
+    found = study.dea_years()
+    year = totals["year"].max()
+    mine = totals["year"] == year
+    direct = dea(totals.loc[mine, ["cost"]], totals.loc[mine, ["quantity"]], rts="vrs").efficiency.to_numpy()
+    assert found[mine].to_numpy() == pytest.approx(direct)
+    ranked = study._ranking()
+    rho = rank_agreement(ranked["efficiency"], ranked["dea"])["rho"]
+    assert f"ρ = {rho:.2f}" in study.ranking_note().data and "DEA" in study.ranking_note().data
+    table = study.malmquist_table()
+    m = malmquist(totals[["cost"]], totals[["quantity"]], totals["entity"], totals["year"])
+    last = m[m["period"] == year]
+    assert table.iloc[-1, 0] == f"{year - 1}–{year}" and int(table.iloc[-1, 1]) == len(last)
+    assert float(table.iloc[-1, 2]) == pytest.approx(float(np.exp(np.log(last["m"]).mean())), abs=5e-4)
+    assert "Malmquist" in study.malmquist_note().data

@@ -11,6 +11,8 @@
   (1992) and Pitt and Lee (1981) panel frontiers.
 - :func:`build_standards` → :class:`StandardsTable` with ``cost_for``; :func:`build_all_standards` from a
   store, :func:`stored_standards` as saved in one.
+- :func:`dea` (with slacks and peers), :func:`malmquist` and :func:`rank_agreement`: data envelopment
+  analysis beside the frontier, by linear programming (scipy's HiGHS).
 - :mod:`perfkit.quota.estimators`: scikit-learn estimators.
 """
 # Submodules are imported when a name is first used (PEP 562): the command line and the report registry
@@ -28,6 +30,7 @@ _WHERE = {
     "unit_cost_standard": "unit_cost",
     "cross_validate": "validation", "error_against_truth": "validation", "true_unit_cost": "validation",
     "year_stability": "validation",
+    "DEAResult": "envelopment", "dea": "envelopment", "malmquist": "envelopment", "rank_agreement": "envelopment",
 }
 __all__ = sorted(_WHERE)
 
@@ -37,7 +40,7 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f"perfkit.quota.{_WHERE[name]}"), name)
         globals()[name] = value
         return value
-    if name in ("models", "frontier", "panel", "standards", "unit_cost", "validation", "estimators"):
+    if name in ("models", "frontier", "panel", "standards", "unit_cost", "validation", "estimators", "envelopment"):
         return importlib.import_module(f"perfkit.quota.{name}")
     raise AttributeError(f"module 'perfkit.quota' has no attribute {name!r}")
 

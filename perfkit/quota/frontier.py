@@ -372,8 +372,10 @@ class StochasticFrontier(GenericLikelihoodModel):
         with _blas_threads().limit(limits=1, user_api="blas"):
             # one BLAS thread: the products here are matrix-vector, and a second thread only waits for a
             # core that another process may hold
-            if given or self.dist != "truncated-normal" or self.exog_inefficiency is not None:
+            if given or self.dist != "truncated-normal":
                 results = self._fit(start_params, free_start, method, maxiter, disp, **kwargs)
+            elif self.exog_inefficiency is not None:
+                results = self._fit_bc95(start_params, method, maxiter, disp, **kwargs)
             else:
                 results = self._fit_truncated(start_params, method, maxiter, disp, **kwargs)
         self._check_maximum(results)
@@ -424,6 +426,46 @@ class StochasticFrontier(GenericLikelihoodModel):
                           f"({restricted.llf:.6f}) from every start tried: the maximum was not found; use the "
                           f"half-normal model", ConvergenceWarning, stacklevel=3)
         return best
+
+    def _constant_determinant(self) -> int | None:
+        """The column of z that is a constant (the Battese-Coelli 1995 model's intercept of the mean), if any."""
+        z = self.exog_inefficiency
+        for j in range(z.shape[1]):
+            if np.ptp(z[:, j]) == 0 and z[0, j] != 0:
+                return j
+        return None
+
+    def nested_constant_mean(self) -> "StochasticFrontier":
+        """The Battese-Coelli (1995) model's nested restriction: one mean μ for every record (δ = (μ, 0, …),
+        the truncated normal) when z has a constant, else no mean (δ = 0, the half-normal)."""
+        dist = "truncated-normal" if self._constant_determinant() is not None else "half-normal"
+        return type(self)(self.endog, self.exog, cost=self.sign > 0, dist=dist)
+
+    def _fit_bc95(self, start_params, method, maxiter, disp, **kwargs):
+        """Battese-Coelli (1995) from COLS with δ = 0 and from its fitted restriction (one μ, or none), the
+        best kept; it must reach at least the restriction's log-likelihood, or it says that it could not."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
+            restricted = self.nested_constant_mean().fit()
+        fitted = np.asarray(restricted.params, dtype=float)
+        from_fit = np.array(start_params, dtype=float)
+        from_fit[:self.k_beta] = fitted[:self.k_beta]
+        from_fit[self.k_beta:self.i_sigma2] = 0.0
+        constant = self._constant_determinant()
+        if constant is not None:                  # μ of the restriction as the mean's intercept
+            from_fit[self.k_beta + constant] = fitted[self.k_beta + 2] / self.exog_inefficiency[0, constant]
+        from_fit[self.i_sigma2] = fitted[self.k_beta]
+        from_fit[self.i_gamma] = np.clip(fitted[self.k_beta + 1], 1e-4, 1 - 1e-4)   # a start inside (0, 1)
+        return self._best_of([np.array(start_params, dtype=float), from_fit], restricted, "its restriction to one "
+                             "mean for every record", method, maxiter, disp, **kwargs)
+
+    def _best_of(self, starts, restricted, what: str, method, maxiter, disp, **kwargs):
+        """The best fit from ``starts`` (only its warnings said); it must reach ``restricted``'s log-likelihood."""
+        best = best_fit([lambda start=start: self._fit(start, self._to_free(start), method, maxiter, disp, **kwargs)
+                         for start in starts])
+        if best is None:
+            return self._fit(starts[0], self._to_free(starts[0]), method, maxiter, disp, **kwargs)
+        return reaches(best, restricted.llf, what)
 
     def _check_maximum(self, results) -> None:
         """Say when the point reported is not a proper maximum: a covariance (the inverse of minus the
@@ -522,17 +564,23 @@ class StochasticFrontier(GenericLikelihoodModel):
         kind = "cost" if self.sign > 0 else "production"
         m3 = float(np.mean((-self.sign * self.ols().resid) ** 3))
         at_zero = results.gamma < GAMMA_AT_ZERO
+        if np.ndim(results.mu) > 0:
+            # with determinants of the mean (Battese-Coelli 1995) the limit of sigma_u → 0 is u = max(z'δ, 0), a
+            # deterministic inefficiency: its frontier is not the OLS regression, and the β are that model's
+            limit = (f"the limit model u = max(z'delta, 0) (no random inefficiency; log-likelihood "
+                     f"{results.llf:.4f}), whose frontier is not the OLS regression")
+        else:
+            limit = f"the OLS regression (no inefficiency; log-likelihood {results.llf:.4f})"
         if m3 >= 0:
             found = (f"the {self.dist} likelihood's maximum is at sigma_u = 0 (gamma = {results.gamma:.3g}): "
-                     f"no inefficiency is visible and the frontier is the OLS regression" if at_zero else
+                     f"the fit is {limit}" if at_zero else
                      f"the {self.dist} likelihood still has an interior maximum, sigma_u = {results.sigma_u:.4g} "
                      f"(gamma = {results.gamma:.4g}): read that inefficiency with care")
             warnings.warn(f"OLS residuals have the wrong skew for a {kind} frontier (third moment "
                           f"{-self.sign * m3:+.3g}); {found}", WrongSkewWarning, stacklevel=3)
         elif at_zero:
-            warnings.warn(f"gamma = {results.gamma:.3g}: the {self.dist} likelihood's maximum is at sigma_u = 0; no "
-                          f"inefficiency is visible and the frontier is the OLS regression", BoundaryWarning,
-                          stacklevel=3)
+            warnings.warn(f"gamma = {results.gamma:.3g}: the {self.dist} likelihood's maximum is at sigma_u = 0; "
+                          f"the fit is {limit}", BoundaryWarning, stacklevel=3)
         mu = results.mu
         if results.gamma > 0.999 or (self.dist == "truncated-normal" and np.ndim(mu) == 0
                                      and mu < -20 * results.sigma_u):
@@ -570,6 +618,34 @@ def conditional_efficiency(e, sigma_u: float, sigma_v: float, mu: float, dist: s
 def _constant_column(exog) -> int | None:
     constant = np.flatnonzero(np.all(exog == exog[0], axis=0) & (exog[0] != 0))
     return int(constant[0]) if len(constant) else None
+
+
+def best_fit(attempts):
+    """Run each attempt (a callable returning a fit) and keep the one of highest log-likelihood; only its
+    warnings are said (those of the discarded points are not about the fit returned). None if all failed."""
+    best, said = None, []
+    for attempt in attempts:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                candidate = attempt()
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        if np.isfinite(candidate.llf) and (best is None or candidate.llf > best.llf + 1e-9):
+            best, said = candidate, caught
+    for warning in said:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return best
+
+
+def reaches(best, restricted_llf: float, what: str):
+    """Record the nested restriction's log-likelihood on ``best`` (``restricted_llf``) and say when the fit
+    is below it: a model can always do at least as well as its restriction, so the maximum was not found."""
+    best.restricted_llf = float(restricted_llf)
+    if best.llf < restricted_llf - 1e-6:
+        warnings.warn(f"the fit (llf {best.llf:.6f}) is below {what} ({restricted_llf:.6f}) from every start "
+                      f"tried: the maximum was not found; use the restricted model", ConvergenceWarning, stacklevel=4)
+    return best
 
 
 class StochasticFrontierResults(GenericLikelihoodModelResults):

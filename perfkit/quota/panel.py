@@ -17,12 +17,15 @@ The log-likelihood of unit i, with production-form residuals e_it = v_it − η_
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import log_ndtr
 
-from perfkit.quota.frontier import _LOG_SQRT_2PI, StochasticFrontier, StochasticFrontierResults, _mills
+from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, StochasticFrontierResults, _mills, best_fit,
+                                    reaches)
 
 MODELS = ("bc92", "pitt-lee")
 
@@ -77,6 +80,33 @@ class PanelFrontier(StochasticFrontier):
             raise ValueError("a Battese-Coelli (1992) panel needs two periods or more: with one, η (the change of "
                              "inefficiency over time) is not identified; fit model='pl81' or a cross-section")
         super().__init__(endog, exog, cost=cost, dist=dist, **kwargs)
+
+    def fit(self, start_params=None, method="newton", maxiter=100, disp=False, **kwargs):
+        """Maximum-likelihood fit (see :meth:`StochasticFrontier.fit`).
+
+        A Battese-Coelli (1992) fit also starts from its fitted Pitt-Lee restriction (η = 0) and keeps the
+        better point; it must reach at least that restriction's log-likelihood, or it says that it could not.
+        The restriction is kept for :meth:`PanelFrontierResults.lr_test_eta`.
+        """
+        if start_params is not None or self.panel_model != "bc92":
+            return super().fit(start_params, method=method, maxiter=maxiter, disp=disp, **kwargs)
+        restricted = self.pitt_lee_model()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
+            pitt_lee = restricted.fit()
+        best = best_fit([lambda start=start: super(PanelFrontier, self).fit(start, method=method, maxiter=maxiter,
+                                                                            disp=disp, **kwargs)
+                         for start in (None, np.r_[np.asarray(pitt_lee.params, dtype=float), 0.0])])
+        if best is None:                          # every start failed: the plain fit says why
+            return super().fit(None, method=method, maxiter=maxiter, disp=disp, **kwargs)
+        getattr(best, "_results", best)._pitt_lee = pitt_lee
+        return reaches(best, pitt_lee.llf, "its Pitt-Lee restriction (eta = 0)")
+
+    def pitt_lee_model(self) -> "PanelFrontier":
+        """The Pitt-Lee (1981) restriction (η = 0) of this model, on the same data and names."""
+        data = self.data      # the original endog and exog keep the formula's names
+        return PanelFrontier(data.orig_endog, data.orig_exog, self.groups[self.group_index], self.t_minus_T,
+                             cost=self.sign > 0, model="pitt-lee", dist=self.dist)
 
     def nested_half_normal(self):
         """The same panel model with a half-normal u (the truncated normal at μ = 0)."""
@@ -246,16 +276,10 @@ class PanelFrontierResults(StochasticFrontierResults):
         """The Pitt–Lee (1981) restriction of this Battese–Coelli (1992) fit (η = 0), fitted once."""
         if self.model.panel_model != "bc92":
             raise ValueError("the Pitt-Lee restriction is of a bc92 fit")
-        if getattr(self, "_pitt_lee", None) is None:
-            import warnings
-
-            data = self.model.data      # the original endog and exog keep the formula's names
-            restricted = PanelFrontier(data.orig_endog, data.orig_exog, self.model.groups[self.model.group_index],
-                                       self.model.t_minus_T, cost=self.model.sign > 0, model="pitt-lee",
-                                       dist=self.model.dist)
+        if getattr(self, "_pitt_lee", None) is None:      # a fit from given start values has not fitted it
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self._pitt_lee = restricted.fit()
+                self._pitt_lee = self.model.pitt_lee_model().fit()
         return self._pitt_lee
 
     def lr_test_eta(self) -> dict:

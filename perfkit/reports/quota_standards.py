@@ -275,6 +275,86 @@ class QuotaStudy:
                              columns["lowest"]: by_year["min"].map(lambda v: f"{v:.3f}").to_numpy(),
                              columns["highest"]: by_year["max"].map(lambda v: f"{v:.3f}").to_numpy()})
 
+    def dea_years(self) -> pd.Series:
+        """Each unit-year's DEA efficiency (input: deflated cost; output: quantity; the preset's returns to
+        scale), against the frontier of its own year, in the order of :meth:`unit_years`."""
+        totals = self.unit_years().reset_index(drop=True)
+        found = pd.Series(float("nan"), index=totals.index)
+        for _, year in totals.groupby("year"):
+            found[year.index] = quota.dea(year[["cost"]], year[["quantity"]], rts=self.preset.quota.dea_rts,
+                                          orientation="input", slacks=False).efficiency.to_numpy()
+        return found
+
+    def _ranking(self) -> pd.DataFrame | None:
+        """Each group's efficiency in its last year with its Horrace–Schmidt interval and its DEA efficiency,
+        best first."""
+        if not hasattr(self, "_ranked"):
+            self._ranked = self._rank()
+        return self._ranked
+
+    def _rank(self) -> pd.DataFrame | None:
+        res = self.panel()
+        if res is None or res.gamma < quota.GAMMA_AT_ZERO:
+            return None
+        totals = pd.concat([self.unit_years().reset_index(drop=True),
+                            res.efficiency_interval(self.preset.quota.ranking_level).reset_index(drop=True)], axis=1)
+        totals["dea"] = self.dea_years().to_numpy()
+        last = totals.loc[totals.groupby("entity")["year"].idxmax()]
+        return last.sort_values(["efficiency", "entity"], ascending=[False, True], ignore_index=True)
+
+    def ranking_note(self):
+        """How far the ranking separates the units, and how far DEA ranks them alike (None without a panel fit
+        finding persistent inefficiency)."""
+        ranked = self._ranking()
+        if ranked is None:
+            return None
+        overlap = int((ranked["upper"].iloc[1:] >= ranked["lower"].iloc[0]).sum())
+        agreement = quota.rank_agreement(ranked["efficiency"], ranked["dea"])
+        return markdown(self._text("panel.ranking", n=len(ranked), level=self.preset.quota.ranking_level,
+                                   overlap=overlap)
+                        + self._text("panel.dea", rts=self._text(f"panel.rts_{self.preset.quota.dea_rts}"),
+                                     rho=agreement["rho"], p=_p_text(agreement["p_value"]), n=agreement["n"]))
+
+    def malmquist_note(self):
+        """What the Malmquist table shows (None when there is no table)."""
+        return None if self.malmquist_table() is None else markdown(self._text("panel.malmquist"))
+
+    def malmquist_table(self) -> pd.DataFrame | None:
+        """Productivity change of the groups seen in consecutive years: the geometric means of the Malmquist
+        index and its efficiency and technical changes (Färe et al. 1994, constant returns, input-oriented);
+        None with fewer than two years."""
+        if not hasattr(self, "_malmquist"):
+            self._malmquist = self._malmquist_table()
+        return self._malmquist
+
+    def _malmquist_table(self) -> pd.DataFrame | None:
+        totals = self.unit_years()
+        if totals["year"].nunique() < 2:
+            return None
+        found = quota.malmquist(totals[["cost"]], totals[["quantity"]], totals["entity"], totals["year"],
+                                rts="crs").dropna(subset=["m"])
+        if found.empty:
+            return None
+        columns = texts("quota_standards.panel.malmquist_columns", self.lang)
+        by_year = found.groupby("period").agg(n=("m", "size"), **{c: (c, _geometric_mean) for c in ("m", "ec", "tc")})
+        years = sorted(totals["year"].unique())
+        before = dict(zip(years[1:], years))
+        return pd.DataFrame({columns["period"]: [f"{before[b]}–{b}" for b in by_year.index],
+                             columns["units"]: by_year["n"].to_numpy(),
+                             **{columns[c]: by_year[c].map(lambda v: f"{v:.3f}").to_numpy() for c in ("m", "ec", "tc")}})
+
+    def ranking_table(self) -> pd.DataFrame | None:
+        """A ranking of units is never shown without its uncertainty: each unit-region-grade group's cost
+        efficiency in its last year with its 95% Horrace–Schmidt (1996) interval, best first."""
+        ranked = self._ranking()
+        if ranked is None:
+            return None
+        columns = texts("quota_standards.panel.ranking_columns", self.lang)
+        return pd.DataFrame({columns["rank"]: range(1, len(ranked) + 1), columns["entity"]: ranked["entity"],
+                             columns["year"]: ranked["year"].astype(str),
+                             **{columns[c]: ranked[c].map(lambda v: f"{v:.3f}") for c in ("efficiency", "lower",
+                                                                                        "upper", "dea")}})
+
     def plot_panel(self):
         """Each unit's cost efficiency over the years (grey), and the mean (blue)."""
         res = self.panel()
@@ -324,3 +404,14 @@ def quota_study(store: Store, direction: str, method: str = "auto", base_year: i
 
 
 __all__ = ["JOB", "QuotaStudy", "compared_methods", "quota_study"]
+
+
+def _p_text(p: float) -> str:
+    """A p-value as a report prints it: "= 0.014", or "< 0.001" (never "= 0.000")."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _geometric_mean(values) -> float:
+    import numpy as np
+
+    return float(np.exp(np.log(np.asarray(values, dtype=float)).mean()))

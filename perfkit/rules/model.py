@@ -147,6 +147,10 @@ class Quota(_Strict):
     panel_eta_alpha: float = Field(default=0.05, gt=0, lt=1, description="η is kept (Battese-Coelli 1992) when "
                                                                           "its LR test's p-value is below this; "
                                                                           "else the Pitt-Lee model")
+    dea_rts: Literal["crs", "vrs", "drs", "irs"] = Field(
+        default="vrs", description="returns to scale of the DEA beside the panel frontier (year by year)")
+    ranking_level: float = Field(default=0.95, gt=0, lt=1,
+                                 description="level of the efficiency intervals beside a ranking of units")
 
 
 class ReportStyle(_Strict):
