@@ -232,6 +232,21 @@ def test_entropy_weights_are_the_textbook_method_by_default():
         ev.entropy_weights([[1.0, -1.0], [2.0, 3.0]])                          # shares need values ≥ 0
 
 
+@pytest.mark.parametrize("matrix, published, digits", [
+    # Xu, X. (2004), A note on the subjective and objective integrated approach to determine attribute weights,
+    # European Journal of Operational Research 156(2), 530-532: four alternatives, four attributes
+    ([[30, 30, 38, 29], [19, 54, 86, 29], [19, 15, 85, 28.9], [68, 70, 60, 29]], [0.4630, 0.3992, 0.1378, 0.0000], 4),
+    # Elsayed, Dawood and Karthikeyan (2017), Evaluating alternatives through the application of TOPSIS method with
+    # entropy weight, International Journal of Engineering Trends and Technology 46(2), 60-66: 12 × 5
+    ([[7, 312, 1891, 6613, 163], [72, 88, 728, 941804, 1078], [10, 252, 2594, 3466, 117471],
+      [10, 145, 980, 2371, 86329], [65, 54, 350, 501, 29897], [29, 48, 380, 912, 34051], [7, 476, 3300, 78470, 2212],
+      [70, 87, 650, 733, 819000], [4, 86, 591, 3015, 103], [12, 79, 579, 3240, 96098], [21, 45, 261, 1253, 453],
+      [1, 72, 530, 4333, 0.104800]], [0.104991, 0.069124, 0.071373, 0.449937, 0.304575], 6),
+])
+def test_entropy_weights_reproduce_published_worked_examples(matrix, published, digits):
+    assert np.round(ev.entropy_weights(np.asarray(matrix, dtype=float)), digits).tolist() == published
+
+
 def test_rating_sensitivity():
     table = pd.DataFrame({"points": [50.0, 50.0], "score": [50.0, 30.5]})      # 80.5: on the 良/中 edge
     edge = ev.rating_sensitivity(table, draws=2000, seed=1)

@@ -30,6 +30,7 @@ _WHERE = {
     "unit_cost_standard": "unit_cost",
     "cross_validate": "validation", "error_against_truth": "validation", "true_unit_cost": "validation",
     "year_stability": "validation",
+    "HeteroscedasticFrontier": "heteroscedastic", "HeteroscedasticFrontierResults": "heteroscedastic",
     "DEAResult": "envelopment", "dea": "envelopment", "malmquist": "envelopment", "rank_agreement": "envelopment",
 }
 __all__ = sorted(_WHERE)
@@ -40,7 +41,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f"perfkit.quota.{_WHERE[name]}"), name)
         globals()[name] = value
         return value
-    if name in ("models", "frontier", "panel", "standards", "unit_cost", "validation", "estimators", "envelopment"):
+    if name in ("models", "frontier", "panel", "standards", "unit_cost", "validation", "estimators", "envelopment",
+                "heteroscedastic"):
         return importlib.import_module(f"perfkit.quota.{name}")
     raise AttributeError(f"module 'perfkit.quota' has no attribute {name!r}")
 

@@ -123,12 +123,18 @@ class StochasticFrontier(GenericLikelihoodModel):
 
     @classmethod
     def from_formula(cls, formula, data, subset=None, drop_cols=None, *args, cost: bool = True,
-                     dist: str = "half-normal", inefficiency: str | None = None, **kwargs):
+                     dist: str = "half-normal", inefficiency: str | None = None, u_het: str | None = None,
+                     v_het: str | None = None, scaling: str | None = None, **kwargs):
         """Create a frontier from a formula, e.g. ``"np.log(cost) ~ np.log(quantity) + C(region)"``.
 
         ``inefficiency`` (e.g. ``"~ size + C(region)"``) gives the determinants of inefficiency of the
         Battese and Coelli (1995) model, u ~ N⁺(z'δ, σu²), which is then fitted (``dist`` becomes the
         truncated normal); patsy adds the constant unless the formula says ``- 1``.
+
+        ``u_het="~ z"`` and ``v_het="~ w"`` make log σu² = z'γ_u and log σv² = w'γ_v (with ``inefficiency``,
+        beside Battese and Coelli's mean), and ``scaling="~ z"`` gives the scaling model of Wang and Schmidt
+        (2002), u = exp(z'δ)·u*, u* ~ N⁺(τ, σu²): these return a
+        :class:`perfkit.quota.heteroscedastic.HeteroscedasticFrontier`.
 
         Rows where the formula gives a missing or invalid value (NaN inputs, the log of a value ≤ 0) are
         refused, never silently dropped: the error says how many and which.
@@ -140,6 +146,12 @@ class StochasticFrontier(GenericLikelihoodModel):
         """
         from patsy import dmatrix
 
+        if u_het is not None or v_het is not None or scaling is not None:
+            from perfkit.quota.heteroscedastic import HeteroscedasticFrontier
+
+            return HeteroscedasticFrontier.from_formula(formula, data, subset, drop_cols, *args, cost=cost,
+                                                        dist=dist, u_het=u_het, v_het=v_het, mean=inefficiency,
+                                                        scaling=scaling, **kwargs)
         frame = data if subset is None else data.loc[subset]
         cls._refuse_unusable_rows(formula, frame)
         if inefficiency is not None:
@@ -286,19 +298,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         a second would cost as much as a fifth of the fit."""
         params = np.asarray(params, dtype=float)
         large = len(self.endog) > RICHARDSON_MAX_ROWS
-        steps = (1e-6 if large else 1e-4) * np.maximum(np.abs(params), 1e-2)
-
-        def centred(scale):
-            rows = []
-            for i, step in enumerate(steps * scale):
-                up, down = params.copy(), params.copy()
-                up[i] += step
-                down[i] -= step
-                rows.append((self.score(up) - self.score(down)) / (2 * step))
-            return np.asarray(rows)
-
-        h = centred(1.0) if large else (4 * centred(0.5) - centred(1.0)) / 3   # Richardson: the h² term cancels
-        return 0.5 * (h + h.T)
+        return score_hessian(self.score, params, 1e-6 if large else 1e-4, richardson=not large)
 
     # -- start values --------------------------------------------------------
     def ols(self):
@@ -618,6 +618,24 @@ def conditional_efficiency(e, sigma_u: float, sigma_v: float, mu: float, dist: s
 def _constant_column(exog) -> int | None:
     constant = np.flatnonzero(np.all(exog == exog[0], axis=0) & (exog[0] != 0))
     return int(constant[0]) if len(constant) else None
+
+
+def score_hessian(score, params: np.ndarray, relative_step: float, richardson: bool = True) -> np.ndarray:
+    """The Hessian as centred differences of an analytic ``score``, Richardson-extrapolated (the h² term
+    cancels) unless ``richardson`` is False; symmetrised."""
+    steps = relative_step * np.maximum(np.abs(params), 1e-2)
+
+    def centred(scale):
+        rows = []
+        for i, step in enumerate(steps * scale):
+            up, down = params.copy(), params.copy()
+            up[i] += step
+            down[i] -= step
+            rows.append((score(up) - score(down)) / (2 * step))
+        return np.asarray(rows)
+
+    h = (4 * centred(0.5) - centred(1.0)) / 3 if richardson else centred(1.0)
+    return 0.5 * (h + h.T)
 
 
 def best_fit(attempts):
