@@ -3,7 +3,8 @@
 Run with ``make benchmark`` (or ``.venv/bin/python benchmarks/bench_frontier.py [--sizes N ...]
 [--models NAME ...]``). For 10^5 and 10^6 synthetic records it times, in one run, statsmodels OLS and
 for every model (half-normal, truncated-normal and exponential cross-sections, Battese–Coelli 1995 with
-two determinants, the Pitt–Lee and Battese–Coelli 1992 panels of n/5 units over 5 years): a *bare*
+two determinants, the heteroscedastic half-normal and the scaling model, the Pitt–Lee and Battese–Coelli
+1992 panels of n/5 units over 5 years): a *bare*
 scipy fit of the same likelihood, written here in plain numpy (BFGS with the value and analytic
 gradient from one function, ``jac=True``, plus one Hessian by centred differences of that gradient for
 the standard errors), and perfkit's ``fit()`` followed by ``summary()``. A BC92 summary holds the LR test
@@ -163,6 +164,83 @@ def panel_likelihood(y, X, unit, year, eta_free=True):
     return value_and_grad
 
 
+def heteroscedastic_likelihood(y, X, U, V, Z=None):
+    """Half-normal with log σu² = Uγ_u and log σv² = Vγ_v, or (``Z``) the scaling model u = exp(Zδ)·u*,
+    u* ~ N⁺(τ, σu²): value and gradient in θ = (β, γ_u, γ_v) or (β, δ, τ, log σu², γ_v)."""
+    from scipy.special import log_ndtr
+    k, ku = X.shape[1], 0 if U is None else U.shape[1]
+    kz = 0 if Z is None else Z.shape[1]
+
+    def value_and_grad(theta):
+        beta = theta[:k]
+        if Z is None:
+            log_a, mu = U @ theta[k:k + ku], 0.0
+            log_b = V @ theta[k + ku:]
+        else:
+            h = np.exp(Z @ theta[k:k + kz])
+            mu, log_a = theta[k + kz] * h, theta[k + kz + 1] + 2 * np.log(h)
+            log_b = V @ theta[k + kz + 2:]
+        a, b = np.exp(log_a), np.exp(log_b)
+        e = -(y - X @ beta)
+        s = a + b
+        d = np.sqrt(a * b * s)
+        arg = (mu * b - e * a) / d
+        lca = log_ndtr(arg)
+        la = _lambda(arg, lca)
+        r = (e + mu) / s
+        ll = np.sum(-0.5 * np.log(s) - 0.5 * (e + mu) * r - LOG_SQRT_2PI + lca)
+        d_mu = -r + la * b / d
+        d_a = -0.5 / s + 0.5 * r * r + la * (-e / d - arg * (s + a) / (2 * a * s))
+        d_b = -0.5 / s + 0.5 * r * r + la * (mu / d - arg * (s + b) / (2 * b * s))
+        if Z is None:
+            ll += len(e) * np.log(2)
+        else:
+            c = mu / np.sqrt(a)
+            lcc = log_ndtr(c)
+            ll -= np.sum(lcc)
+            lc = _lambda(c, lcc)
+            d_mu, d_a = d_mu - lc / np.sqrt(a), d_a + lc * c / (2 * a)
+        g_beta = X.T @ (-r - la * a / d)
+        if Z is None:
+            return ll, np.r_[g_beta, U.T @ (d_a * a), V.T @ (d_b * b)]
+        return ll, np.r_[g_beta, Z.T @ (d_mu * mu + 2 * d_a * a), np.sum(d_mu * h), np.sum(d_a * a), V.T @ (d_b * b)]
+    return value_and_grad
+
+
+def synthetic_heteroscedastic(n: int, seed: int = 0, scaling: bool = False):
+    """The frontier above with log σu² = −3 + 0.8 z (half-normal) or u = exp(0.5 z)·N⁺(0.1, 0.2²)
+    (scaling), and log σv² = −4.6 + 0.5 w."""
+    from scipy import stats
+    rng = np.random.default_rng(seed)
+    y, X, beta = synthetic(n, seed)
+    z, w = rng.normal(0, 1, n), rng.normal(0, 1, n)
+    v = rng.normal(0, 1, n) * np.exp(0.5 * (-4.6 + 0.5 * w))
+    if scaling:
+        u = np.exp(0.5 * z) * stats.truncnorm.rvs(-0.5, np.inf, loc=0.1, scale=0.2, size=n, random_state=rng)
+    else:
+        u = np.abs(rng.normal(0, 1, n)) * np.exp(0.5 * (-3 + 0.8 * z))
+    return X @ beta + v + u, X, z, w
+
+
+def bare_fit_free(value_and_grad, y, start):
+    """BFGS on the mean log-likelihood in parameters that are already unbounded (log-variances), from
+    ``start``, then one Hessian by centred differences of the gradient."""
+    from scipy import optimize
+
+    def objective(theta):
+        f, g = value_and_grad(theta)
+        return (1e10, np.zeros_like(theta)) if not np.isfinite(f) else (-f / len(y), -g / len(y))
+
+    with np.errstate(all="ignore"):
+        theta = optimize.minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-8}).x
+    step = 1e-6 * np.maximum(np.abs(theta), 1e-2)
+    hessian = np.array([(value_and_grad(theta + np.eye(len(theta))[i] * step[i])[1]
+                         - value_and_grad(theta - np.eye(len(theta))[i] * step[i])[1]) / (2 * step[i])
+                        for i in range(len(theta))])
+    hessian = 0.5 * (hessian + hessian.T)
+    return theta, np.sqrt(np.diag(np.linalg.inv(-hessian)))
+
+
 def bare_fit(value_and_grad, y, X, extra=0):
     """scipy's BFGS on the mean log-likelihood (σ² as log, γ as logit; the value and gradient from one
     call, ``jac=True``) from OLS with the intercept shifted, then one Hessian by centred differences of the
@@ -240,12 +318,29 @@ def cases(n: int):
     out.append(("BC95 (z: 2)", lambda y=y, X=X, Z=Z: bare_fit(normal_likelihood(y, X, Z), y, X, -Z.shape[1]),
                 lambda y=y, X=X, Z=Z: StochasticFrontier(y, X, cost=True, dist="truncated-normal",
                                                          exog_inefficiency=Z).fit()))
-    y, X, unit, year, _ = synthetic_panel(n)
-
     def bare_bc92():     # summary() of a BC92 fit has the LR test of η = 0: the Pitt–Lee fit too
         restricted = bare_fit(panel_likelihood(y, X, unit, year, eta_free=False), y, X)
         return bare_fit(panel_likelihood(y, X, unit, year), y, X, 1), restricted
 
+    from perfkit.quota import HeteroscedasticFrontier
+    y, X, z, w = synthetic_heteroscedastic(n)
+    U, V = np.column_stack([np.ones(n), z]), np.column_stack([np.ones(n), w])
+    ols = np.linalg.lstsq(X, y, rcond=None)[0]
+    m2 = np.mean((y - X @ ols) ** 2)
+    out.append(("het. half-normal",
+                lambda y=y, X=X, U=U, V=V, s=np.r_[ols, np.log(m2 / 2), 0, np.log(m2 / 2), 0]:
+                bare_fit_free(heteroscedastic_likelihood(y, X, U, V), y, s),
+                lambda y=y, X=X, U=U, V=V: HeteroscedasticFrontier(y, X, cost=True, u_design=U, v_design=V).fit()))
+    y, X, z, w = synthetic_heteroscedastic(n, scaling=True)
+    V = np.column_stack([np.ones(n), w])
+    ols = np.linalg.lstsq(X, y, rcond=None)[0]
+    m2 = np.mean((y - X @ ols) ** 2)
+    out.append(("scaling model",
+                lambda y=y, X=X, z=z, V=V, s=np.r_[ols, 0.0, 0.0, np.log(m2 / 2), np.log(m2 / 2), 0]:
+                bare_fit_free(heteroscedastic_likelihood(y, X, None, V, z[:, None]), y, s),
+                lambda y=y, X=X, z=z, V=V: HeteroscedasticFrontier(y, X, cost=True, scaling_design=z[:, None],
+                                                                   v_design=V).fit()))
+    y, X, unit, year, _ = synthetic_panel(n)
     out.append(("Pitt-Lee panel", lambda: bare_fit(panel_likelihood(y, X, unit, year, eta_free=False), y, X),
                 lambda: PanelFrontier(y, X, unit, year, cost=True, model="pitt-lee").fit()))
     out.append(("BC92 panel +LR", bare_bc92,

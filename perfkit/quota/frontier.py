@@ -491,7 +491,7 @@ class StochasticFrontier(GenericLikelihoodModel):
                               f"cannot be trusted; the fit may have stopped on a ridge", ConvergenceWarning,
                               stacklevel=3)
         mu = getattr(results, "mu", 0.0)
-        if self.dist == "truncated-normal" and np.ndim(mu) == 0 and mu > 20 * float(results.sigma_u):
+        if self.dist == "truncated-normal" and np.ndim(mu) == 0 and mu > EDGE_SIGMAS * float(results.sigma_u):
             warnings.warn(f"mu = {mu:.4g} is {mu / float(results.sigma_u):.0f} times sigma_u: the likelihood keeps "
                           f"rising as mu → +∞, where u tends to a normal variable and only the intercept minus "
                           f"mu is known (the limit model is the frontier with normal errors, i.e. OLS); there is "
@@ -513,9 +513,18 @@ class StochasticFrontier(GenericLikelihoodModel):
             evaluated[free.tobytes()] = (-value / scale, float(np.max(np.abs(grad))) / scale)
             return -value / scale, -grad / scale
 
-        previous = [np.inf]
+        previous, at_edge = [np.inf], [False]
 
         def at_precision(intermediate_result):
+            # a truncated normal whose μ runs past ±20 σu has no interior maximum (the exponential limit below,
+            # the normal one above; _warn_about and _check_maximum say which): the likelihood rises ever more
+            # slowly along that edge, and following it further is thousands of evaluations for nothing
+            if self.dist == "truncated-normal" and self.exog_inefficiency is None:
+                point = self._from_free(intermediate_result.x)
+                mu, sigma_u = point[self.i_gamma + 1], np.sqrt(point[self.i_gamma] * point[self.i_sigma2])
+                if abs(mu) > STOP_SIGMAS * sigma_u:
+                    at_edge[0] = True
+                    raise StopIteration
             # gtol = 1e-8 on the mean log-likelihood lies at the edge of what its rounding resolves: once an
             # iteration gains nothing measurable near the optimum, the line search only spends evaluations
             # failing to find a decrease. Stop there; a gradient still above 1e-7 (a steep direction such
@@ -537,7 +546,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         # Where BFGS converged with an analytic gradient, the optimum is already found: Newton takes no step
         # and computes the Hessian once; otherwise it iterates.
         # BFGS may stop on "precision loss" with the gradient already at rounding level: that is converged too
-        polished = self.analytic_score and (stage1.success or np.max(np.abs(stage1.jac)) < 1e-7)
+        polished = self.analytic_score and (stage1.success or np.max(np.abs(stage1.jac)) < 1e-7 or at_edge[0])
         with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             # at a boundary (γ → 0 or 1) statsmodels cannot invert the Hessian or meet its tolerance; the
             # warnings below say what happened instead
@@ -552,7 +561,8 @@ class StochasticFrontier(GenericLikelihoodModel):
                 # Newton left the parameter space (γ at its bound 0 or 1): report the stage-1 optimum
                 fitted = super().fit(start_params=start, method="nm", maxiter=0, disp=disp, **kwargs)
         if polished:
-            fitted.mle_retvals["converged"] = True          # by BFGS (stage 1); Newton had nothing to do
+            # by BFGS (stage 1), Newton had nothing to do; at an edge there is no maximum to converge to
+            fitted.mle_retvals["converged"] = not at_edge[0]
         results = self.results_class(self, fitted)
         results.stage1 = stage1
         self._warn_about(results)
@@ -583,7 +593,7 @@ class StochasticFrontier(GenericLikelihoodModel):
                           f"the fit is {limit}", BoundaryWarning, stacklevel=3)
         mu = results.mu
         if results.gamma > 0.999 or (self.dist == "truncated-normal" and np.ndim(mu) == 0
-                                     and mu < -20 * results.sigma_u):
+                                     and mu < -EDGE_SIGMAS * results.sigma_u):
             warnings.warn(f"the {self.dist} likelihood has no interior maximum here (gamma = {results.gamma:.6f}"
                           + (f", mu = {mu:.4g}" if np.ndim(mu) == 0 else "") + "); the estimates sit at the edge "
                           "of the parameter space" + ("; the exponential model is the limit of this one"
@@ -636,6 +646,13 @@ def score_hessian(score, params: np.ndarray, relative_step: float, richardson: b
 
     h = (4 * centred(0.5) - centred(1.0)) / 3 if richardson else centred(1.0)
     return 0.5 * (h + h.T)
+
+
+#: |μ| beyond this many σu: a truncated normal at its edge (no interior maximum), which a fit says
+EDGE_SIGMAS = 20.0
+#: ... and where its quasi-Newton stage stops following the edge (by then within about 0.01 of the limit model's
+#: log-likelihood on real data; further on, each iteration gains less than the last)
+STOP_SIGMAS = 40.0
 
 
 def best_fit(attempts):

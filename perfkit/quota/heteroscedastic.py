@@ -260,6 +260,8 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
             warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
             restricted = restricted_model.fit()
         starts = [self._from_homoscedastic(np.asarray(restricted.params, dtype=float), restricted_model)]
+        if not restricted.mle_retvals.get("converged", True):
+            starts = []             # the nested fit stopped at its edge (μ → ±∞): no start for this model
         if restricted_model.dist == "truncated-normal":
             # the truncated normal's likelihood can run off to μ → −∞ (the exponential limit) or lie flat in μ:
             # start also from the half-normal (μ = 0) and from μ = ±σu of it, as the homoscedastic fit does
@@ -275,10 +277,9 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                 shifted = at_zero.copy()
                 shifted[level.start] = multiple * sigma_u
                 starts.append(shifted)
-        if self.scaling:       # the scale's direction is not known: start it both ways too
-            for sign in (-1.0, 1.0):
-                for start in list(starts[:2]):
-                    shifted = start.copy()
+            if self.scaling:       # the scale's direction is not known: start it both ways from μ = 0 too
+                for sign in (-1.0, 1.0):
+                    shifted = at_zero.copy()
                     shifted[self.blocks["scaling"]] = sign * 0.1
                     starts.append(shifted)
         if start_params is not None:
@@ -297,7 +298,7 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                 return 1e10, np.zeros_like(params)
             return -value / scale, -grad / scale
 
-        found = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": maxiter})
+        found = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": maxiter})
         with warnings.catch_warnings():
             # no iteration here (maxiter=0): the results object at BFGS's optimum, with its Hessian
             warnings.simplefilter("ignore", ConvergenceWarning)
