@@ -82,3 +82,17 @@ def test_rank_agreement_and_bad_input():
         dea([[1.0], [-2.0]], [[1.0], [1.0]])
     with pytest.raises(ValueError, match="rts must be one of"):
         dea([[1.0]], [[1.0]], rts="variable")
+
+
+def test_a_unit_outside_a_variable_returns_technology_has_no_score_and_the_others_are_kept():
+    """Against another period's units under VRS a unit may lie outside the technology (its programme has no
+    solution): its score is NaN, never a number, and every other unit still gets its own."""
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(1, 5, size=(12, 1)), rng.uniform(1, 5, size=(12, 1))
+    reference_x, reference_y = x[:6], y[:6] * 0.5          # a smaller technology
+    found = dea(x, y, rts="vrs", reference_inputs=reference_x, reference_outputs=reference_y, slacks=False)
+    outside = y[:, 0] > reference_y.max()                   # more output than any mix of the reference units
+    assert found.efficiency[outside].isna().all() and outside.any()
+    inside = dea(x[~outside], y[~outside], rts="vrs", reference_inputs=reference_x, reference_outputs=reference_y,
+                 slacks=False).efficiency
+    assert found.efficiency[~outside].to_numpy() == pytest.approx(inside.to_numpy())

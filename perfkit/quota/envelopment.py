@@ -109,7 +109,10 @@ def dea(inputs, outputs, *, rts: str = "crs", orientation: str = "input", refere
     efficiency = np.full(len(x), np.nan)
     lambdas = np.zeros((len(x), n_ref))
     slack_in, slack_out = np.zeros((len(x), m)), np.zeros((len(x), s))
-    for o in range(len(x)):
+    together = _all_at_once(x, y, xr, yr, rts, orientation, slacks)
+    if together is not None:           # every unit's programme solved in one call (the common case)
+        efficiency, lambdas, slack_in, slack_out = together
+    for o in ([] if together is not None else range(len(x))):
         # variables: [score, λ_1 … λ_n]; score is θ (input, minimised) or φ (output, maximised)
         if orientation == "input":
             a_ub = np.vstack([np.column_stack([-x[o], xr.T]), np.column_stack([np.zeros(s), -yr.T])])
@@ -135,6 +138,86 @@ def dea(inputs, outputs, *, rts: str = "crs", orientation: str = "input", refere
                      slacks_input=pd.DataFrame(slack_in, index=units, columns=input_names),
                      slacks_output=pd.DataFrame(slack_out, index=units, columns=output_names),
                      rts=rts, orientation=orientation)
+
+
+def _all_at_once(x, y, xr, yr, rts, orientation, slacks):
+    """Every unit's programme as the blocks of one sparse linear programme: the objective is a sum over
+    units, so its optimum is each unit's, at the cost of one call to HiGHS instead of one per unit (the
+    set-up of a call costs more than solving one small block). None when the joint programme has no
+    solution (a unit outside a reference technology under variable returns): then unit by unit."""
+    from scipy import sparse
+
+    n, n_ref, m, s = len(x), len(xr), x.shape[1], y.shape[1]
+    width = n_ref + 1
+    blocks_ub, rhs_ub, blocks_eq, rhs_eq = [], [], [], []
+    scale = np.ones((1, n_ref))
+    for o in range(n):
+        if orientation == "input":
+            block = np.vstack([np.column_stack([-x[o], xr.T]), np.column_stack([np.zeros(s), -yr.T])])
+            rhs = np.concatenate([np.zeros(m), -y[o]])
+        else:
+            block = np.vstack([np.column_stack([np.zeros(m), xr.T]), np.column_stack([y[o], -yr.T])])
+            rhs = np.concatenate([x[o], np.zeros(s)])
+        if rts in ("drs", "irs"):
+            sign = 1.0 if rts == "drs" else -1.0
+            block = np.vstack([block, np.column_stack([[0.0], sign * scale])])
+            rhs = np.concatenate([rhs, [sign]])
+        blocks_ub.append(block)
+        rhs_ub.append(rhs)
+        if rts == "vrs":
+            blocks_eq.append(np.column_stack([[0.0], scale]))
+            rhs_eq.append([1.0])
+    cost = np.tile(np.r_[1.0 if orientation == "input" else -1.0, np.zeros(n_ref)], n)
+    a_eq = sparse.block_diag(blocks_eq, format="csr") if blocks_eq else None
+    found = linprog(cost, A_ub=sparse.block_diag(blocks_ub, format="csr"), b_ub=np.concatenate(rhs_ub),
+                    A_eq=a_eq, b_eq=np.concatenate(rhs_eq) if blocks_eq else None, bounds=(0, None), method="highs")
+    if found.status != 0:
+        return None
+    solution = found.x.reshape(n, width)
+    score = solution[:, 0]
+    if np.any(score <= 0):
+        return None
+    efficiency = score if orientation == "input" else 1.0 / score
+    lambdas = solution[:, 1:].copy()
+    slack_in, slack_out = np.zeros((n, m)), np.zeros((n, s))
+    if slacks:
+        second = _slacks_at_once(x, y, xr, yr, score, orientation, rts)
+        if second is not None:
+            lambdas, slack_in, slack_out = second
+    return efficiency, lambdas, slack_in, slack_out
+
+
+def _slacks_at_once(x, y, xr, yr, score, orientation, rts):
+    """The second stage of every unit in one programme (see :func:`_all_at_once`), or None."""
+    from scipy import sparse
+
+    n, n_ref, m, s = len(x), len(xr), x.shape[1], y.shape[1]
+    width = n_ref + m + s
+    core = np.vstack([np.column_stack([xr.T, np.eye(m), np.zeros((m, s))]),
+                      np.column_stack([yr.T, np.zeros((s, m)), -np.eye(s)])])
+    scale = np.r_[np.ones(n_ref), np.zeros(m + s)][None, :]
+    blocks_eq, rhs_eq, blocks_ub, rhs_ub = [], [], [], []
+    for o in range(n):
+        target_x = score[o] * x[o] if orientation == "input" else x[o]
+        target_y = y[o] if orientation == "input" else score[o] * y[o]
+        if rts == "vrs":
+            blocks_eq.append(np.vstack([core, scale]))
+            rhs_eq.append(np.concatenate([target_x, target_y, [1.0]]))
+        else:
+            blocks_eq.append(core)
+            rhs_eq.append(np.concatenate([target_x, target_y]))
+            if rts in ("drs", "irs"):
+                sign = 1.0 if rts == "drs" else -1.0
+                blocks_ub.append(sign * scale)
+                rhs_ub.append([sign])
+    cost = np.tile(np.r_[np.zeros(n_ref), -np.ones(m + s)], n)
+    found = linprog(cost, A_eq=sparse.block_diag(blocks_eq, format="csr"), b_eq=np.concatenate(rhs_eq),
+                    A_ub=sparse.block_diag(blocks_ub, format="csr") if blocks_ub else None,
+                    b_ub=np.concatenate(rhs_ub) if blocks_ub else None, bounds=(0, None), method="highs")
+    if found.status != 0:
+        return None
+    values = np.clip(found.x.reshape(n, width), 0.0, None) + 0.0
+    return values[:, :n_ref], values[:, n_ref:n_ref + m], values[:, n_ref + m:]
 
 
 def _returns(rts: str, n: int):
