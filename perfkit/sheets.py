@@ -556,24 +556,29 @@ def collect_sheets(directory: str | PathLike, store_path: str | PathLike, *, pre
 
     with Store(store_path, read_only=True) as store:
         valid, outcome = read_sheets(directory, store, preset)
-        if not valid:
-            return outcome
-        current = store.table("expert_scores")
-        tables = store.tables()
-        log_before = store.table("expert_scores_log") if "expert_scores_log" in tables else None
-        comments_before = store.table("expert_comments") if "expert_comments" in tables else None
+    if not valid:
+        return outcome
     projects = list(valid)
     new_scores = pd.concat([s.scores for sheets in valid.values() for s in sheets], ignore_index=True)
     new_comments = pd.concat([s.comments for sheets in valid.values() for s in sheets], ignore_index=True)
-    replaced = current[current["project_id"].isin(projects)].assign(
-        replaced_at=pd.Timestamp.now(tz="UTC").tz_localize(None), source=str(Path(directory).resolve()))
-    kept = current[~current["project_id"].isin(projects)]
-    scores = pd.concat([kept, new_scores.astype(kept.dtypes.to_dict())], ignore_index=True)
-    history = replaced if log_before is None else pd.concat([log_before, replaced], ignore_index=True)
-    comments = new_comments if comments_before is None else pd.concat(
-        [comments_before[~comments_before["project_id"].isin(projects)], new_comments], ignore_index=True)
-    update_store(store_path, {"expert_scores": scores},
-                 derived={"expert_scores_log": history, "expert_comments": comments.astype(str)}, wait=wait)
+    folder = str(Path(directory).resolve())
+
+    def changes(store):
+        # read under the load lock: a load or a collect since the sheets were checked is never lost
+        current, tables = store.table("expert_scores"), store.tables()
+        replaced = current[current["project_id"].isin(projects)].assign(
+            replaced_at=pd.Timestamp.now(tz="UTC").tz_localize(None), source=folder)
+        kept = current[~current["project_id"].isin(projects)]
+        scores = pd.concat([kept, new_scores.astype(kept.dtypes.to_dict())], ignore_index=True)
+        history = pd.concat([store.table("expert_scores_log"), replaced], ignore_index=True) \
+            if "expert_scores_log" in tables else replaced
+        comments = new_comments
+        if "expert_comments" in tables:
+            before = store.table("expert_comments")
+            comments = pd.concat([before[~before["project_id"].isin(projects)], new_comments], ignore_index=True)
+        return {"expert_scores": scores}, {"expert_scores_log": history, "expert_comments": comments.astype(str)}
+
+    update_store(store_path, changes, wait=wait)
     outcome.loaded = {project: sorted(s.expert_id for s in sheets) for project, sheets in valid.items()}
     return outcome
 

@@ -300,11 +300,14 @@ def load_store(path: str | PathLike, directory: str | PathLike, *, encoding: str
         return _build(path, frames)
 
 
-def update_store(path: str | PathLike, frames: dict[str, pd.DataFrame], *,
-                 derived: dict[str, pd.DataFrame] | None = None, wait: float | None = 0.0) -> dict[str, int]:
+def update_store(path: str | PathLike, changes, *, wait: float | None = 0.0) -> dict[str, int]:
     """Replace whole tables of the store at ``path`` like :func:`load_store` does (validated, references
-    checked, built beside and swapped in, never blocking readers), from frames rather than files; ``derived``
-    tables (a log, comments) are saved in the same new store, so that they change together.
+    checked, built beside and swapped in, never blocking readers), from frames rather than files.
+
+    ``changes(store)`` is called under the load lock with the current store open read-only, and returns
+    ``(frames, derived)``: the data-model tables to replace, and derived tables (a log, comments) saved in the
+    same new store, so that they change together. Reading the current tables under the lock means that a
+    load or another update between the read and the write cannot be lost.
 
     Raises
     ------
@@ -312,16 +315,18 @@ def update_store(path: str | PathLike, frames: dict[str, pd.DataFrame], *,
         For every problem in the frames or their references; the store is then unchanged.
     """
     path = Path(path)
-    validated, problems = {}, []
-    for name, frame in frames.items():
-        try:
-            validated[name] = validate_frame(frame, spec(name), source=name)
-        except DataError as exc:
-            problems += exc.problems
-    if problems:
-        raise DataError(problems)
     with load_lock(path, wait):
         _remove_stale_builds(path)
+        with Store(path, read_only=True) as store:
+            frames, derived = changes(store)
+        validated, problems = {}, []
+        for name, frame in frames.items():
+            try:
+                validated[name] = validate_frame(frame, spec(name), source=name)
+            except DataError as exc:
+                problems += exc.problems
+        if problems:
+            raise DataError(problems)
         return _build(path, validated, derived)
 
 

@@ -112,30 +112,31 @@ def test_a_recollect_replaces_the_project_scores_and_logs_the_old(store_copy, tm
         assert len(store.table("expert_scores_log")) == 2 * len(_scores(store_copy))
 
 
-BAD_RETURNS = {
-    # what the expert did → (the file, the cell and the words of the refusal)
-    "above the points": (lambda p: _edit(p, F3=5.5), "评分表!F3", "exceeds the item's 3 points"),
-    "text in a score cell": (lambda p: _edit(p, F4="良好"), "评分表!F4", "is not a number"),
-    "a score left blank": (lambda p: _edit(p, F5=None), "评分表!F5", "no score for"),
-    "a negative score": (lambda p: _edit(p, F2=-1), "评分表!F2", "is negative"),
-    "declaration not ticked": (lambda p: _edit(p, F11=None), "评分表!F11", "declaration of no conflict"),
-    "declaration says no": (lambda p: _edit(p, F11="否"), "评分表!F11", "not 'Yes'"),
-}
+BAD_RETURNS = [
+    # (the sheet spoilt, what the expert did, the cell and the words of the refusal)
+    (1, dict(F3=5.5), "评分表!F3", "exceeds the item's 3 points"),              # above the points
+    (1, dict(F4="良好"), "评分表!F4", "is not a number"),                       # text in a score cell
+    (2, dict(F5=None), "评分表!F5", "no score for"),                            # a score left blank
+    (2, dict(F2=-1), "评分表!F2", "is negative"),
+    (3, dict(F11=None), "评分表!F11", "declaration of no conflict"),            # not ticked
+    (4, dict(F11="否"), "评分表!F11", "not 'Yes'"),                              # declaration says no
+]
 
 
-@pytest.mark.parametrize("case", sorted(BAD_RETURNS))
-def test_a_bad_cell_is_refused_naming_file_sheet_and_cell_and_nothing_changes(case, store_copy, tmp_path):
+def test_every_bad_cell_is_refused_naming_file_sheet_and_cell_and_nothing_changes(store_copy, tmp_path):
     folder = tmp_path / "returned"
     paths = _sheets(store_copy, folder)
     fill_demo_sheets(folder, store_copy)
-    spoil, where, words = BAD_RETURNS[case]
-    spoil(paths[1])
+    for sheet, cells, _, _ in BAD_RETURNS:
+        _edit(paths[sheet], **cells)
     _edit(paths[0], F2=0.1)                                   # a valid change in another sheet of the project
     before = _scores(store_copy)
     outcome = collect_sheets(folder, store_copy)
     assert outcome.loaded == {} and PROJECT in outcome.refused
     shown = [p.render("en") for p in outcome.problems]
-    assert any(s.startswith(f"{paths[1].name}, {where}") and words in s for s in shown), shown
+    for sheet, _, where, words in BAD_RETURNS:
+        assert any(s.startswith(f"{paths[sheet].name}, {where}") and words in s for s in shown), (where, shown)
+    assert not any(s.startswith(paths[0].name) for s in shown)
     pd.testing.assert_frame_equal(_scores(store_copy), before)     # all or nothing per project
 
 
@@ -269,3 +270,26 @@ def test_the_example_notebook_walks_the_round_trip_with_plain_papermill(store_co
     assert "ICC(2,k)" in shown and "去掉最高最低后平均" in shown
     assert len(list((tmp_path / "work" / "sheets").glob("*.xlsx"))) == 5
     pd.testing.assert_frame_equal(_scores(store_copy), _scores(tmp_path / "work" / "perfkit.duckdb"))
+
+
+def test_a_collect_reads_the_current_scores_under_the_load_lock(store_copy):
+    """update_store hands its changes the store as it is under the load lock: a load between the check of the
+    sheets and the write cannot be lost (a second load at that moment is refused or waits)."""
+    from perfkit.store import load_lock, update_store
+
+    seen = []
+
+    def changes(store):
+        with pytest.raises(DataError, match="load"):
+            with load_lock(store_copy, wait=0):
+                pass
+        seen.append(len(store.table("expert_scores")))
+        return {}, {"expert_comments": pd.DataFrame({"project_id": ["P1"], "expert_id": ["E1"], "item": ["x"],
+                                                     "comment": ["ok"]})}
+
+    with perfkit.Store(store_copy, read_only=True) as store:
+        rows = len(store.table("expert_scores"))
+    update_store(store_copy, changes)
+    assert seen == [rows]
+    with perfkit.Store(store_copy, read_only=True) as store:
+        assert store.table("expert_comments")["comment"].tolist() == ["ok"]
