@@ -35,6 +35,12 @@ def _iso_date(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="when another load of the store is running, wait this long for it (default 0: refuse "
+                             "at once, exit 3); never two loads at once")
+
+
 def _add_lang(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--lang", choices=["zh", "en"], default="zh", help=help_text)
 
@@ -492,9 +498,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    "the store in one transaction: all or nothing.")
     p.add_argument("dir", help="folder of table files")
     p.add_argument("--encoding", default=None, help="CSV encoding (default: UTF-8, then GBK/GB18030)")
-    p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
-                   help="when another load of the store is running, wait this long for it (default 0: refuse at "
-                        "once, exit 3); never two loads at once")
+    _add_wait(p)
     _add_lang(p, "language of the problems found (default zh)")
     _add_store(p)
     _add_debug(p)
@@ -618,8 +622,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                      "that project's scores; the replaced ones go to expert_scores_log).")
     q.add_argument("dir", help="folder of returned scoring sheets (.xlsx)")
     q.add_argument("--preset", default="default", help="rule preset the sheets were issued under (default: default)")
-    q.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
-                   help="when a load of the store is running, wait this long for it (default 0: refuse at once)")
+    _add_wait(q)
     _add_lang(q, "language of the problems found (default zh)")
     _add_store(q)
     _add_debug(q)

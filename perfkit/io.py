@@ -224,25 +224,39 @@ def check_references(frames: dict[str, pd.DataFrame]) -> list[Problem]:
     return problems
 
 
+def panel_conflicts(assignments: pd.DataFrame, experts: pd.DataFrame, projects: pd.DataFrame,
+                    units: pd.DataFrame) -> list[str | None]:
+    """Why each assigned expert may not score the project, row by row of ``assignments``: ``declared`` (the
+    assignment says so), ``unit`` (the expert works for the project's unit), ``department`` (for its
+    first-level unit), or None."""
+    parent_of = {u: p for u, p in zip(units["unit_id"], units["parent_id"]) if isinstance(p, str)}
+    unit_of_project = dict(zip(projects["project_id"], projects["unit_id"]))
+    employer = {e: u for e, u in zip(experts["expert_id"], experts["unit_id"]) if isinstance(u, str)}
+    reasons = []
+    for project, expert, declared in zip(assignments["project_id"], assignments["expert_id"],
+                                         assignments["conflict"]):
+        unit = unit_of_project.get(project)
+        works_for = employer.get(expert)
+        reasons.append("declared" if bool(declared) else "unit" if works_for is not None and works_for == unit
+                       else "department" if works_for is not None and works_for == parent_of.get(unit) else None)
+    return reasons
+
+
 def _check_panels(frames: dict[str, pd.DataFrame]) -> list[Problem]:
     """An expert may not sit on the panel of a project of the unit they work for or of its department unless
     the conflict is declared (and a declared conflict recuses them); a project with a panel is scored by
     its panel's experts only, none of them in conflict."""
     assignments, scores = frames["panel_assignments"], frames.get("expert_scores")
-    units = frames["units"]
-    parent_of = {u: p for u, p in zip(units["unit_id"], units["parent_id"]) if isinstance(p, str)}
-    unit_of_project = dict(zip(frames["projects"]["project_id"], frames["projects"]["unit_id"]))
-    employer = {e: u for e, u in zip(frames["experts"]["expert_id"], frames["experts"]["unit_id"]) if isinstance(u, str)}
+    employer = dict(zip(frames["experts"]["expert_id"], frames["experts"]["unit_id"]))
     problems, conflicted, panel_of = [], set(), {}
     source = assignments.attrs.get(SOURCE_ATTR, "panel_assignments")
     rows = assignments.attrs.get(ROW_ATTR, np.arange(2, 2 + len(assignments)))
-    for pos, (project, expert, declared) in enumerate(zip(assignments["project_id"], assignments["expert_id"],
-                                                          assignments["conflict"])):
+    reasons = panel_conflicts(assignments, frames["experts"], frames["projects"], frames["units"])
+    for pos, (project, expert, why) in enumerate(zip(assignments["project_id"], assignments["expert_id"], reasons)):
         panel_of.setdefault(project, set()).add(expert)
-        unit = unit_of_project.get(project)
-        if bool(declared):
+        if why == "declared":
             conflicted.add((project, expert))
-        elif expert in employer and employer[expert] in {unit, parent_of.get(unit)}:
+        elif why is not None:
             problems.append(Problem(source, reason("undeclared_conflict", expert=expert, unit=employer[expert],
                                                    project=project), row=int(rows[pos]), column="conflict"))
     if scores is not None:

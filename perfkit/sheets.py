@@ -77,19 +77,13 @@ def _rule_words(item: dict, preset, lang: str) -> str:
 def conflicts(store, project_id: str) -> dict[str, str]:
     """The experts in conflict for a project and why: ``declared`` (the assignment says so), ``unit`` (the
     expert works for the evaluated unit) or ``department`` (for its first-level unit)."""
-    rows = store.query("""
-        SELECT a.expert_id, a.conflict, e.unit_id AS expert_unit, p.unit_id, u.parent_id
-        FROM panel_assignments a JOIN projects p USING (project_id) JOIN units u ON u.unit_id = p.unit_id
-        LEFT JOIN experts e ON e.expert_id = a.expert_id WHERE a.project_id = ?""", [project_id])
-    found = {}
-    for row in rows.itertuples():
-        if bool(row.conflict):
-            found[row.expert_id] = "declared"
-        elif isinstance(row.expert_unit, str) and row.expert_unit == row.unit_id:
-            found[row.expert_id] = "unit"
-        elif isinstance(row.expert_unit, str) and row.expert_unit == row.parent_id:
-            found[row.expert_id] = "department"
-    return found
+    from perfkit.io import panel_conflicts
+
+    assignments = store.query("SELECT * FROM panel_assignments WHERE project_id = ?", [project_id])
+    projects = store.query("SELECT project_id, unit_id FROM projects WHERE project_id = ?", [project_id])
+    reasons = panel_conflicts(assignments, store.table("experts"), projects,
+                              store.query("SELECT unit_id, parent_id FROM units"))
+    return {expert: why for expert, why in zip(assignments["expert_id"], reasons) if why is not None}
 
 
 def panel(store, project_id: str, experts: list[str] | None = None) -> pd.DataFrame:
@@ -219,39 +213,34 @@ def _write_sheet(path: Path, evidence, expert, items: list[dict], preset, lang: 
         put(cover, row, 2, value, alignment=wrap)
         _fit_height(cover, row, value, 60)
         row += 1
-    row += 1
-    put(cover, row, 1, words["targets"], font=Font(bold=True, size=12))
-    row += 1
-    for column, header in enumerate(words["target_headers"], start=1):
-        put(cover, row, column, header, font=bold, fill=header_fill, border=boxed)
+    targets = []
     for indicator in evidence.indicators.itertuples(index=False):
-        row += 1
         target = _value(indicator.target_value)
         if target is None and isinstance(indicator.target_text, str):
             target = indicator.target_text
-        values = [indicator.name, indicator.level2, target,
-                  _value(indicator.actual_value) if indicator.value_type != "qualitative"
-                  else (value_label("grade", indicator.grade, lang) if isinstance(indicator.grade, str) else None),
-                  indicator.measure_unit if isinstance(indicator.measure_unit, str) else ""]
-        for column, value in enumerate(values, start=1):
-            put(cover, row, column, text("common.draft", lang) if value is None else value, border=boxed)
-    if evidence.indicators.empty:
+        targets.append([indicator.name, indicator.level2, target,
+                        _value(indicator.actual_value) if indicator.value_type != "qualitative"
+                        else (value_label("grade", indicator.grade, lang) if isinstance(indicator.grade, str) else None),
+                        indicator.measure_unit if isinstance(indicator.measure_unit, str) else ""])
+    findings = [[f.problem_type if isinstance(f.problem_type, str) else "", f.description]
+                for f in evidence.findings.itertuples(index=False)]
+    for title, headers, records in ((words["targets"], words["target_headers"], targets),
+                                    (words["findings"], words["finding_headers"], findings)):
         row += 1
-        put(cover, row, 1, words["none"])
-    row += 2
-    put(cover, row, 1, words["findings"], font=Font(bold=True, size=12))
-    row += 1
-    for column, header in enumerate(words["finding_headers"], start=1):
-        put(cover, row, column, header, font=bold, fill=header_fill, border=boxed)
-    for finding in evidence.findings.itertuples(index=False):
+        put(cover, row, 1, title, font=Font(bold=True, size=12))
         row += 1
-        kind = finding.problem_type if isinstance(finding.problem_type, str) else ""
-        put(cover, row, 1, kind, border=boxed)
-        put(cover, row, 2, finding.description, border=boxed, alignment=wrap)
-        _fit_height(cover, row, finding.description, 60)
-    if evidence.findings.empty:
+        for column, header in enumerate(headers, start=1):
+            put(cover, row, column, header, font=bold, fill=header_fill, border=boxed)
+        for record in records:
+            row += 1
+            for column, value in enumerate(record, start=1):
+                put(cover, row, column, text("common.draft", lang) if value is None else value, border=boxed,
+                    alignment=wrap)
+            _fit_height(cover, row, record[1], 60)      # column B is the wide one (a finding's description)
+        if not records:
+            row += 1
+            put(cover, row, 1, words["none"])
         row += 1
-        put(cover, row, 1, words["none"])
     for letter, width in zip("ABCDE", (22, 60, 14, 14, 12)):
         cover.column_dimensions[letter].width = width
     cover.protection.sheet = True

@@ -105,34 +105,22 @@ def dea(inputs, outputs, *, rts: str = "crs", orientation: str = "input", refere
     if xr.shape[1] != x.shape[1] or yr.shape[1] != y.shape[1]:
         raise ValueError("the reference units must have the same inputs and outputs")
     n_ref, m, s = len(xr), x.shape[1], y.shape[1]
-    scale_rows, scale_rhs, scale_eq = _returns(rts, n_ref)
     efficiency = np.full(len(x), np.nan)
     lambdas = np.zeros((len(x), n_ref))
     slack_in, slack_out = np.zeros((len(x), m)), np.zeros((len(x), s))
-    together = _all_at_once(x, y, xr, yr, rts, orientation, slacks)
-    if together is not None:           # every unit's programme solved in one call (the common case)
-        efficiency, lambdas, slack_in, slack_out = together
-    for o in ([] if together is not None else range(len(x))):
-        # variables: [score, λ_1 … λ_n]; score is θ (input, minimised) or φ (output, maximised)
-        if orientation == "input":
-            a_ub = np.vstack([np.column_stack([-x[o], xr.T]), np.column_stack([np.zeros(s), -yr.T])])
-            b_ub = np.concatenate([np.zeros(m), -y[o]])
-            cost = np.r_[1.0, np.zeros(n_ref)]
-        else:
-            a_ub = np.vstack([np.column_stack([np.zeros(m), xr.T]), np.column_stack([y[o], -yr.T])])
-            b_ub = np.concatenate([x[o], np.zeros(s)])
-            cost = np.r_[-1.0, np.zeros(n_ref)]
-        a_ub, b_ub, a_eq, b_eq = _with_scale(a_ub, b_ub, scale_rows, scale_rhs, scale_eq, lead=1)
-        found = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
-                        bounds=[(0, None)] * (n_ref + 1), method="highs")
-        if found.status != 0 or found.x[0] <= 0:
-            continue
-        score = found.x[0]
-        efficiency[o] = score if orientation == "input" else 1.0 / score
-        lambdas[o] = found.x[1:]
-        if slacks:
-            lambdas[o], slack_in[o], slack_out[o] = _slacks(x[o], y[o], xr, yr, score, orientation,
-                                                            scale_rows, scale_rhs, scale_eq, lambdas[o])
+    # first stage: variables [score, λ_1 … λ_n]; score is θ (input, minimised) or φ (output, maximised)
+    first = _solve_each([_radial(x[o], y[o], xr, yr, orientation, rts) for o in range(len(x))])
+    scored = [o for o, found in enumerate(first) if found is not None and found[0] > 0]
+    for o in scored:
+        efficiency[o] = first[o][0] if orientation == "input" else 1.0 / first[o][0]
+        lambdas[o] = first[o][1:]
+    if slacks and scored:
+        # second stage: at the radial score, the benchmark with the largest total slack
+        second = _solve_each([_slack_stage(x[o], y[o], xr, yr, first[o][0], orientation, rts) for o in scored])
+        for o, found in zip(scored, second):
+            if found is not None:      # else the radial point is the benchmark (a rounding edge): no slack
+                values = np.clip(found, 0.0, None) + 0.0     # HiGHS may return −0.0 or −1e-17 for a zero
+                lambdas[o], slack_in[o], slack_out[o] = values[:n_ref], values[n_ref:n_ref + m], values[n_ref + m:]
     return DEAResult(efficiency=pd.Series(efficiency, index=units, name="efficiency"),
                      lambdas=pd.DataFrame(lambdas, index=units, columns=references),
                      slacks_input=pd.DataFrame(slack_in, index=units, columns=input_names),
@@ -140,128 +128,66 @@ def dea(inputs, outputs, *, rts: str = "crs", orientation: str = "input", refere
                      rts=rts, orientation=orientation)
 
 
-def _all_at_once(x, y, xr, yr, rts, orientation, slacks):
-    """Every unit's programme as the blocks of one sparse linear programme: the objective is a sum over
-    units, so its optimum is each unit's, at the cost of one call to HiGHS instead of one per unit (the
-    set-up of a call costs more than solving one small block). None when the joint programme has no
-    solution (a unit outside a reference technology under variable returns): then unit by unit."""
-    from scipy import sparse
-
-    n, n_ref, m, s = len(x), len(xr), x.shape[1], y.shape[1]
-    width = n_ref + 1
-    blocks_ub, rhs_ub, blocks_eq, rhs_eq = [], [], [], []
-    scale = np.ones((1, n_ref))
-    for o in range(n):
-        if orientation == "input":
-            block = np.vstack([np.column_stack([-x[o], xr.T]), np.column_stack([np.zeros(s), -yr.T])])
-            rhs = np.concatenate([np.zeros(m), -y[o]])
-        else:
-            block = np.vstack([np.column_stack([np.zeros(m), xr.T]), np.column_stack([y[o], -yr.T])])
-            rhs = np.concatenate([x[o], np.zeros(s)])
-        if rts in ("drs", "irs"):
-            sign = 1.0 if rts == "drs" else -1.0
-            block = np.vstack([block, np.column_stack([[0.0], sign * scale])])
-            rhs = np.concatenate([rhs, [sign]])
-        blocks_ub.append(block)
-        rhs_ub.append(rhs)
-        if rts == "vrs":
-            blocks_eq.append(np.column_stack([[0.0], scale]))
-            rhs_eq.append([1.0])
-    cost = np.tile(np.r_[1.0 if orientation == "input" else -1.0, np.zeros(n_ref)], n)
-    a_eq = sparse.block_diag(blocks_eq, format="csr") if blocks_eq else None
-    found = linprog(cost, A_ub=sparse.block_diag(blocks_ub, format="csr"), b_ub=np.concatenate(rhs_ub),
-                    A_eq=a_eq, b_eq=np.concatenate(rhs_eq) if blocks_eq else None, bounds=(0, None), method="highs")
-    if found.status != 0:
-        return None
-    solution = found.x.reshape(n, width)
-    score = solution[:, 0]
-    if np.any(score <= 0):
-        return None
-    efficiency = score if orientation == "input" else 1.0 / score
-    lambdas = solution[:, 1:].copy()
-    slack_in, slack_out = np.zeros((n, m)), np.zeros((n, s))
-    if slacks:
-        second = _slacks_at_once(x, y, xr, yr, score, orientation, rts)
-        if second is not None:
-            lambdas, slack_in, slack_out = second
-    return efficiency, lambdas, slack_in, slack_out
+def _radial(xo, yo, xr, yr, orientation, rts):
+    """One unit's first-stage programme (cost, A_ub, b_ub, A_eq, b_eq) in [score, λ]."""
+    n, m, s = len(xr), len(xo), len(yo)
+    if orientation == "input":
+        a_ub = np.vstack([np.column_stack([-xo, xr.T]), np.column_stack([np.zeros(s), -yr.T])])
+        b_ub, cost = np.concatenate([np.zeros(m), -yo]), np.r_[1.0, np.zeros(n)]
+    else:
+        a_ub = np.vstack([np.column_stack([np.zeros(m), xr.T]), np.column_stack([yo, -yr.T])])
+        b_ub, cost = np.concatenate([xo, np.zeros(s)]), np.r_[-1.0, np.zeros(n)]
+    scale = np.r_[0.0, np.ones(n)]
+    return (cost, *_with_returns(a_ub, b_ub, np.zeros((0, n + 1)), np.zeros(0), scale, rts))
 
 
-def _slacks_at_once(x, y, xr, yr, score, orientation, rts):
-    """The second stage of every unit in one programme (see :func:`_all_at_once`), or None."""
-    from scipy import sparse
-
-    n, n_ref, m, s = len(x), len(xr), x.shape[1], y.shape[1]
-    width = n_ref + m + s
-    core = np.vstack([np.column_stack([xr.T, np.eye(m), np.zeros((m, s))]),
-                      np.column_stack([yr.T, np.zeros((s, m)), -np.eye(s)])])
-    scale = np.r_[np.ones(n_ref), np.zeros(m + s)][None, :]
-    blocks_eq, rhs_eq, blocks_ub, rhs_ub = [], [], [], []
-    for o in range(n):
-        target_x = score[o] * x[o] if orientation == "input" else x[o]
-        target_y = y[o] if orientation == "input" else score[o] * y[o]
-        if rts == "vrs":
-            blocks_eq.append(np.vstack([core, scale]))
-            rhs_eq.append(np.concatenate([target_x, target_y, [1.0]]))
-        else:
-            blocks_eq.append(core)
-            rhs_eq.append(np.concatenate([target_x, target_y]))
-            if rts in ("drs", "irs"):
-                sign = 1.0 if rts == "drs" else -1.0
-                blocks_ub.append(sign * scale)
-                rhs_ub.append([sign])
-    cost = np.tile(np.r_[np.zeros(n_ref), -np.ones(m + s)], n)
-    found = linprog(cost, A_eq=sparse.block_diag(blocks_eq, format="csr"), b_eq=np.concatenate(rhs_eq),
-                    A_ub=sparse.block_diag(blocks_ub, format="csr") if blocks_ub else None,
-                    b_ub=np.concatenate(rhs_ub) if blocks_ub else None, bounds=(0, None), method="highs")
-    if found.status != 0:
-        return None
-    values = np.clip(found.x.reshape(n, width), 0.0, None) + 0.0
-    return values[:, :n_ref], values[:, n_ref:n_ref + m], values[:, n_ref + m:]
-
-
-def _returns(rts: str, n: int):
-    """The returns-to-scale row on λ: Σλ = 1 (vrs), ≤ 1 (drs), ≥ 1 (irs) or none (crs)."""
-    if rts == "crs":
-        return None, None, False
-    if rts == "vrs":
-        return np.ones((1, n)), np.ones(1), True
-    if rts == "drs":
-        return np.ones((1, n)), np.ones(1), False
-    return -np.ones((1, n)), -np.ones(1), False                       # irs: −Σλ ≤ −1
-
-
-def _with_scale(a_ub, b_ub, rows, rhs, equal, lead: int):
-    if rows is None:
-        return a_ub, b_ub, None, None
-    padded = np.column_stack([np.zeros((1, lead)), rows])
-    if equal:
-        return a_ub, b_ub, padded, rhs
-    return np.vstack([a_ub, padded]), np.concatenate([b_ub, rhs]), None, None
-
-
-def _slacks(xo, yo, xr, yr, score, orientation, scale_rows, scale_rhs, scale_eq, fallback):
-    """Second stage: at the radial score, the benchmark with the largest total slack."""
+def _slack_stage(xo, yo, xr, yr, score, orientation, rts):
+    """One unit's second-stage programme in [λ, s⁻, s⁺]: Σλx + s⁻ = target x, Σλy − s⁺ = target y,
+    maximise Σs."""
     n, m, s = len(xr), len(xo), len(yo)
     target_x = score * xo if orientation == "input" else xo
     target_y = yo if orientation == "input" else score * yo
-    # variables: [λ (n), s⁻ (m), s⁺ (s)]: Σλx + s⁻ = target_x, Σλy − s⁺ = target_y; maximise Σs
     a_eq = np.vstack([np.column_stack([xr.T, np.eye(m), np.zeros((m, s))]),
                       np.column_stack([yr.T, np.zeros((s, m)), -np.eye(s)])])
-    b_eq = np.concatenate([target_x, target_y])
-    a_ub = b_ub = None
-    if scale_rows is not None:
-        row = np.column_stack([scale_rows, np.zeros((1, m + s))])
-        if scale_eq:
-            a_eq, b_eq = np.vstack([a_eq, row]), np.concatenate([b_eq, scale_rhs])
-        else:
-            a_ub, b_ub = row, scale_rhs
-    found = linprog(np.r_[np.zeros(n), -np.ones(m + s)], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
-                    bounds=[(0, None)] * (n + m + s), method="highs")
-    if found.status != 0:       # the radial point is the benchmark (a rounding edge): no slack to report
-        return fallback, np.zeros(m), np.zeros(s)
-    values = np.clip(found.x, 0.0, None) + 0.0          # HiGHS may return −0.0 or −1e-17 for a zero
-    return values[:n], values[n:n + m], values[n + m:]
+    scale = np.r_[np.ones(n), np.zeros(m + s)]
+    return (np.r_[np.zeros(n), -np.ones(m + s)],
+            *_with_returns(np.zeros((0, n + m + s)), np.zeros(0), a_eq, np.concatenate([target_x, target_y]),
+                           scale, rts))
+
+
+def _with_returns(a_ub, b_ub, a_eq, b_eq, scale, rts):
+    """The programme with its returns-to-scale row on λ (``scale`` marks λ's columns): Σλ = 1 (vrs), ≤ 1
+    (drs), ≥ 1 (irs) or none (crs)."""
+    if rts == "vrs":
+        return a_ub, b_ub, np.vstack([a_eq, scale]), np.r_[b_eq, 1.0]
+    if rts in ("drs", "irs"):
+        sign = 1.0 if rts == "drs" else -1.0
+        return np.vstack([a_ub, sign * scale]), np.r_[b_ub, sign], a_eq, b_eq
+    return a_ub, b_ub, a_eq, b_eq
+
+
+def _solve_each(programmes):
+    """The solution of each programme (None where it has none): all as the blocks of one sparse programme,
+    whose objective is their sum, so its optimum is each one's, at the cost of one HiGHS call instead of one
+    per unit (the set-up of a call costs more than solving a small block); unit by unit when the joint
+    programme has no solution (a unit outside a reference technology under variable returns)."""
+    from scipy import sparse
+
+    def solve(chosen):
+        a_eq = [p[3] for p in chosen]
+        found = linprog(np.concatenate([p[0] for p in chosen]),
+                        A_ub=sparse.block_diag([p[1] for p in chosen], format="csr"),
+                        b_ub=np.concatenate([p[2] for p in chosen]),
+                        A_eq=sparse.block_diag(a_eq, format="csr") if sum(len(a) for a in a_eq) else None,
+                        b_eq=np.concatenate([p[4] for p in chosen]) if sum(len(a) for a in a_eq) else None,
+                        bounds=(0, None), method="highs")
+        return None if found.status != 0 else np.split(found.x, np.cumsum([len(p[0]) for p in chosen])[:-1])
+
+    together = solve(programmes)
+    if together is not None:
+        return together
+    alone = [solve([programme]) for programme in programmes]
+    return [None if found is None else found[0] for found in alone]
 
 
 def malmquist(inputs, outputs, unit, period, *, rts: str = "crs", orientation: str = "input") -> pd.DataFrame:

@@ -406,26 +406,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             shifted = base_from_fit.copy()
             shifted[self.i_gamma + 1] = multiple * sigma_u
             starts.append(shifted)
-        best = None
-        for start in starts:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")   # only the kept fit's warnings are said, below
-                try:
-                    candidate = self._fit(start, self._to_free(start), method, maxiter, disp, **kwargs)
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-            if np.isfinite(candidate.llf) and (best is None or candidate.llf > best.llf + 1e-9):
-                best = candidate
-        if best is None:
-            best = self._fit(start_params, self._to_free(start_params), method, maxiter, disp, **kwargs)
-        else:
-            self._warn_about(best._results if hasattr(best, "_results") else best)
-        best.restricted_llf = float(restricted.llf)
-        if best.llf < restricted.llf - 1e-6:
-            warnings.warn(f"the truncated-normal fit (llf {best.llf:.6f}) is below its nested half-normal "
-                          f"({restricted.llf:.6f}) from every start tried: the maximum was not found; use the "
-                          f"half-normal model", ConvergenceWarning, stacklevel=3)
-        return best
+        return self._best_of(starts, restricted, "its nested half-normal", method, maxiter, disp, **kwargs)
 
     def _constant_determinant(self) -> int | None:
         """The column of z that is a constant (the Battese-Coelli 1995 model's intercept of the mean), if any."""
@@ -472,24 +453,8 @@ class StochasticFrontier(GenericLikelihoodModel):
         Hessian) that is not positive definite or not finite, i.e. a flat ridge along which a parameter is not
         identified, and μ running off to +∞ (u then tends to a normal variable: the intercept and μ are not
         separately known)."""
-        names = list(self.exog_names)
-        gamma = float(results.gamma)
-        cov = np.asarray(results.normalized_cov_params, dtype=float)
-        if 1e-6 < gamma < 0.999:          # at γ's edges the boundary warnings say what happened
-            try:
-                values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
-                flat_ok = np.all(np.isfinite(values)) and values.min() > 0
-            except (np.linalg.LinAlgError, ValueError):
-                values, vectors, flat_ok = None, None, False
-            if not flat_ok or not np.all(np.isfinite(np.asarray(results.bse, dtype=float))):
-                # the direction of a non-positive variance, else of the largest one
-                direction = (0 if values.min() <= 0 else -1) if vectors is not None and np.all(np.isfinite(values)) \
-                    else None
-                flat = names[int(np.argmax(np.abs(vectors[:, direction])))] if direction is not None else "a parameter"
-                warnings.warn(f"the log-likelihood is flat along {flat} at the reported point (minus its Hessian "
-                              f"is not positive definite): {flat} is not identified and the standard errors "
-                              f"cannot be trusted; the fit may have stopped on a ridge", ConvergenceWarning,
-                              stacklevel=3)
+        if 1e-6 < float(results.gamma) < 0.999:          # at γ's edges the boundary warnings say what happened
+            warn_if_flat(results, list(self.exog_names), stacklevel=4)
         mu = getattr(results, "mu", 0.0)
         if self.dist == "truncated-normal" and np.ndim(mu) == 0 and mu > EDGE_SIGMAS * float(results.sigma_u):
             warnings.warn(f"mu = {mu:.4g} is {mu / float(results.sigma_u):.0f} times sigma_u: the likelihood keeps "
@@ -646,6 +611,26 @@ def score_hessian(score, params: np.ndarray, relative_step: float, richardson: b
 
     h = (4 * centred(0.5) - centred(1.0)) / 3 if richardson else centred(1.0)
     return 0.5 * (h + h.T)
+
+
+def warn_if_flat(results, names: list[str], stacklevel: int = 3) -> None:
+    """Say when a fit's point is no proper maximum: a covariance (the inverse of minus the Hessian) that is not
+    positive definite or not finite, or standard errors that cannot be computed, i.e. a flat ridge along which
+    the parameter named is not identified."""
+    cov = np.asarray(results.normalized_cov_params, dtype=float)
+    try:
+        values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
+        proper = np.all(np.isfinite(values)) and values.min() > 0
+    except (np.linalg.LinAlgError, ValueError):
+        values, vectors, proper = None, None, False
+    if proper and np.all(np.isfinite(np.asarray(results.bse, dtype=float))):
+        return
+    # the direction of a non-positive variance, else of the largest one
+    direction = (0 if values.min() <= 0 else -1) if vectors is not None and np.all(np.isfinite(values)) else None
+    flat = names[int(np.argmax(np.abs(vectors[:, direction])))] if direction is not None else "a parameter"
+    warnings.warn(f"the log-likelihood is flat along {flat} at the reported point (minus its Hessian is not "
+                  f"positive definite): {flat} is not identified and the standard errors cannot be trusted; the "
+                  f"fit may have stopped on a ridge", ConvergenceWarning, stacklevel=stacklevel)
 
 
 #: |μ| beyond this many σu: a truncated normal at its edge (no interior maximum), which a fit says

@@ -28,14 +28,10 @@ from scipy.special import log_ndtr
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from perfkit.quota.frontier import _LOG_SQRT_2PI, StochasticFrontier, best_fit, reaches, score_hessian
+from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, _mills, best_fit, reaches,
+                                    score_hessian, warn_if_flat)
 
 _LOG_2 = float(np.log(2.0))
-
-
-def _mills(x):
-    """Λ(x) = φ(x)/Φ(x), from log Φ (stable in the far left tail)."""
-    return np.exp(-0.5 * x * x - _LOG_SQRT_2PI - log_ndtr(x))
 
 
 class HeteroscedasticFrontier(GenericLikelihoodModel):
@@ -309,21 +305,8 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
             warnings.warn(f"the optimiser stopped before the gradient vanished ({found.message})", ConvergenceWarning,
                           stacklevel=4)
         results = HeteroscedasticFrontierResults(self, fitted)
-        self._check(results)
+        warn_if_flat(results, list(self.exog_names), stacklevel=4)
         return LikelihoodResultsWrapper(results)
-
-    def _check(self, results) -> None:
-        cov = np.asarray(results.normalized_cov_params, dtype=float)
-        try:
-            values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
-            proper = np.all(np.isfinite(values)) and values.min() > 0
-        except (np.linalg.LinAlgError, ValueError):
-            values, vectors, proper = None, None, False
-        if not proper:
-            flat = (self.exog_names[int(np.argmax(np.abs(vectors[:, 0])))]
-                    if vectors is not None and np.all(np.isfinite(values)) else "a parameter")
-            warnings.warn(f"the log-likelihood is flat along {flat} at the reported point (minus its Hessian is not "
-                          f"positive definite): {flat} is not identified", ConvergenceWarning, stacklevel=4)
 
     @classmethod
     def from_formula(cls, formula, data, subset=None, drop_cols=None, *args, cost: bool = True,

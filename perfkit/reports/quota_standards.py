@@ -335,8 +335,10 @@ class QuotaStudy:
                                 rts="crs").dropna(subset=["m"])
         if found.empty:
             return None
+        from scipy.stats import gmean
+
         columns = texts("quota_standards.panel.malmquist_columns", self.lang)
-        by_year = found.groupby("period").agg(n=("m", "size"), **{c: (c, _geometric_mean) for c in ("m", "ec", "tc")})
+        by_year = found.groupby("period").agg(n=("m", "size"), **{c: (c, gmean) for c in ("m", "ec", "tc")})
         years = sorted(totals["year"].unique())
         before = dict(zip(years[1:], years))
         return pd.DataFrame({columns["period"]: [f"{before[b]}–{b}" for b in by_year.index],
@@ -409,9 +411,3 @@ __all__ = ["JOB", "QuotaStudy", "compared_methods", "quota_study"]
 def _p_text(p: float) -> str:
     """A p-value as a report prints it: "= 0.014", or "< 0.001" (never "= 0.000")."""
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
-
-
-def _geometric_mean(values) -> float:
-    import numpy as np
-
-    return float(np.exp(np.log(np.asarray(values, dtype=float)).mean()))
