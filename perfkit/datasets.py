@@ -210,19 +210,21 @@ def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, p
     execution = _execution(rng, projects, budgets)
     targets, actuals = _targets_and_actuals(rng, projects, budgets, indicators, directions)
     expert_scores, evaluated = _expert_scores(rng, projects, budgets)
+    expert_scores = _field_expert_scores(seed, projects, expert_scores)
     experts, panel_assignments = _experts_and_panels(seed, units, projects, expert_scores)
     findings = _vary_findings(_findings(rng, projects, evaluated, budgets, execution), seed)
     cost_records, cost_truth = _cost_records(rng, units, directions)
     price_index = pd.DataFrame({"year": list(PRICE_INDEX), "index": list(PRICE_INDEX.values())})
     requests, request_targets, request_scores = _requests(rng, units, directions, indicators, cost_records,
                                                           cost_truth, targets, actuals, projects)
+    ledgers = _field_ledgers(seed, projects, budgets, execution, directions, evaluated)
     return {
         "units": units, "directions": directions, "indicators": indicators, "projects": projects,
         "budgets": budgets, "execution": execution, "targets": targets, "actuals": actuals,
         "experts": experts, "panel_assignments": panel_assignments,
         "expert_scores": expert_scores, "findings": findings, "cost_records": cost_records,
         "cost_truth": cost_truth, "requests": requests, "request_targets": request_targets,
-        "request_scores": request_scores, "price_index": price_index,
+        "request_scores": request_scores, "price_index": price_index, **ledgers,
     }
 
 
@@ -570,6 +572,141 @@ def _experts_and_panels(seed, units, projects, expert_scores):
     assignments = pd.concat([assignments, pd.DataFrame(recused, columns=assignments.columns)], ignore_index=True) \
         .sort_values(["project_id", "expert_id"], ignore_index=True)
     return experts, assignments
+
+
+def _field_expert_scores(seed, projects, expert_scores):
+    """The panels of new-field projects score their framework's expert items (perfkit's default preset):
+    the regular items their framework does not have are dropped, its own items scored near the expert's
+    level on the project. A separate random stream: regular projects' scores are what they were."""
+    rng = np.random.default_rng([seed, 26])
+    preset = load_preset("default")
+    category = dict(zip(projects["project_id"], projects["category"]))
+    keep, added = [], []
+    for (project_id, expert_id), scores in expert_scores.groupby(["project_id", "expert_id"], sort=True):
+        framework = preset.framework(category[project_id])
+        if framework is None:
+            keep.append(scores)
+            continue
+        wanted = [i["item"] for i in preset.items(category[project_id]) if i["rule"] == "expert"]
+        keep.append(scores[scores["item"].isin(wanted)])
+        level = float(scores["score"].mean())
+        for item in wanted:
+            if item not in set(scores["item"]):
+                added.append((project_id, expert_id, item, round(float(np.clip(rng.normal(level, 6), 0, 100)), 1)))
+    frame = pd.concat([*keep, pd.DataFrame(added, columns=expert_scores.columns)], ignore_index=True)
+    order = {p: k for k, p in enumerate(expert_scores["project_id"].unique())}
+    return frame.sort_values(["project_id", "expert_id"], key=lambda c: c.map(order) if c.name == "project_id" else c,
+                             kind="stable", ignore_index=True)
+
+
+#: Planted truth of the new fields' ledgers: every BOND_SHORTFALL-th bond programme earns 50-80% of its planned
+#: revenue (its coverage falls below 1); every SERVICE_NO_STANDARD-th service project not on a panel has a
+#: contract without a cost standard (its unit-cost item waits for one); the running year has no year-end
+#: figures (assets formed, net assets, the year's revenue and debt service paid).
+BOND_SHORTFALL = 7
+SERVICE_NO_STANDARD = 9
+FUND_SECTORS = ("新一代信息技术", "高端装备制造", "生物医药", "新能源", "新材料", "数字创意", "现代农业", "商贸物流")
+ENTERPRISE_WORDS = ("鹏程", "海纳", "前海", "南岭", "新桥", "科创", "华联", "深蓝", "启明", "远航", "凯越", "德信")
+
+
+def _field_ledgers(seed, projects, budgets, execution, directions, evaluated) -> dict[str, pd.DataFrame]:
+    """The new fields' ledgers of the demo city (bond funds and schedules, fund registers, contributions and
+    investments, service contracts, PPP payments), from its own random stream: the rest of the city is
+    what it was."""
+    rng = np.random.default_rng([seed, 25])
+    budget_of = dict(zip(budgets["project_id"], budgets["adjusted_amount"].fillna(budgets["amount"])))
+    year_end = execution.sort_values("month").groupby("project_id")["spent_cumulative"].last()
+    output_unit = dict(zip(directions["direction_id"], directions["output_unit"]))
+    first_year = projects.groupby("program_id")["year"].min().to_dict()
+    programs = {p: k for k, p in enumerate(sorted(projects["program_id"].unique()))}
+    bonds, schedule, funds, contributions, investments, contracts, ppp = [], [], [], [], [], [], []
+    on_panel = set(evaluated)
+    for project in projects.itertuples(index=False):
+        budget, year, closed = float(budget_of[project.project_id]), int(project.year), project.year < CURRENT_YEAR
+        spent = year_end.get(project.project_id)
+        spent = None if spent is None or pd.isna(spent) else float(spent)
+        program = programs[project.program_id]
+        if project.category == "special_bond":
+            start, term = first_year[project.program_id], int(rng.choice([10, 15, 20]))
+            rate = round(float(rng.uniform(0.025, 0.035)), 4)
+            assets = round(spent * float(rng.uniform(0.75, 1.0)), 2) if closed and spent is not None else None
+            bonds.append((project.project_id, f"{start}年某市政府专项债券（{program % 30 + 1}期）", budget, term, rate,
+                          assets))
+            coverage = float(rng.uniform(1.15, 1.6))
+            achieved = float(rng.uniform(0.5, 0.8)) if program % BOND_SHORTFALL == 0 else float(rng.uniform(0.9, 1.1))
+            service = budget * rate * term + budget
+            earning_years = term - 1                     # the first year builds; revenue from the second
+            for t in range(start, start + term):
+                principal = budget if t == start + term - 1 else 0.0
+                planned = 0.0 if t == start else coverage * service / earning_years
+                passed = t < year or (t == year and closed)
+                schedule.append((project.project_id, t, round(principal, 2), round(budget * rate, 2), round(planned, 2),
+                                 round(planned * achieved, 2) if passed else None,
+                                 round(principal + budget * rate, 2) if passed else None))
+        elif project.category == "guidance_fund":
+            gov = round(budget * float(rng.uniform(1.5, 3.0)), -4)
+            share = float(rng.uniform(0.2, 0.4))
+            size = round(gov / share, -4)
+            gov_paid = round(gov * float(rng.uniform(0.6, 1.0)), -4)
+            socials = int(rng.integers(2, 5))
+            split = rng.dirichlet(np.ones(socials)) * (size - gov)
+            paid = gov_paid
+            contributions.append((project.project_id, "市财政局（市政府投资引导基金）", "government", gov, gov_paid))
+            for k, amount in enumerate(split):
+                amount = round(float(amount), -4)
+                paid_in = round(amount * float(rng.uniform(0.5, 1.0)), -4)
+                paid += paid_in
+                contributions.append((project.project_id, f"社会出资人{_chinese_number(k + 1)}（有限合伙人）", "social",
+                                      amount, paid_in))
+            invested = paid * float(rng.uniform(0.3, 0.9))
+            n = int(rng.integers(3, 10))
+            for k, amount in enumerate(rng.dirichlet(np.ones(n)) * invested):
+                sector = FUND_SECTORS[int(rng.integers(len(FUND_SECTORS)))]
+                word = ENTERPRISE_WORDS[int(rng.integers(len(ENTERPRISE_WORDS)))]
+                day = pd.Timestamp(int(rng.integers(first_year[project.program_id], year + 1)),
+                                   int(rng.integers(1, 13 if closed else AS_OF_MONTH + 1)), 1)
+                investments.append((f"I{project.project_id[1:]}{k + 1:02d}", project.project_id,
+                                    f"{word}{sector}有限公司", sector, bool(rng.random() < 0.65),
+                                    bool(rng.random() < 0.85), round(float(amount), -2), day))
+            funds.append((project.project_id, project.name.replace("产业引导基金", "产业投资基金（有限合伙）"), size,
+                          round(paid * float(rng.uniform(0.85, 1.15)), -2) if closed else None,
+                          "、".join(sorted(set(rng.choice(FUND_SECTORS, size=3, replace=False))))))
+        elif project.category == "purchased_service":
+            n = int(rng.integers(1, 4))
+            plant = program % SERVICE_NO_STANDARD == 0 and project.project_id not in on_panel
+            for k, amount in enumerate(rng.dirichlet(np.ones(n) * 3) * budget * float(rng.uniform(0.8, 1.0))):
+                standard = float(rng.choice([45, 80, 120, 260, 500, 1200]))
+                price = standard * float(rng.uniform(0.9, 1.15))
+                contracted = max(1.0, round(float(amount) / price))
+                delivered = round(contracted * (float(rng.uniform(0.85, 1.03)) if closed else AS_OF_MONTH / 12), 0)
+                accepted = round(delivered * float(rng.uniform(0.9, 1.0)), 0) if closed else None
+                paid = round(min(float(amount), (accepted if accepted is not None else delivered * 0.5) * price), 2)
+                contracts.append((f"HT{project.project_id[1:]}-{k + 1}", project.project_id,
+                                  f"{ENTERPRISE_WORDS[int(rng.integers(len(ENTERPRISE_WORDS)))]}社会服务中心",
+                                  round(float(amount), 2), output_unit.get(project.direction) or "项", contracted,
+                                  delivered, accepted, None if plant and k == 0 else standard, paid))
+        elif project.category == "ppp":
+            availability = round(budget * float(rng.uniform(0.6, 0.8)), 2)
+            ppp.append((project.project_id, f"{project.name.removesuffix('项目')}合同", availability,
+                        round(budget - availability, 2)))
+    return {
+        "bond_projects": pd.DataFrame(bonds, columns=["project_id", "bond_name", "issued", "term_years", "rate",
+                                                      "assets_formed"]),
+        "bond_schedule": pd.DataFrame(schedule, columns=["project_id", "year", "principal_due", "interest_due",
+                                                         "revenue_planned", "revenue_actual", "paid"]),
+        "guidance_funds": pd.DataFrame(funds, columns=["project_id", "fund_name", "target_size", "net_assets",
+                                                       "policy_sectors"]),
+        "fund_contributions": pd.DataFrame(contributions, columns=["project_id", "investor", "kind", "subscribed",
+                                                                   "paid_in"]),
+        "fund_investments": pd.DataFrame(investments, columns=["investment_id", "project_id", "enterprise", "sector",
+                                                               "in_city", "in_policy_sector", "amount",
+                                                               "invest_date"]),
+        "service_contracts": pd.DataFrame(contracts, columns=["contract_id", "project_id", "contractor", "amount",
+                                                              "measure_unit", "units_contracted", "units_delivered",
+                                                              "units_accepted", "standard_unit_cost", "paid"]),
+        "ppp_payments": pd.DataFrame(ppp, columns=["project_id", "contract_name", "availability_payment",
+                                                   "operation_payment"]),
+    }
 
 
 def _findings(rng, projects, evaluated, budgets, execution):

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from perfkit.errors import DataError, Problem, Reason, reason
-from perfkit.text import LANGUAGES, catalogue, code_lookup, codes
+from perfkit.text import LANGUAGES, Coded, catalogue, code_lookup, codes
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, STRING, TABLES, TableSpec, spec
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,7 @@ def _check_rows(frame, table_spec, rows, source, problems=()) -> list[Problem]:
     """``problems`` (of the cells) plus those of the typed rows: periods, the schema's checks, the key."""
     problems = list(problems)
     problems += _check_periods(frame, rows, source, skip=problems)
+    problems += _check_limits(frame, table_spec, rows, source, skip=problems)
     problems += _check_schema(frame, table_spec, rows, source, skip=problems)
     problems += _check_key(frame, table_spec, rows, source)
     return problems
@@ -221,6 +222,36 @@ def check_references(frames: dict[str, pd.DataFrame]) -> list[Problem]:
         problems += _check_unit_levels(frames["units"])
     if not problems and {"panel_assignments", "experts", "projects", "units"} <= set(frames):
         problems += _check_panels(frames)
+    if not problems and "projects" in frames:
+        problems += _check_field_ledgers(frames)
+    return problems
+
+
+#: The project category whose records each of the new fields' ledgers holds.
+LEDGER_CATEGORY = {"bond_projects": "special_bond", "bond_schedule": "special_bond",
+                   "guidance_funds": "guidance_fund", "fund_contributions": "guidance_fund",
+                   "fund_investments": "guidance_fund", "service_contracts": "purchased_service",
+                   "ppp_payments": "ppp"}
+
+
+def _check_field_ledgers(frames: dict[str, pd.DataFrame]) -> list[Problem]:
+    """A new field's ledger holds records of that field's projects only (a bond schedule of a PPP project
+    would be scored by no framework, or by the wrong one)."""
+    category = dict(zip(frames["projects"]["project_id"], frames["projects"]["category"]))
+    problems = []
+    for table, wanted in LEDGER_CATEGORY.items():
+        if table not in frames:
+            continue
+        frame = frames[table]
+        source = frame.attrs.get(SOURCE_ATTR, table)
+        rows = frame.attrs.get(ROW_ATTR, np.arange(2, 2 + len(frame)))
+        for pos, project in enumerate(frame["project_id"]):
+            found = category.get(project)
+            if found is not None and found != wanted:
+                problems.append(Problem(source, reason("ledger_wrong_category", project=project,
+                                                       category=Coded("category", found),
+                                                       wanted=Coded("category", wanted)),
+                                        row=int(rows[pos]), column="project_id"))
     return problems
 
 
@@ -707,6 +738,20 @@ def _check_periods(frame, rows, source, skip) -> list[Problem]:
     return [Problem(source, reason("end_before_start", end=f"{frame['end_date'][i]:%Y-%m-%d}",
                                    start=f"{frame['start_date'][i]:%Y-%m-%d}"), row=int(rows[i]), column="end_date")
             for i in frame.index[reversed_] if (int(rows[i]), "end_date") not in already]
+
+
+def _check_limits(frame, table_spec, rows, source, skip) -> list[Problem]:
+    """A value may not exceed its row's limit (:attr:`perfkit.schema.TableSpec.limits`: units accepted at most
+    those delivered, a contribution paid in at most the one subscribed)."""
+    already = {(p.row, p.column) for p in skip}
+    problems = []
+    for column, limit in table_spec.limits:
+        above = (frame[column] > frame[limit] * (1 + 1e-12)).fillna(False)
+        problems += [Problem(source, reason("above_limit", value=frame[column][i],
+                                            limit_column=Coded(f"column:{table_spec.name}", limit),
+                                            limit=frame[limit][i]), row=int(rows[i]), column=column)
+                     for i in frame.index[above] if (int(rows[i]), column) not in already]
+    return problems
 
 
 def _check_schema(frame, table_spec, rows, source, skip) -> list[Problem]:

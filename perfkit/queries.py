@@ -14,7 +14,7 @@ Every query takes its values as parameters, never by string formatting.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -111,6 +111,10 @@ class ProjectEvidence:
     expert_scores: pd.DataFrame
     findings: pd.DataFrame
     indicators: pd.DataFrame
+    #: the new fields' facts of the project (:mod:`perfkit.evaluation.fields`; None where missing)
+    facts: dict = field(default_factory=dict)
+    #: the records of its field's ledgers (bond schedule, contributions, contracts...), by table
+    ledgers: dict = field(default_factory=dict)
 
 
 def project_evidence(store: Store, project_id: str) -> ProjectEvidence:
@@ -152,13 +156,19 @@ def projects_evidence(store: Store, project_ids: list[str]) -> dict[str, Project
         return {pid: frame.iloc[rows[pid]].reset_index(drop=True) if pid in rows else empty for pid in ids}
 
     experts_of, findings_of, targets_of = split(experts, keep_id=False), split(findings), split(targets)
+    from perfkit.evaluation.fields import project_facts, project_ledgers   # (the evaluation imports this module)
+
+    known = facts["project_id"].tolist()
+    field_facts = project_facts(store, known, dict(zip(facts["project_id"], facts["budget"])), spending.to_dict())
+    ledgers = project_ledgers(store, known, dict(zip(facts["project_id"], facts["category"])))
     found = {}
     for position, project_id in enumerate(facts["project_id"]):
         row = facts.iloc[[position]].reset_index(drop=True).iloc[0]   # as a one-row query returns it
         found[project_id] = ProjectEvidence(
             project=row, budget=float(row["budget"]) if not pd.isna(row["budget"]) else float("nan"),
             spent=float(spending.loc[project_id]) if project_id in spending.index else None,
-            expert_scores=experts_of[project_id], findings=findings_of[project_id], indicators=targets_of[project_id])
+            expert_scores=experts_of[project_id], findings=findings_of[project_id], indicators=targets_of[project_id],
+            facts=field_facts[project_id], ledgers=ledgers[project_id])
     return {pid: found[pid] for pid in ids if pid in found}
 
 

@@ -43,7 +43,11 @@ MISSING_COLUMNS = ("subject", "item", "evidence", "supplier")
 #: Kinds of evidence and who supplies each (the catalogue words both under ``evaluation.evidence`` and
 #: ``evaluation.supplier``).
 SUPPLIERS = {"expert_scores": "panel", "review": "panel", "execution": "unit", "actuals": "unit",
-             "indicator_values": "unit", "quantity": "unit", "standard": "bureau", "data": "unit"}
+             "indicator_values": "unit", "quantity": "unit", "standard": "bureau", "data": "unit",
+             # the new fields' ledgers: the implementing unit keeps them
+             "bond_projects": "unit", "bond_schedule": "unit", "guidance_funds": "unit",
+             "fund_contributions": "unit", "fund_investments": "unit", "service_contracts": "unit",
+             "ppp_payments": "unit"}
 #: Keys of :meth:`Result.record`.
 RECORD_KEYS = ("subject", "score", "rating", "status")
 

@@ -59,6 +59,8 @@ class TableSpec:
     key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = ()
     enums: dict[str, str] = field(default_factory=dict)  # column -> catalogue value kind
+    #: (column, limit): a value of ``column`` may not exceed the row's ``limit`` (accepted ≤ delivered...)
+    limits: tuple[tuple[str, str], ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -74,9 +76,9 @@ def _fk(column: str, table: str, ref: str | None = None) -> ForeignKey:
     return ForeignKey((column,), table, (ref or column,))
 
 
-def _spec(name, columns, key, fks=(), enums=None) -> TableSpec:
+def _spec(name, columns, key, fks=(), enums=None, limits=()) -> TableSpec:
     schema = pa.DataFrameSchema(columns, name=name, strict=False, ordered=False)
-    return TableSpec(name, schema, tuple(key), tuple(fks), dict(enums or {}))
+    return TableSpec(name, schema, tuple(key), tuple(fks), dict(enums or {}), tuple(limits))
 
 
 _TABLES = [
@@ -230,6 +232,69 @@ _TABLES = [
         "year": _year(),
         "index": _amount(strictly_positive=True),
     }, key=["year"]),
+    # -- the new fields' ledgers (special-purpose bonds, guidance funds, purchased services, PPP): what their
+    # frameworks' formulas read (perfkit.evaluation.fields); one project-year's records, as of its year end
+    _spec("bond_projects", {
+        "project_id": _id(unique=True),
+        "bond_name": _text(),
+        "issued": _amount(strictly_positive=True),     # bond funds allotted to the project (元)
+        "term_years": pa.Column(INTEGER, checks=pa.Check.in_range(1, 30)),
+        "rate": pa.Column(FLOAT, checks=pa.Check.in_range(0, 0.2)),
+        "assets_formed": _amount(nullable=True),       # fixed assets recorded from the bond funds (元)
+    }, key=["project_id"], fks=[_fk("project_id", "projects")]),
+    _spec("bond_schedule", {
+        "project_id": _id(),
+        "year": _year(),
+        "principal_due": _amount(),
+        "interest_due": _amount(),
+        "revenue_planned": _amount(),                  # the self-balance plan's revenue of the year
+        "revenue_actual": _amount(nullable=True),      # empty for the years still to come
+        "paid": _amount(nullable=True),                # principal and interest paid (empty: not yet due)
+    }, key=["project_id", "year"], fks=[_fk("project_id", "bond_projects")]),
+    _spec("guidance_funds", {
+        "project_id": _id(unique=True),
+        "fund_name": _text(),
+        "target_size": _amount(strictly_positive=True),   # subscribed size of the fund (元)
+        "net_assets": _amount(nullable=True),             # the fund's net assets at the year end
+        "policy_sectors": _text(),                        # what the fund is set up to invest in
+    }, key=["project_id"], fks=[_fk("project_id", "projects")]),
+    _spec("fund_contributions", {
+        "project_id": _id(),
+        "investor": _text(),
+        "kind": _code("investor_kind"),
+        "subscribed": _amount(strictly_positive=True),
+        "paid_in": _amount(),
+    }, key=["project_id", "investor"], fks=[_fk("project_id", "guidance_funds")],
+        enums={"kind": "investor_kind"}, limits=[("paid_in", "subscribed")]),
+    _spec("fund_investments", {
+        "investment_id": _id(unique=True),
+        "project_id": _id(),
+        "enterprise": _text(),
+        "sector": _text(),
+        "in_city": pa.Column(BOOLEAN),
+        "in_policy_sector": pa.Column(BOOLEAN),
+        "amount": _amount(strictly_positive=True),
+        "invest_date": pa.Column(DATE),
+    }, key=["investment_id"], fks=[_fk("project_id", "guidance_funds")]),
+    _spec("service_contracts", {
+        "contract_id": _id(unique=True),
+        "project_id": _id(),
+        "contractor": _text(),
+        "amount": _amount(strictly_positive=True),
+        "measure_unit": _text(),
+        "units_contracted": _amount(strictly_positive=True),
+        "units_delivered": _amount(nullable=True),
+        "units_accepted": _amount(nullable=True),
+        "standard_unit_cost": _amount(nullable=True, strictly_positive=True),   # the service's cost standard (元)
+        "paid": _amount(nullable=True),
+    }, key=["contract_id"], fks=[_fk("project_id", "projects")],
+        limits=[("units_accepted", "units_delivered"), ("paid", "amount")]),
+    _spec("ppp_payments", {
+        "project_id": _id(unique=True),
+        "contract_name": _text(),
+        "availability_payment": _amount(),             # the year's availability payment under the contract (元)
+        "operation_payment": _amount(nullable=True),   # the year's operation and maintenance payment (元)
+    }, key=["project_id"], fks=[_fk("project_id", "projects")]),
 ]
 
 #: Every table of the data model, in load order (referenced tables first).

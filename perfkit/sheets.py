@@ -47,9 +47,10 @@ def preset_fingerprint(preset: PresetLike = "default") -> str:
     return hashlib.sha256(dumped.encode("utf-8")).hexdigest()[:16]
 
 
-def panel_items(preset: PresetLike = "default") -> list[dict]:
-    """The level-3 items the expert panel scores (rule ``expert``), in the tree's order."""
-    return [item for item in load_preset(preset).items() if item["rule"] == "expert"]
+def panel_items(preset: PresetLike = "default", category: str | None = None) -> list[dict]:
+    """The level-3 items the expert panel scores (rule ``expert``) in the tree of a project of ``category``
+    (its new field's framework, else the regular tree), in the tree's order."""
+    return [item for item in load_preset(preset).items(category) if item["rule"] == "expert"]
 
 
 def grade_scale(preset: PresetLike = "default", lang: str = "zh") -> dict[str, float]:
@@ -156,7 +157,7 @@ def write_sheets(store, project_id: str, output_dir: str | PathLike, *, experts:
     preset = load_preset(preset)
     members = panel(store, project_id, experts)
     evidence = project_evidence(store, project_id)
-    items = panel_items(preset)
+    items = panel_items(preset, evidence.project["category"])
     if not items:
         raise DataError(Problem(preset.source, reason("no_panel_items")))
     output_dir = Path(output_dir)
@@ -363,9 +364,12 @@ class ReturnedSheet:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_sheet(path: str | PathLike, preset: PresetLike = "default") -> ReturnedSheet:
+def read_sheet(path: str | PathLike, preset: PresetLike = "default",
+               categories: dict[str, str] | None = None) -> ReturnedSheet:
     """Read one returned scoring workbook and check it against the preset; the store is not consulted
-    (:func:`read_sheets` checks the project, the expert and the panel)."""
+    (:func:`read_sheets` checks the project, the expert and the panel). ``categories`` (project id →
+    category) gives the tree of a new field's project; without it, or for a project it does not name,
+    the sheet's items are checked against the regular tree."""
     path = Path(path)
     found = ReturnedSheet(path)
     problems = found.problems
@@ -393,7 +397,9 @@ def read_sheet(path: str | PathLike, preset: PresetLike = "default") -> Returned
         problems.append(Problem(path.name, reason("sheet_preset", issued=block.get("preset"), current=preset.name)))
     issued_items = [(str(item), int(row), float(points), str(scale)) for item, row, points, scale, *_ in
                     values[BLOCK].iter_rows(min_row=11, max_col=4, values_only=True) if item is not None]
-    expected = [(i["item"], FIRST_ROW + n, float(i["points"]), i["scale"]) for n, i in enumerate(panel_items(preset))]
+    category = (categories or {}).get(found.project_id)
+    expected = [(i["item"], FIRST_ROW + n, float(i["points"]), i["scale"])
+                for n, i in enumerate(panel_items(preset, category))]
     if issued_items != expected:
         problems.append(Problem(path.name, reason("sheet_items", preset=preset.name)))
     name = str(block.get("scores_sheet"))
@@ -488,8 +494,9 @@ def read_sheets(directory: str | PathLike, store, preset: PresetLike = "default"
     if not files:
         raise DataError(Problem(str(directory), reason("no_scoring_sheets")))
     by_project: dict[str, list[ReturnedSheet]] = {}
+    categories = dict(store.query("SELECT project_id, category FROM projects").itertuples(index=False))
     for path in files:
-        sheet = read_sheet(path, preset)
+        sheet = read_sheet(path, preset, categories)
         if sheet.project_id is None:
             outcome.unmatched += sheet.problems
         else:

@@ -115,6 +115,23 @@ class Name(str):
 
 
 @dataclass(frozen=True)
+class Coded:
+    """A catalogue code inside a message (a project category; ``column:<table>``: a column of a table):
+    rendered as its label under ``values.<kind>`` (or the table's column label) in the message's language."""
+
+    kind: str
+    code: str
+
+    def label(self, lang: str = "zh") -> str:
+        if self.kind.startswith("column:"):
+            return column_label(self.kind.removeprefix("column:"), self.code, lang)
+        return value_label(self.kind, self.code, lang)
+
+    def __str__(self) -> str:
+        return self.label("zh")
+
+
+@dataclass(frozen=True)
 class Message:
     """A note an engine returns: a catalogue key under ``notes`` and the values it shows.
 
@@ -133,6 +150,8 @@ class Message:
                 value = value.render(lang, preset)
             elif isinstance(value, Name) and preset is not None:
                 value = preset.label(str(value), lang)
+            elif isinstance(value, Coded):
+                value = value.label(lang)
             elif isinstance(value, (list, tuple)):
                 value = ("、" if lang == "zh" else ", ").join(
                     preset.label(str(v), lang) if isinstance(v, Name) and preset is not None else str(v)

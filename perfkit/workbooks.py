@@ -45,8 +45,11 @@ def results_application_workbook(applied: pd.DataFrame, path: str | PathLike, la
     def rating(r):
         return draft if r is None or (isinstance(r, float) and pd.isna(r)) else preset.label(r, lang)
 
-    detail = _in_wan(applied[["project_id", "name", "unit_name", "total", "rating", "budget", "recommended_budget",
-                              "rule"]], ("budget", "recommended_budget"))
+    columns = ["project_id", "name", "unit_name", *(["framework"] if "framework" in applied else []), "total",
+               "rating", "budget", "recommended_budget", "rule"]
+    detail = _in_wan(applied[columns], ("budget", "recommended_budget"))
+    if "framework" in detail:
+        detail["framework"] = detail["framework"].map(lambda name: preset.label(name, lang))
     detail["rating"] = detail["rating"].map(rating)
     detail["rule"] = detail["rule"].map(lambda r: text("evaluation.draft_rule", lang) if r == DRAFT
                                         else preset.label(r, lang))
@@ -62,6 +65,19 @@ def results_application_workbook(applied: pd.DataFrame, path: str | PathLike, la
     sheets = texts("workbooks.results_sheets", lang)
     book = {sheets["projects"]: detail.rename(columns=names), sheets["by_rating"]: by_rating.rename(columns=names),
             sheets["by_unit"]: by_unit.rename(columns=names)}
+    if "payment" in applied and applied["payment"].notna().any():
+        # PPP: the year's availability payment as the score's band pays it (perfkit.evaluation.fields)
+        paid = applied[applied["payment"].notna()]
+        payments = paid[["project_id", "name", "total", "availability_payment", "payment_band",
+                         "payment_coefficient", "payment", "withheld"]].copy()
+        payments["payment_band"] = payments["payment_band"].map(lambda band: preset.label(band, lang))
+        # in 万元, what is withheld the printed base less the printed payment: the two add up as printed
+        payments["availability_payment"] = (payments["availability_payment"] / 1e4).round(2)
+        payments["payment"] = (payments["payment"] / 1e4).round(2)
+        payments["withheld"] = (payments["availability_payment"] - payments["payment"]).round(2)
+        formats.update({names[c]: MONEY for c in ("availability_payment", "payment", "withheld")})
+        formats[names["payment_coefficient"]] = "0.00"
+        book[sheets["payments"]] = payments.rename(columns=names)
     if "status" in applied and (applied["status"] == "draft").any():
         # the drafts apart: what each lacks; their budgets stay as they are until the evidence is in
         drafts = _in_wan(applied.loc[applied["status"] == "draft", ["project_id", "name", "unit_name", "budget"]],

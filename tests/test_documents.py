@@ -222,7 +222,9 @@ def test_hostile_text_is_escaped_in_every_report_and_never_a_formula(hostile_sto
     store_path, subjects = hostile_store
     assert main(["standards", "--store", str(store_path), "--output", str(tmp_path / "standards.xlsx")]) == 0
     batch = [(job, {**parameters, "store": str(store_path)}) for job, parameters in subjects.items()]
-    outcomes = run_batch(batch, output_dir=tmp_path / "reports", max_workers=2, formats="html,pdf,docx")
+    # HTML (the PDF is printed from it: test_the_pdf_renderer_fetches_nothing_from_outside_the_report checks
+    # the printing) and Word, the two documents a payload could reach in their own way
+    outcomes = run_batch(batch, output_dir=tmp_path / "reports", max_workers=2, formats="html,docx")
     shown = 0
     for (job, _), outcome in zip(batch, outcomes):
         assert not isinstance(outcome, Exception), outcome       # a $…$ in a name does not crash a chart

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from perfkit import evaluation as ev
+from perfkit.rules import load_preset
 from perfkit.text import render
 from perfkit.cli import main
 from perfkit.reports import run_report
@@ -19,7 +20,9 @@ def test_key_evaluation_adds_up(demo_store):
     table = result.table
     assert list(table.columns[:8]) == ["level1", "level2", "indicator", "rule", "points", "score", "state", "note"]
     assert not result.is_draft and set(table["state"]) <= {"scored", "not_applicable"}
-    assert len(table) == 20 and table["points"].sum() == pytest.approx(100.0)
+    # the project's field's tree (the demo's first panel project is a purchased service), 100 points
+    assert list(table["indicator"]) == [i["item"] for i in load_preset().items(result.project["category"])]
+    assert table["points"].sum() == pytest.approx(100.0)
     assert result.total == pytest.approx(table["score"].sum())
     assert result.by_level1.sum() == pytest.approx(result.total)
     assert result.rating == ev.rate(result.total)
@@ -157,6 +160,7 @@ def test_results_application_command(demo_store_path, tmp_path, capsys):
                  "--output", str(workbook)]) == 0
     assert "合计" in capsys.readouterr().out
     book = load_workbook(workbook)
-    assert book.sheetnames == ["待补充", "项目明细", "按等级汇总", "按单位汇总"]   # drafts listed apart
+    # drafts listed apart; the PPP projects' performance-linked payments beside the budgets
+    assert book.sheetnames == ["待补充", "项目明细", "按等级汇总", "按单位汇总", "PPP绩效付费"]
     headers = [c.value for c in book["项目明细"][1]]
     assert "下年建议预算（万元）" in headers and "应用规则" in headers

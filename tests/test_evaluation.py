@@ -115,7 +115,7 @@ rating_bands:
     ("rating_bands:\n  良: {min: 75, max: 90}\n", "'中' \\[60.0, 80.0\\) and '良' \\[75.0, 90.0\\) overlap"),
     ("rating_bands:\n  中: {min: 65, max: 80}\n", "gap between '差' \\(to 60.0\\) and '中' \\(from 65.0\\)"),
     ("evaluation_tree:\n  决策:\n    项目立项:\n      立项依据充分性: {points: 3, rule: vote}\n",
-     "Input should be 'expert', 'execution_rate', 'deduction' or 'indicators'"),
+     "Input should be 'expert', 'execution_rate', 'deduction', 'indicators' or 'formula'"),
     ("self_evaluation:\n  weights: {产出: 60}\n", "self-evaluation weights sum to 110"),
     ("scoring:\n  qualitative_bands:\n    partial: {min: 0.5, max: 0.8}\n", "overlap"),
     ("results_application:\n  优秀: {factor: 1.0, rule: x}\n", "unknown \\['优秀'\\]"),

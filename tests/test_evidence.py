@@ -100,8 +100,11 @@ def test_results_workbook_lists_drafts_apart(demo_store, tmp_path):
     book = load_workbook(results_application_workbook(applied, tmp_path / "r.xlsx"))
     drafts = [[c.value for c in row] for row in book["待补充"].iter_rows()]
     assert drafts[0][-1] == "缺少的证据" and any(r[0] == NO_QUALITY_ACTUAL and r[-1] == "质量达标率" for r in drafts)
-    ratings = [row[4].value for row in book["项目明细"].iter_rows(min_row=2)]
+    detail = [[c.value for c in row] for row in book["项目明细"].iter_rows()]
+    ratings = [row[detail[0].index("评价等级")] for row in detail[1:]]
     assert "待补充" in ratings and None not in ratings
+    frameworks = {row[detail[0].index("评价指标体系")] for row in detail[1:]}
+    assert {"PPP项目运营期绩效评价", "财政部项目支出绩效评价管理办法（财预〔2020〕10号）"} <= frameworks
 
 
 def test_self_evaluation_drafts_and_a_total_of_exactly_90():

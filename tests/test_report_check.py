@@ -238,7 +238,7 @@ def test_findings_are_charged_what_the_table_took_off(demo_store):
             html = "".join(markdown2html(view.section(name).data) for name in ("conclusion", "problems"))
             scores = view.score_table().to_html(index=False)
             assert check_report(page(html + scores)) == [], project
-    rescaled = evaluate(demo_store, "P202500775")
+    rescaled = evaluate(demo_store, "P202500480")
     row = rescaled.findings[rescaled.findings["item"] == "制度执行有效性"].iloc[0]
     assert row["deduction"] == 1.5 and row["charged"] == pytest.approx(1.5 * 4.70588 / 4, rel=1e-4)
 

@@ -54,13 +54,13 @@ def test_sheets_go_to_the_panel_without_the_recused_member(store_copy, tmp_path)
     assert book.security.lockStructure                       # no sheet renamed, deleted or unhidden
     scores = book["评分表"]
     assert scores.protection.sheet
-    items = panel_items()
-    assert [scores[f"C{2 + n}"].value for n in range(len(items))] == [i["item"] for i in items]
+    items = panel_items(category="purchased_service")      # the project's field: its framework's expert items
+    assert items != panel_items() and [scores[f"C{2 + n}"].value for n in range(len(items))] == [i["item"] for i in items]
     assert not scores["F2"].protection.locked and scores["C2"].protection.locked   # only the answers are editable
     # Excel's own validation: a decimal from 0 to the item's points in each score cell, a yes/no declaration
     rules = {str(dv.sqref): dv for dv in scores.data_validations.dataValidation}
     assert rules["F2"].type == "decimal" and (rules["F2"].formula1, rules["F2"].formula2) == ("0", "3")
-    assert rules["F4"].formula2 == "4"
+    assert rules["F7"].formula2 == "4"                         # 资金到位率: 4 points
     declaration = 2 + len(items) + 1
     assert rules[f"F{declaration}"].type == "list" and "是" in rules[f"F{declaration}"].formula1
     cover = [c for row in book["封面"].iter_rows(values_only=True) for c in row if c]
@@ -118,8 +118,8 @@ BAD_RETURNS = [
     (1, dict(F4="良好"), "评分表!F4", "is not a number"),                       # text in a score cell
     (2, dict(F5=None), "评分表!F5", "no score for"),                            # a score left blank
     (2, dict(F2=-1), "评分表!F2", "is negative"),
-    (3, dict(F11=None), "评分表!F11", "declaration of no conflict"),            # not ticked
-    (4, dict(F11="否"), "评分表!F11", "not 'Yes'"),                              # declaration says no
+    (3, dict(F10=None), "评分表!F10", "declaration of no conflict"),            # not ticked
+    (4, dict(F10="否"), "评分表!F10", "not 'Yes'"),                              # declaration says no
 ]
 
 
@@ -241,18 +241,21 @@ def test_conflicts_of_interest_are_refused_at_load(demo_frames):
 
 def test_read_sheet_reads_grade_items_from_their_drop_down(store_copy, tmp_path):
     preset = perfkit.rules.load_preset("default").model_dump()
-    preset["evaluation_tree"]["决策"]["项目立项"]["立项依据充分性"]["scale"] = "grade"
+    preset["frameworks"]["purchased_service"]["tree"]["决策"]["项目立项"]["立项依据充分性"]["scale"] = "grade"
     path = _sheets(store_copy, tmp_path / "out", preset=preset)[0]
     scores = load_workbook(path)["评分表"]
     rules = {str(dv.sqref): dv for dv in scores.data_validations.dataValidation}
     assert any("F2" in ref and dv.type == "list" and "达成" in dv.formula1 for ref, dv in rules.items())
     fill_demo_sheets(path.parent, store_copy)
     _edit(path, F2="部分达成并具有一定效果")
-    found = read_sheet(path, preset)
+    found = read_sheet(path, preset, {PROJECT: "purchased_service"})
     assert not found.problems
     assert found.scores.set_index("item").at["立项依据充分性", "score"] == pytest.approx(70.0)   # the band's middle
     _edit(path, F2="很好")
-    assert "not one of the drop-down's grades" in read_sheet(path, preset).problems[0].render("en")
+    assert "not one of the drop-down's grades" in read_sheet(path, preset, {PROJECT: "purchased_service"}) \
+        .problems[0].render("en")
+    # read without the project's category, the sheet's items are not the regular tree's: refused, not misread
+    assert "items" in read_sheet(path, preset).problems[0].render("en")
 
 
 def test_the_example_notebook_walks_the_round_trip_with_plain_papermill(store_copy, tmp_path):

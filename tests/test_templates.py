@@ -17,14 +17,17 @@ def _city(demo_frames) -> dict[str, pd.DataFrame]:
     """A consistent slice of the demo city: every table, a few hundred rows of each at most."""
     f = demo_frames
     projects = f["projects"][f["projects"]["project_id"].isin(
-        sorted(f["panel_assignments"]["project_id"].unique())[:8]) | f["projects"].index.isin(range(40))]
+        sorted(f["panel_assignments"]["project_id"].unique())[:8]) | f["projects"].index.isin(range(40))
+        | f["projects"]["project_id"].isin(f["projects"].groupby("category")["project_id"].first())]
     ids = set(projects["project_id"])
     directions = set(f["cost_records"]["direction"].unique()[:1]) | set(f["requests"]["direction"])
     out = {name: frame for name, frame in f.items() if name in ("units", "directions", "indicators", "experts",
                                                                   "requests", "request_targets", "request_scores",
                                                                   "price_index")}
     out["projects"] = projects
-    for name in ("budgets", "execution", "targets", "actuals", "expert_scores", "findings", "panel_assignments"):
+    for name in ("budgets", "execution", "targets", "actuals", "expert_scores", "findings", "panel_assignments",
+                 "bond_projects", "bond_schedule", "guidance_funds", "fund_contributions", "fund_investments",
+                 "service_contracts", "ppp_payments"):
         out[name] = f[name][f[name]["project_id"].isin(ids)]
     out["cost_records"] = f["cost_records"][f["cost_records"]["direction"].isin(directions)]
     out["cost_truth"] = f["cost_truth"][f["cost_truth"]["direction"].isin(directions)]

@@ -171,13 +171,15 @@ class PanelSummary:
         return self.experts.index[self.experts["outlier"]].tolist()
 
 
-def panel_summary(scores: pd.DataFrame, preset: PresetLike = "default") -> PanelSummary:
+def panel_summary(scores: pd.DataFrame, preset: PresetLike = "default", category: str | None = None) -> PanelSummary:
     """The :class:`PanelSummary` of one project's expert scores (columns item, expert_id, score in % of the
-    item's points), by the preset's evaluation tree and ``expert_panel`` rules."""
+    item's points), by the preset's tree of a project of ``category`` (its new field's framework, else the
+    regular tree) and its ``expert_panel`` rules."""
     preset = load_preset(preset)
     rules = preset.expert_panel
-    points = {item["item"]: float(item["points"]) for item in preset.items()}
-    order = [item["item"] for item in preset.items() if item["item"] in set(scores["item"])]
+    tree = preset.items(category)
+    points = {item["item"]: float(item["points"]) for item in tree}
+    order = [item["item"] for item in tree if item["item"] in set(scores["item"])]
     order += [item for item in dict.fromkeys(scores["item"]) if item not in order]
     items = aggregate_panel(scores, preset).reindex(order)
     items.insert(0, "points", [points.get(item, np.nan) for item in items.index])

@@ -8,6 +8,7 @@ import pandas as pd
 
 from perfkit import queries
 from perfkit.errors import DataError, Problem, reason
+from perfkit.evaluation.fields import FACT_EVIDENCE, evaluate_formula, formula_share, linked_payment
 from perfkit.evaluation.panel import aggregate_panel, kendalls_w
 from perfkit.evaluation.scoring import rate, score_indicator
 from perfkit.evaluation.weights import rating_sensitivity
@@ -15,14 +16,19 @@ from perfkit.quality import project_quality
 from perfkit.queries import ProjectEvidence, UnitEvidence
 from perfkit.results import STATES, Result, make_record, makes_draft, missing_frame
 from perfkit.rules import Preset, PresetLike, load_preset
+from perfkit.rules.model import Framework, formula_facts
 from perfkit.store import Store
-from perfkit.text import Message, Name, note
+from perfkit.text import Coded, Message, Name, note
 
 #: Index label of the total row of the summaries (rendered by the views in the report's language).
 TOTAL = "total"
 #: The results application's rule for a draft evaluation (rendered as 证据不全，预算暂不调整（待补充）).
 DRAFT = "draft"
 TABLE_COLUMNS = ["level1", "level2", "indicator", "rule", "points", "score", "state", "note", "flagged"]
+#: Columns of :attr:`EvaluationResult.formulas`: each formula item's formula, the facts it read (``inputs``),
+#: its value (None: a fact missing or nothing to measure), the share of its points won and the ledgers a
+#: draft's item waits for (``evidence``).
+FORMULA_COLUMNS = ["item", "formula", "show", "full", "zero", "inputs", "value", "share", "evidence"]
 # STATES (perfkit.results): an item is scored from data, not applicable (its points redistributed), or
 # missing its evidence (a draft's item has no score; under the preset's ``missing: zero`` it scores 0)
 
@@ -64,7 +70,29 @@ class EvaluationResult(Result):
     findings: pd.DataFrame
     preset: Preset = field(repr=False, default=None)
     expert_scores: pd.DataFrame | None = field(repr=False, default=None)
+    #: the framework of the project's new field (None: the regular evaluation tree)
+    framework: Framework | None = field(repr=False, default=None)
+    #: the formula items (:data:`FORMULA_COLUMNS`), empty for the regular tree
+    formulas: pd.DataFrame = field(repr=False, default_factory=lambda: pd.DataFrame(columns=FORMULA_COLUMNS))
+    #: the project's facts and its field's ledger records (:mod:`perfkit.evaluation.fields`)
+    facts: dict = field(repr=False, default_factory=dict)
+    ledgers: dict = field(repr=False, default_factory=dict)
     kind = "重点绩效评价"
+
+    @property
+    def framework_name(self) -> str:
+        """The name of the indicator framework the project was scored on: its field's, or the preset's own
+        (regular projects)."""
+        return self.framework.name if self.framework else self.preset.name
+
+    @property
+    def payment(self) -> dict | None:
+        """The performance-linked payment (PPP: the year's availability payment times the coefficient of the
+        score's band; :func:`perfkit.evaluation.fields.linked_payment`). None when the framework links no
+        payment, for a draft (no score yet, so no payment) and when the base payment is not recorded."""
+        if self.framework is None or self.framework.payment is None or self.is_draft:
+            return None
+        return linked_payment(self.framework.payment, self.total, self.facts)
 
     def panel_summary(self):
         """The panel's agreement, each expert's leniency and the disputed items
@@ -74,7 +102,7 @@ class EvaluationResult(Result):
         if self.expert_scores is None or self.expert_scores.empty:
             return None
         if getattr(self, "_panel_summary", None) is None:
-            self._panel_summary = panel_summary(self.expert_scores, self.preset)
+            self._panel_summary = panel_summary(self.expert_scores, self.preset, self.project.get("category"))
         return self._panel_summary
 
     @property
@@ -98,8 +126,11 @@ class EvaluationResult(Result):
         for expert scores, ``unit`` for execution records and indicator values), whether the preset makes
         them a draft or scores them 0."""
         rows = self.table[self.table["state"] == "missing"]
-        return missing_frame([dict(subject=self.project["project_id"], item=row.indicator,
-                                   evidence=_MISSING_EVIDENCE[row.rule]) for row in rows.itertuples()])
+        waits = dict(zip(self.formulas["item"], self.formulas["evidence"]))
+        return missing_frame([dict(subject=self.project["project_id"], item=row.indicator, evidence=evidence)
+                              for row in rows.itertuples()
+                              for evidence in (waits[row.indicator] if row.rule == "formula"
+                                               else (_MISSING_EVIDENCE[row.rule],))])
 
     def summary(self) -> pd.DataFrame:
         """Points and score per level-1 dimension, and the total (``total``; no score for a draft)."""
@@ -184,14 +215,14 @@ def _redistribute(table: pd.DataFrame, preset: Preset) -> pd.DataFrame:
     return table
 
 
-def _charge(findings: pd.DataFrame, table: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+def _charge(findings: pd.DataFrame, table: pd.DataFrame, items: list[dict]) -> pd.DataFrame:
     """The findings with what each took off the table (``charged``) and how its item is scored (``scored_by``).
 
     A deduction item loses the sum of its findings' deductions, at most its points: when they exceed the
     points each finding is charged its share; redistribution then scales the item's points, and the charges
     with them, so that a deduction item's charges add up to its points minus its score in the table.
     """
-    original = {item["item"]: float(item["points"]) for item in preset.items()}
+    original = {item["item"]: float(item["points"]) for item in items}
     final = dict(zip(table["indicator"], table["points"]))
     rule = dict(zip(table["indicator"], table["rule"]))
     charged = np.zeros(len(findings))
@@ -237,8 +268,12 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
     fraction = indicators["fraction"].to_numpy(dtype=float)
     issue = indicators["issue"].to_numpy(dtype=object)
     indicator_name = indicators["name"].to_numpy(dtype=object)
-    rows = []
-    for item in preset.items():
+    category = evidence.project.get("category")
+    framework = preset.framework(category)
+    items = preset.items(category)
+    facts = evidence.facts
+    rows, formulas = [], []
+    for item in items:
         name, points, rule = item["item"], item["points"], item["rule"]
         score, notes, flagged, state = 0.0, [], False, "scored"
         if rule == "expert":
@@ -268,6 +303,25 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                 except DataError as exc:
                     notes.append(note("cannot_score", reason=exc.problems[0].problem))
                     flagged, state = True, "missing"
+        elif rule == "formula":
+            used = formula_facts(item["formula"])
+            value = evaluate_formula(item["formula"], facts)
+            absent = [f for f in used if facts.get(f) is None]
+            share = None
+            if absent:
+                notes.append(note("facts_missing", facts=tuple(Coded("fact", f) for f in absent)))
+                flagged, state = True, "missing"
+            elif np.isnan(value):
+                notes.append(note("formula_undefined"))
+                state = "not_applicable"
+            else:
+                share = formula_share(value, item["full"], item["zero"])
+                score = share * points
+                notes.append(note(f"formula_{item['show']}", value=value, full=item["full"], zero=item["zero"]))
+            formulas.append(dict(item=name, formula=item["formula"], show=item["show"], full=item["full"],
+                                 zero=item["zero"], inputs={f: facts.get(f) for f in used},
+                                 value=None if value is None or np.isnan(value) else value, share=share,
+                                 evidence=tuple(dict.fromkeys(FACT_EVIDENCE[f] for f in absent))))
         elif rule == "deduction":
             mine = findings_of.get(name, [])
             score = score_indicator("deduction", points=points, deductions=[f.deduction for f in mine],
@@ -298,11 +352,13 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                          points=float(points), score=float(score), state=state, note=tuple(notes),
                          flagged=flagged, not_applicable=state == "not_applicable"))
     table = _redistribute(pd.DataFrame(rows), preset).reset_index(drop=True)
-    findings = _charge(findings, table, preset)
+    findings = _charge(findings, table, items)
     return EvaluationResult(project=evidence.project, budget=budget, spent=spent,
                             table=table[TABLE_COLUMNS], indicators=indicators,
                             panel=panel, agreement=kendalls_w(experts) if len(experts) else {},
-                            findings=findings, preset=preset, expert_scores=experts)
+                            findings=findings, preset=preset, expert_scores=experts, framework=framework,
+                            formulas=pd.DataFrame(formulas, columns=FORMULA_COLUMNS), facts=dict(evidence.facts),
+                            ledgers=dict(evidence.ledgers))
 
 
 def evaluate(store: Store, project_id: str, preset: PresetLike = "default") -> EvaluationResult:
@@ -335,19 +391,31 @@ def evaluate_many(store: Store, project_ids, preset: PresetLike = "default") -> 
 
 
 def key_evaluations(store: Store, year: int, preset: PresetLike = "default") -> pd.DataFrame:
-    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget.
+    """Key evaluations of every project of ``year`` with an expert panel: total, rating and budget, the
+    framework each was scored on (``category``, ``framework``) and, for a PPP project, its performance-linked
+    payment (``availability_payment``, ``payment_band``, ``payment_coefficient``, ``payment``, ``withheld``;
+    empty for other projects, for a draft and where the contract's payment is not recorded).
 
     A draft (evidence incomplete) has a NaN total, no rating and the items whose evidence is ``missing``.
     """
     preset = load_preset(preset)
     rows = []
     for project_id, result in evaluate_many(store, queries.panel_projects(store, year), preset).items():
+        paid = result.payment or {}
         rows.append(dict(project_id=project_id, name=result.project["name"], unit_id=result.project["unit_id"],
                          unit_name=result.project["unit_name"], program_id=result.project["program_id"],
                          total=round(result.total, 2), rating=result.rating, budget=result.budget,
-                         missing=tuple(result.missing["item"])))
+                         missing=tuple(result.missing["item"]), category=result.project["category"],
+                         framework=result.framework_name, availability_payment=paid.get("amount", np.nan),
+                         payment_band=paid.get("band"), payment_coefficient=paid.get("coefficient", np.nan),
+                         payment=paid.get("payment", np.nan), withheld=paid.get("withheld", np.nan)))
     return pd.DataFrame(rows, columns=["project_id", "name", "unit_id", "unit_name", "program_id", "total",
-                                       "rating", "budget", "missing"])
+                                       "rating", "budget", "missing", *KEY_EVALUATION_FIELD_COLUMNS])
+
+
+#: The columns :func:`key_evaluations` adds for the new fields.
+KEY_EVALUATION_FIELD_COLUMNS = ("category", "framework", "availability_payment", "payment_band",
+                                "payment_coefficient", "payment", "withheld")
 
 
 @dataclass

@@ -128,6 +128,29 @@ def long_date(date, lang: str = "zh") -> str:
     return f"{date.year}年{date.month}月{date.day}日" if lang == "zh" else f"{date.day} {date:%B %Y}"
 
 
+def capped_parts(values, caps, decimals: int = 2) -> np.ndarray:
+    """:func:`rounded_parts` of scores that never print above their printed points (``caps``): a unit that
+    rounding gives an item at its cap goes to the next largest remainder instead, so the parts still add up to
+    their rounded total and a full score prints as its points, never a cent more."""
+    v = np.asarray(values, dtype=float)
+    parts = rounded_parts(v, decimals)
+    caps = np.asarray(caps, dtype=float)
+    unit = 10.0 ** -decimals
+    if np.isnan(parts).any():
+        return np.minimum(parts, caps)
+    for i in np.flatnonzero(parts > caps + unit / 2):
+        excess = round((parts[i] - caps[i]) / unit)
+        parts[i] = caps[i]
+        remainders = v * 10 ** decimals - np.floor(v * 10 ** decimals)
+        for j in np.argsort(-remainders, kind="stable"):
+            if excess == 0:
+                break
+            if j != i and parts[j] + unit <= caps[j] + unit / 2 and parts[j] < v[j] + unit:
+                parts[j] = round(parts[j] + unit, decimals)
+                excess -= 1
+    return np.round(parts, decimals)
+
+
 def pct(ratio: float, digits: int = 1) -> str:
     """A ratio as a percentage ("—" when missing)."""
     return MISSING if ratio is None or pd.isna(ratio) else f"{ratio * 100:.{digits}f}%"

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfkit._lazy import lazy_module
-from perfkit.reports.display import PresetView, figure, markdown, notes_text, outline, plain, record, rounded_parts
+from perfkit.reports.display import (PresetView, capped_parts, figure, markdown, notes_text, outline, plain, record,
+                                     rounded_parts)
 from perfkit.reports.registry import UNIT_FILTERS, Batch, Job, register
 from perfkit.text import text, texts, value_label
 
@@ -49,7 +51,7 @@ class KeyEvaluationView(PresetView):
         printed totals; every number the prose quotes of an item is read from here."""
         if getattr(self, "_printed_items", None) is None:
             t = self.result.table.copy()
-            t["points"], t["score"] = rounded_parts(t["points"]), rounded_parts(t["score"])
+            t["points"], t["score"] = rounded_parts(t["points"]), capped_parts(t["score"], rounded_parts(t["points"]))
             self._printed_items = t.set_index("indicator", drop=False)
         return self._printed_items
 
@@ -103,6 +105,8 @@ class KeyEvaluationView(PresetView):
         for row in weak.itertuples():
             causes.setdefault(row.level1, []).append(self.label(row.indicator))
         return dict(
+            framework=self._framework(),
+            levels=[self.label(level1) for level1 in dict.fromkeys(r.table["level1"])],
             budget_type=value_label("budget_type", r.project["budget_type"], self.lang),
             category=value_label("category", r.project["category"], self.lang),
             preset_name=self.label(self.preset.name), n_experts=experts,
@@ -123,6 +127,28 @@ class KeyEvaluationView(PresetView):
             sensitivity=None,
             weakest=[item(row) for row in weak.itertuples()],
             advice=advice, panel=self._panel())
+
+    def _framework(self) -> dict | None:
+        """What the outline says of a new field's framework: its name and rule, its formula items with their
+        values, the bond's totals, the PPP payment (None: a regular project on the preset's own tree)."""
+        r = self.result
+        if r.framework is None:
+            return None
+        items = self._printed()
+        formulas = [dict(item=self.label(row.item), value=None if pd.isna(row.value) else float(row.value),
+                         show=row.show, full=row.full, zero=row.zero,
+                         pending=bool(row.evidence), undefined=pd.isna(row.value) and not row.evidence,
+                         points=float(items.at[row.item, "points"]),
+                         score=None if np.isnan(items.at[row.item, "score"]) else float(items.at[row.item, "score"]))
+                    for row in r.formulas.itertuples()]
+        payment = r.payment
+        if payment is not None:    # printed in 万元 so that the payment and what is withheld add up to the base
+            base = round(payment["amount"] / 1e4, 2)
+            paid, withheld = rounded_parts([payment["payment"] / 1e4, payment["withheld"] / 1e4], total=base)
+            payment = {**payment, "amount": base, "payment": float(paid), "withheld": float(withheld),
+                       "band": self.label(payment["band"])}
+        return dict(name=self.label(r.framework.name), basis=self.label(r.framework.basis), category=r.project["category"],
+                    formulas=formulas, facts=r.facts, linked=r.framework.payment is not None, payment=payment)
 
     def _panel(self) -> dict | None:
         """What the annex says of the panel: its size, agreement, outliers and disputed items (None: no panel)."""
@@ -182,6 +208,153 @@ class KeyEvaluationView(PresetView):
         t[["icc", "ci_low", "ci_high"]] = t[["icc", "ci_low", "ci_high"]].round(2) + 0.0   # never "-0.00"
         t.insert(0, "meaning", [forms[f] for f in t.index])
         return t.rename(columns=h).rename_axis(h["form"])
+
+    def _formula_words(self, formula: str) -> str:
+        """A formula with each fact named in the report's language (``项目全周期收益 ÷ 全周期应还本息``)."""
+        import re
+
+        words = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: value_label("fact", m.group(0), self.lang), formula)
+        return words.replace("/", "÷").replace("*", "×")
+
+    def field_table(self) -> pd.DataFrame | None:
+        """The items a new field's framework scores by formula: the formula in words, the figures it read
+        (amounts in 万元), the value, the values of full and zero points, the points and the score
+        (None: a regular project)."""
+        r = self.result
+        if r.framework is None or r.formulas.empty:
+            return None
+        h = texts("key_evaluation.formulas", self.lang)
+        items = self._printed()
+
+        def figure(fact, value):
+            shown = "—" if value is None else (f"{value:,.0f}" if fact.startswith("units_") else f"{value / 1e4:,.2f}")
+            unit = "" if fact.startswith("units_") or value is None else ("万元" if self.lang == "zh" else " (10k yuan)")
+            return f"{value_label('fact', fact, self.lang)} {shown}{unit}"
+
+        def shown(value, how):
+            return "—" if value is None or pd.isna(value) else f"{value:.2f}" + ("倍" if self.lang == "zh" else "×") if how == "times" \
+                else f"{value:.1%}"
+
+        rows = []
+        for row in r.formulas.itertuples():
+            score = items.at[row.item, "score"]
+            rows.append({h["item"]: self.label(row.item), h["formula"]: self._formula_words(row.formula),
+                         h["inputs"]: "；".join(figure(f, v) for f, v in row.inputs.items()) if self.lang == "zh"
+                         else "; ".join(figure(f, v) for f, v in row.inputs.items()),
+                         h["value"]: h["pending"] if row.evidence else h["undefined"] if pd.isna(row.value)
+                         else shown(row.value, row.show),
+                         h["full"]: shown(row.full, row.show), h["zero"]: shown(row.zero, row.show),
+                         h["points"]: round(float(items.at[row.item, "points"]), 2),
+                         h["score"]: text("common.draft", self.lang) if np.isnan(score) else round(float(score), 2)})
+        return pd.DataFrame(rows)
+
+    def ledger_tables(self) -> list[pd.DataFrame]:
+        """The field's own records as the report shows them: a bond's self-balance schedule, a fund's
+        contributions and investments, a service's contracts, a PPP project's payment computation (amounts
+        in yuan as the ledgers hold them, each total row the sum of its printed parts); empty for a regular project."""
+        r = self.result
+        if r.framework is None:
+            return []
+        category = r.project["category"]
+        tables = []
+        if category == "special_bond" and len(r.ledgers.get("bond_schedule", ())):
+            tables.append(self._schedule_table(r.ledgers["bond_schedule"]))
+        if category == "guidance_fund":
+            if len(r.ledgers.get("fund_contributions", ())):
+                tables.append(self._contributions_table(r.ledgers["fund_contributions"]))
+            if len(r.ledgers.get("fund_investments", ())):
+                tables.append(self._investments_table(r.ledgers["fund_investments"]))
+        if category == "purchased_service" and len(r.ledgers.get("service_contracts", ())):
+            tables.append(self._contracts_table(r.ledgers["service_contracts"]))
+        if r.framework.payment is not None and self._framework()["payment"] is not None:
+            tables.append(self._payment_table())
+        return tables
+
+    def _with_total(self, frame: pd.DataFrame, label_column: str, columns: list[str]) -> pd.DataFrame:
+        """``frame`` (amounts in yuan, as the ledgers hold them: no rounding to hide) with a 合计 row, each
+        column's total the sum of its printed parts."""
+        h = texts("key_evaluation.headers", self.lang)
+        out = frame.copy()
+        total_row = {c: "" for c in out.columns}
+        total_row[label_column] = h["total"]
+        for column in columns:
+            known = out[column].notna()
+            parts = rounded_parts(out.loc[known, column].astype(float).to_numpy())
+            out[column] = out[column].astype(object)
+            out.loc[known, column] = parts
+            out.loc[~known, column] = None
+            total_row[column] = round(float(parts.sum()), 2)
+        return pd.concat([out, pd.DataFrame([total_row])], ignore_index=True)
+
+    def _schedule_table(self, schedule: pd.DataFrame) -> pd.DataFrame:
+        h = texts("key_evaluation.schedule", self.lang)
+        year = int(self.result.project["year"])
+        t = schedule.assign(service=schedule["principal_due"] + schedule["interest_due"],
+                            revenue_counted=np.where(schedule["year"] <= year, schedule["revenue_actual"],
+                                                     schedule["revenue_planned"]))
+        t = t[["year", "principal_due", "interest_due", "service", "revenue_planned", "revenue_actual",
+               "revenue_counted", "paid"]]
+        t = self._with_total(t.assign(year=t["year"].astype(str)), "year",
+                             ["principal_due", "interest_due", "service", "revenue_planned", "revenue_actual",
+                              "revenue_counted", "paid"])
+        return t.rename(columns=h)
+
+    def _contributions_table(self, contributions: pd.DataFrame) -> pd.DataFrame:
+        h = texts("key_evaluation.contributions", self.lang)
+        t = contributions[["investor", "kind", "subscribed", "paid_in"]].copy()
+        t["kind"] = t["kind"].map(lambda k: value_label("investor_kind", k, self.lang))
+        t["rate"] = [f"{p / s:.1%}" for p, s in zip(t["paid_in"], t["subscribed"])]
+        t = self._with_total(t, "investor", ["subscribed", "paid_in"])
+        return t.rename(columns=h)
+
+    def _investments_table(self, investments: pd.DataFrame) -> pd.DataFrame:
+        h = texts("key_evaluation.investments", self.lang)
+        w = texts("key_evaluation.words", self.lang)
+        year = int(self.result.project["year"])
+        mine = investments[pd.to_datetime(investments["invest_date"]).dt.year <= year]
+        t = mine[["enterprise", "sector", "in_city", "in_policy_sector", "invest_date", "amount"]].copy()
+        t["in_city"] = t["in_city"].map(lambda v: w["mark_yes"] if v else w["mark_no"])
+        t["in_policy_sector"] = t["in_policy_sector"].map(lambda v: w["mark_yes"] if v else w["mark_no"])
+        t["invest_date"] = pd.to_datetime(t["invest_date"]).dt.strftime("%Y-%m-%d")
+        t = self._with_total(t, "enterprise", ["amount"])
+        return t.rename(columns=h)
+
+    def _contracts_table(self, contracts: pd.DataFrame) -> pd.DataFrame:
+        h = texts("key_evaluation.contracts", self.lang)
+        t = contracts[["contract_id", "contractor", "amount", "measure_unit", "units_contracted", "units_delivered",
+                       "units_accepted", "standard_unit_cost", "paid"]].copy()
+        for column in ("units_contracted", "units_delivered", "units_accepted"):
+            t[column] = t[column].map(lambda v: "—" if pd.isna(v) else f"{v:,.0f}")
+        t["standard_unit_cost"] = t["standard_unit_cost"].map(
+            lambda v: text("common.draft", self.lang) if pd.isna(v) else f"{v:,.2f}")
+        t = self._with_total(t, "contract_id", ["amount", "paid"])
+        return t.rename(columns=h)
+
+    def _payment_table(self) -> pd.DataFrame:
+        h = texts("key_evaluation.payment", self.lang)
+        p = self.result.payment     # in yuan, the payment and what is withheld adding up to the base
+        paid, withheld = rounded_parts([p["payment"], p["withheld"]], total=round(p["amount"], 2))
+        return pd.DataFrame([{h["base"]: round(p["amount"], 2), h["score"]: round(self.result.total, 2),
+                              h["band"]: self.label(p["band"]), h["coefficient"]: f"{p['coefficient']:.2f}",
+                              h["payment"]: float(paid), h["withheld"]: float(withheld)}])
+
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """The report's tables for a workbook: the score table, the dimensions, a new field's formula items and
+        ledgers, the findings and the panel."""
+        names = texts("key_evaluation.sheets", self.lang)
+        out = {names["scores"]: self.score_table(), names["levels"]: self.level_table().reset_index(),
+               names["formulas"]: self.field_table(), names["findings"]: self.findings_table()}
+        for n, table in enumerate(self.ledger_tables(), start=1):
+            out[f"{names['ledger']}{n}"] = table
+        panel = self.panel_table()
+        out[names["panel"]] = None if panel is None else panel.reset_index()
+        return {name: frame for name, frame in out.items() if frame is not None and not frame.empty}
+
+    def to_excel(self, path) -> Path:
+        """Write the report's tables as a workbook (text cells as text, never formulas)."""
+        from perfkit.workbooks import view_workbook
+
+        return view_workbook(self.sheets(), path)
 
     def rating_label(self) -> str:
         """The rating in the report's language, or 待补充 for a draft."""

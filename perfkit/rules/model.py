@@ -5,11 +5,12 @@ preset that ``extends`` another inherits what it does not restate.
 """
 from __future__ import annotations
 
+import ast
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, field_validator, model_validator
 
-RULES = ("expert", "execution_rate", "deduction", "indicators")
+RULES = ("expert", "execution_rate", "deduction", "indicators", "formula")
 GRADES = ("met", "partial", "unmet")
 _TOL = 1e-9
 
@@ -19,10 +20,46 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# what a formula may be made of: the facts (numbers), + - * / and parentheses; nothing else runs
+_FORMULA_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd,
+                  ast.Name, ast.Load, ast.Constant)
+
+
+def formula_facts(formula: str) -> list[str]:
+    """The facts a formula reads, in order of appearance; ``ValueError`` when it is not arithmetic on the
+    known facts (``values.fact`` of the catalogue: ``revenue_life / service_life``)."""
+    from perfkit.text import codes
+
+    try:
+        tree = ast.parse(formula.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"formula {formula!r} is not arithmetic: {exc.msg}") from None
+    names = []
+    for node in ast.walk(tree):
+        if not isinstance(node, _FORMULA_NODES) or (isinstance(node, ast.Constant)
+                                                     and not isinstance(node.value, (int, float))):
+            raise ValueError(f"formula {formula!r} may use only facts, numbers, + - * / and parentheses")
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+    unknown = [n for n in names if n not in codes("fact")]
+    if unknown:
+        raise ValueError(f"formula {formula!r} reads unknown facts {', '.join(unknown)} "
+                         f"(facts: {', '.join(codes('fact'))})")
+    if not names:
+        raise ValueError(f"formula {formula!r} reads no fact")
+    return list(dict.fromkeys(names))
+
+
 class Item(_Strict):
     points: PositiveFloat
-    rule: Literal["expert", "execution_rate", "deduction", "indicators"]
+    rule: Literal["expert", "execution_rate", "deduction", "indicators", "formula"]
     dimensions: list[str] | None = None
+    # a formula item: arithmetic on the store's facts (perfkit.evaluation.fields), scored linearly from 0 points
+    # at `zero` to full points at `full` (full < zero: lower is better), and shown as a percent or a multiple
+    formula: str | None = None
+    full: float | None = None
+    zero: float | None = None
+    show: Literal["percent", "times"] = "percent"
     # an expert item: what the expert judges (the framework's 指标解释, printed on the scoring sheet) and
     # how: in points (0 to the item's points) or by grade (a drop-down of the qualitative bands)
     criteria: str | None = None
@@ -34,7 +71,21 @@ class Item(_Strict):
             raise ValueError("rule 'indicators' needs the level-2 dimensions it scores")
         if self.scale == "grade" and self.rule != "expert":
             raise ValueError("scale 'grade' is for items the expert panel scores (rule 'expert')")
+        if self.rule == "formula":
+            if self.formula is None or self.full is None or self.zero is None:
+                raise ValueError("rule 'formula' needs its formula, the value that wins full points (full) and "
+                                 "the value that wins none (zero)")
+            if self.full == self.zero:
+                raise ValueError(f"full and zero must differ (both {self.full:g})")
+            formula_facts(self.formula)
+        elif self.formula is not None:
+            raise ValueError(f"a formula is for rule 'formula', not '{self.rule}'")
         return self
+
+    @property
+    def facts(self) -> list[str]:
+        """The facts the item's formula reads (none for other rules)."""
+        return formula_facts(self.formula) if self.formula else []
 
 
 class Band(_Strict):
@@ -62,6 +113,83 @@ def check_bands(bands: dict[str, Band], low: float, high: float, what: str) -> N
             raise ValueError(f"{what} '{name_a}' [{a.min}, {a.max}) and '{name_b}' [{b.min}, {b.max}) overlap")
         if b.min > a.max + _TOL:
             raise ValueError(f"{what} leave a gap between '{name_a}' (to {a.max}) and '{name_b}' (from {b.min})")
+
+
+Tree = dict[str, dict[str, dict[str, Item]]]
+
+
+def check_tree(tree: Tree, what: str = "the evaluation tree") -> Tree:
+    """A tree's points sum to 100 and its item names are unique."""
+    total = sum(item.points for level2 in tree.values() for items in level2.values() for item in items.values())
+    if abs(total - 100) > 1e-6:
+        by_level1 = ", ".join(f"{l1} {sum(i.points for items in l2.values() for i in items.values()):g}"
+                              for l1, l2 in tree.items())
+        raise ValueError(f"the points of {what} sum to {total:g}, not 100 ({by_level1})")
+    names = [name for level2 in tree.values() for items in level2.values() for name in items]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"item names must be unique; repeated: {', '.join(duplicated)}")
+    return tree
+
+
+def tree_items(tree: Tree) -> list[dict]:
+    """The level-3 items of a tree, each with its level1, level2 and rule spec."""
+    return [dict(level1=l1, level2=l2, item=item, points=spec.points, rule=spec.rule,
+                 dimensions=spec.dimensions, criteria=spec.criteria, scale=spec.scale, formula=spec.formula,
+                 full=spec.full, zero=spec.zero, show=spec.show)
+            for l1, level2s in tree.items()
+            for l2, items in level2s.items()
+            for item, spec in items.items()]
+
+
+class PaymentBand(Band):
+    """A band of the score [min, max) and the share of the base payment it pays."""
+
+    coefficient: float = Field(ge=0, le=1)
+
+
+class Payment(_Strict):
+    """A performance-linked payment (PPP): the year's ``base`` fact times the coefficient of the score's band."""
+
+    base: str = Field(description="the fact paid (availability_payment)")
+    bands: dict[str, PaymentBand] = Field(min_length=1)
+
+    @field_validator("base")
+    @classmethod
+    def _known_fact(cls, base):
+        formula_facts(base)
+        return base
+
+    @field_validator("bands")
+    @classmethod
+    def _tile(cls, bands):
+        check_bands(bands, 0.0, 100.0, "payment bands")
+        ordered = sorted(bands.values(), key=lambda b: b.min)
+        if any(b.coefficient < a.coefficient for a, b in zip(ordered, ordered[1:])):
+            raise ValueError("a payment band's coefficient must not fall as the score rises")
+        return bands
+
+    def band(self, score: float) -> tuple[str, PaymentBand]:
+        """The band of ``score`` (0-100; the top band includes its max)."""
+        for name, band in sorted(self.bands.items(), key=lambda kv: -kv[1].min):
+            if score >= band.min - 1e-9:
+                return name, band
+        raise ValueError(f"score {score} is below every payment band")
+
+
+class Framework(_Strict):
+    """The indicator tree a project category is evaluated on (a new field: special bonds, guidance funds,
+    purchased services, PPP), the rule it follows and, for PPP, its performance-linked payment."""
+
+    name: str
+    basis: str = Field(description="the national rule the framework follows")
+    tree: Tree
+    payment: Payment | None = None
+
+    @field_validator("tree")
+    @classmethod
+    def _tree(cls, tree):
+        return check_tree(tree, "the framework's tree")
 
 
 class Scoring(_Strict):
@@ -99,7 +227,7 @@ class Evidence(_Strict):
     application does with a draft (``unchanged``: the budget stays and the draft is listed apart;
     ``refuse``: an error naming the drafts)."""
 
-    missing: dict[Literal["expert", "execution_rate", "indicators", "judgement"], Literal["draft", "zero"]]
+    missing: dict[Literal["expert", "execution_rate", "indicators", "formula", "judgement"], Literal["draft", "zero"]]
     drafts: Literal["unchanged", "refuse"]
 
 
@@ -375,7 +503,9 @@ class Preset(_Strict):
     description: str = ""
     labels: dict[Literal["zh", "en"], dict[str, str]] = Field(default_factory=dict)
     low_ratings: list[str] = Field(description="ratings whose projects a report lists as low performers")
-    evaluation_tree: dict[str, dict[str, dict[str, Item]]]
+    evaluation_tree: Tree
+    frameworks: dict[str, Framework] = Field(default_factory=dict, description="per project category, the "
+                                             "framework of a new field; other categories use evaluation_tree")
     rating_bands: dict[str, Band]
     scoring: Scoring
     expert_panel: Panel
@@ -395,16 +525,19 @@ class Preset(_Strict):
     @field_validator("evaluation_tree")
     @classmethod
     def _tree_sums_to_100(cls, tree):
-        total = sum(item.points for level2 in tree.values() for items in level2.values() for item in items.values())
-        if abs(total - 100) > 1e-6:
-            by_level1 = ", ".join(f"{l1} {sum(i.points for items in l2.values() for i in items.values()):g}"
-                                  for l1, l2 in tree.items())
-            raise ValueError(f"the points of the evaluation tree sum to {total:g}, not 100 ({by_level1})")
-        names = [name for level2 in tree.values() for items in level2.values() for name in items]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(f"item names must be unique; repeated: {', '.join(duplicated)}")
-        return tree
+        return check_tree(tree)
+
+    @field_validator("frameworks")
+    @classmethod
+    def _known_categories(cls, frameworks):
+        from perfkit.text import codes
+
+        unknown = sorted(set(frameworks) - (set(codes("category")) - {"regular"}))
+        if unknown:
+            raise ValueError(f"frameworks for unknown project categories {unknown} (categories: "
+                             f"{', '.join(c for c in codes('category') if c != 'regular')}; regular projects "
+                             f"use evaluation_tree)")
+        return frameworks
 
     @field_validator("rating_bands")
     @classmethod
@@ -423,13 +556,20 @@ class Preset(_Strict):
         """A preset name (``决策``, ``中``, ``予以支持``...) in ``lang``; the name itself without a label."""
         return self.labels.get(lang, {}).get(name, name)
 
-    def items(self) -> list[dict]:
-        """The level-3 items of the evaluation tree, each with its level1, level2 and rule spec."""
-        return [dict(level1=l1, level2=l2, item=item, points=spec.points, rule=spec.rule,
-                     dimensions=spec.dimensions, criteria=spec.criteria, scale=spec.scale)
-                for l1, level2s in self.evaluation_tree.items()
-                for l2, items in level2s.items()
-                for item, spec in items.items()]
+    def framework(self, category: str | None = None) -> Framework | None:
+        """The framework of a new field that projects of ``category`` are evaluated on; None: the regular
+        evaluation tree."""
+        return self.frameworks.get(category) if category else None
+
+    def tree(self, category: str | None = None) -> Tree:
+        """The indicator tree of a project of ``category`` (its field's framework, else the regular tree)."""
+        framework = self.framework(category)
+        return framework.tree if framework else self.evaluation_tree
+
+    def items(self, category: str | None = None) -> list[dict]:
+        """The level-3 items of the tree of a project of ``category`` (the regular evaluation tree by
+        default), each with its level1, level2 and rule spec."""
+        return tree_items(self.tree(category))
 
     @model_validator(mode="after")
     def _low_ratings_known(self):
