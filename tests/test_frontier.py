@@ -268,3 +268,40 @@ def test_the_gamma_to_zero_warning_of_bc95_names_its_limit_model_not_ols():
     assert messages and all("u = max(z'delta, 0)" in m and "not the OLS regression" in m for m in messages)
     assert f"{res.llf:.4f}" in messages[0]
     assert not any("the frontier is the OLS regression" in str(w.message) for w in said)
+
+
+def test_large_data_screen_their_starts_on_a_subsample_and_reach_the_same_maximum(monkeypatch):
+    """Above SCREEN_ROWS records the truncated normal's and BC95's extra starts run on a subsample, the best
+    followed on all the data from the subsample's curvature: the same maximum as every start on all the data
+    (a flat μ ridge included: never lower), the nested restriction's log-likelihood reached and recorded."""
+    import warnings
+
+    import numpy as np
+    from scipy import stats
+
+    import perfkit.quota.frontier as frontier
+    from perfkit.quota.frontier import SCREEN_ROWS, StochasticFrontier
+    rng = np.random.default_rng(11)
+    n = 3 * SCREEN_ROWS // 2
+    x = rng.uniform(0, 2, n)
+    X = np.column_stack([np.ones(n), x])
+    z = np.column_stack([np.ones(n), rng.normal(0, 1, n)])
+    cases = {"ridge": (1 + 0.5 * x + rng.normal(0, 0.2, n) + np.abs(rng.normal(0.3, 0.1, n)), None),
+             "bc95": (1 + 0.5 * x + rng.normal(0, 0.1, n) + stats.truncnorm.rvs(
+                 -(0.1 + 0.3 * z[:, 1]) / 0.2, np.inf, loc=0.1 + 0.3 * z[:, 1], scale=0.2, random_state=rng), z)}
+    for name, (y, determinants) in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            screened = StochasticFrontier(y, X, dist="truncated-normal", exog_inefficiency=determinants).fit()
+            monkeypatch.setattr(frontier, "SCREEN_ROWS", 10 * n)          # every start on all the data
+            everywhere = StochasticFrontier(y, X, dist="truncated-normal", exog_inefficiency=determinants).fit()
+            monkeypatch.setattr(frontier, "SCREEN_ROWS", SCREEN_ROWS)
+        # never below (on a flat ridge the screened fit, followed from the subsample's curvature, may even end
+        # higher than where BFGS from five starts on all the data stopped)
+        assert screened.llf >= everywhere.llf - 1e-6, name
+        assert screened.llf >= screened.restricted_llf - 1e-6
+        assert screened.restricted_llf >= everywhere.restricted_llf - 1e-6, name
+        if name == "bc95":                           # a well-identified maximum: the same point, the same errors
+            assert screened.llf == pytest.approx(everywhere.llf, abs=1e-6)
+            np.testing.assert_allclose(np.asarray(screened.params), np.asarray(everywhere.params), atol=1e-4)
+            np.testing.assert_allclose(np.asarray(screened.bse), np.asarray(everywhere.bse), rtol=1e-3)

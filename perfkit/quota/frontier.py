@@ -15,13 +15,15 @@ the standard errors.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import functools
 import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
-from scipy.special import expit, log_ndtr, logit
+from scipy.special import expit, log_ndtr, logit, ndtr
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
@@ -33,6 +35,12 @@ _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 RICHARDSON_MAX_ROWS = 50_000
 #: γ below this is σu = 0 within the optimiser's reach: the likelihood's maximum is on the boundary.
 GAMMA_AT_ZERO = 1e-4
+#: Above this many records the extra starts of a multi-start fit (the truncated normal, BC95) run on a
+#: random subsample of this size: each start's optimum there is ranked by the log-likelihood of all the
+#: data, and only the best (and any other optimum within SCREEN_LLF of it) is followed to the maximum on all
+#: the data.
+SCREEN_ROWS = 10_000
+SCREEN_LLF = 1.0
 
 
 @functools.cache
@@ -54,9 +62,27 @@ class BoundaryWarning(UserWarning):
     """
 
 
+#: log Φ(z) is taken as log(ndtr(z)) from this z up: as precise there as scipy's log_ndtr (an absolute error
+#: of 1e-16) and several times cheaper; below it, where Φ(z) loses its relative precision, log_ndtr.
+LOG_CDF_TAIL = -5.0
+
+
+def log_cdf(z):
+    """log Φ(z), elementwise: log(ndtr(z)), with scipy's log_ndtr in the far left tail (z < LOG_CDF_TAIL)."""
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 0:
+        return float(log_ndtr(z))
+    with np.errstate(divide="ignore"):
+        out = np.log(ndtr(z))
+    tail = z < LOG_CDF_TAIL
+    if tail.any():
+        out[tail] = log_ndtr(z[tail])
+    return out
+
+
 def _mills(z: np.ndarray) -> np.ndarray:
     """φ(z)/Φ(z), stable for large negative z."""
-    return np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_ndtr(z))
+    return np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_cdf(z))
 
 
 class StochasticFrontier(GenericLikelihoodModel):
@@ -254,7 +280,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             return self._exponential_loglike_and_score(e, s, g)
         d = np.sqrt(g * (1 - g) * s)
         a = (mu * (1 - g) - e * g) / d
-        log_cdf_a = log_ndtr(a)
+        log_cdf_a = log_cdf(a)
         la = np.exp(-0.5 * a * a - _LOG_SQRT_2PI - log_cdf_a)          # Λ(a) from the same log Φ(a)
         resid = (e + mu) / s
         value = -0.5 * len(e) * np.log(s) - len(e) * _LOG_SQRT_2PI - 0.5 * np.sum((e + mu) * resid) + \
@@ -267,7 +293,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             value += len(e) * np.log(2)                                  # − log Φ(0)
             return float(value), np.concatenate([d_beta, [d_s, d_g]])
         b = mu / np.sqrt(g * s)
-        log_cdf_b = log_ndtr(b)
+        log_cdf_b = log_cdf(b)
         lb = np.exp(-0.5 * b * b - _LOG_SQRT_2PI - log_cdf_b)
         value -= np.sum(log_cdf_b) if np.ndim(b) else len(e) * log_cdf_b
         d_s += np.sum(lb * b / (2 * s)) if np.ndim(b) else len(e) * lb * b / (2 * s)
@@ -281,9 +307,9 @@ class StochasticFrontier(GenericLikelihoodModel):
         """ℓ = −log σu + σv²/(2σu²) + e/σu + log Φ(c), c = −e/σv − σv/σu, σu = √(gs), σv = √((1−g)s)."""
         su, sv = np.sqrt(g * s), np.sqrt((1 - g) * s)
         c = -e / sv - sv / su
-        log_cdf = log_ndtr(c)
-        lam = np.exp(-0.5 * c * c - _LOG_SQRT_2PI - log_cdf)
-        value = np.sum(-np.log(su) + sv**2 / (2 * su**2) + e / su + log_cdf)
+        log_cdf_c = log_cdf(c)
+        lam = np.exp(-0.5 * c * c - _LOG_SQRT_2PI - log_cdf_c)
+        value = np.sum(-np.log(su) + sv**2 / (2 * su**2) + e / su + log_cdf_c)
         d_e = 1 / su - lam / sv
         d_su = -1 / su - sv**2 / su**3 - e / su**2 + lam * sv / su**2
         d_sv = sv / su**2 + lam * (e / sv**2 - 1 / su)
@@ -386,13 +412,42 @@ class StochasticFrontier(GenericLikelihoodModel):
         """The same model with a half-normal u (the truncated normal at μ = 0): its nested restriction."""
         return type(self)(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
 
+    # -- a subsample to screen the starts of a large multi-start fit on ------------------------------------
+    def _screens(self) -> bool:
+        """Whether the extra starts run on a subsample first (a cross-section above SCREEN_ROWS records)."""
+        return type(self) is StochasticFrontier and len(self.endog) > SCREEN_ROWS
+
+    def _on_rows(self, rows: np.ndarray) -> "StochasticFrontier":
+        """The same model on ``rows`` of the data."""
+        return type(self)(self.endog[rows], self.exog[rows], cost=self.sign > 0, dist=self.dist,
+                          exog_inefficiency=None if self.exog_inefficiency is None else self.exog_inefficiency[rows])
+
+    def _screen_rows(self) -> np.ndarray:
+        """SCREEN_ROWS records drawn without replacement, the same for a model and its restrictions."""
+        return np.sort(np.random.default_rng(0).choice(len(self.endog), SCREEN_ROWS, replace=False))
+
+    def _restricted_fit(self, restricted: "StochasticFrontier"):
+        """The nested restriction's maximum on all the data: fitted with all its starts on the subsample first
+        when the data are large, then followed from there on all the data (for its maximum only: a start and
+        the log-likelihood to reach, no standard errors)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # the restricted fit's own edges are not this model's
+            if not self._screens():
+                return restricted.fit()
+            screened = restricted._on_rows(self._screen_rows()).fit()
+            start = np.asarray(screened.params, dtype=float)
+            curvature = restricted._free_inverse_hessian(screened)
+            stage1, at_edge = restricted._maximise(restricted._to_free(start), curvature)
+            if (stage1.success or stage1.settled or np.max(np.abs(stage1.jac)) < 1e-7) and not at_edge:
+                return RestrictedMaximum(restricted._from_free(stage1.x), -float(stage1.fun) * len(self.endog),
+                                         restricted.i_sigma2)
+            return restricted._fit(start, restricted._to_free(start), "newton", 100, False, hess_inv0=curvature)
+
     def _fit_truncated(self, start_params, method, maxiter, disp, **kwargs):
         """The truncated normal from several starts (COLS at μ = 0, the fitted half-normal, and a grid in μ of
         its σu), the best kept; it must reach at least the nested half-normal's log-likelihood, or it says
         that it could not."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")       # the restricted fit's own edges are not this model's
-            restricted = self.nested_half_normal().fit()
+        restricted = self._restricted_fit(self.nested_half_normal())
         base = np.array(start_params, dtype=float)
         fitted = np.asarray(restricted.params, dtype=float)
         base_from_fit = base.copy()
@@ -425,9 +480,7 @@ class StochasticFrontier(GenericLikelihoodModel):
     def _fit_bc95(self, start_params, method, maxiter, disp, **kwargs):
         """Battese-Coelli (1995) from COLS with δ = 0 and from its fitted restriction (one μ, or none), the
         best kept; it must reach at least the restriction's log-likelihood, or it says that it could not."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
-            restricted = self.nested_constant_mean().fit()
+        restricted = self._restricted_fit(self.nested_constant_mean())
         fitted = np.asarray(restricted.params, dtype=float)
         from_fit = np.array(start_params, dtype=float)
         from_fit[:self.k_beta] = fitted[:self.k_beta]
@@ -441,7 +494,37 @@ class StochasticFrontier(GenericLikelihoodModel):
                              "mean for every record", method, maxiter, disp, **kwargs)
 
     def _best_of(self, starts, restricted, what: str, method, maxiter, disp, **kwargs):
-        """The best fit from ``starts`` (only its warnings said); it must reach ``restricted``'s log-likelihood."""
+        """The best fit from ``starts`` (only its warnings said); it must reach ``restricted``'s log-likelihood.
+
+        On large data each start runs on the subsample first; the optima found there are ranked by the
+        log-likelihood of all the data and the best (with any other within SCREEN_LLF of it, at a point of its
+        own) is followed on all of it, from the subsample's curvature there.
+        """
+        if self._screens():
+            sub = self._on_rows(self._screen_rows())
+            ends = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")       # a discarded start's edges are not the fit's
+                for start in starts:
+                    try:
+                        found = sub._fit(start, sub._to_free(start), method, maxiter, disp)
+                    except (np.linalg.LinAlgError, ValueError):
+                        continue
+                    point = np.asarray(found.params, dtype=float)
+                    value = self.loglike(point)
+                    if np.isfinite(value):
+                        ends.append((value, point, sub._free_inverse_hessian(found)))
+            if ends:
+                # the best optimum, and any other within SCREEN_LLF of it at a point of its own (starts that met
+                # at one optimum are followed once), each with the subsample's curvature there
+                top, kept = max(end[0] for end in ends), []
+                for value, point, curvature in sorted(ends, key=lambda end: -end[0]):
+                    if value >= top - SCREEN_LLF and not any(np.allclose(point, other, rtol=1e-3, atol=1e-4)
+                                                             for other, _ in kept):
+                        kept.append((point, curvature))
+                return reaches(best_fit([lambda start=start, curvature=curvature: self._fit(
+                    start, self._to_free(start), method, maxiter, disp, hess_inv0=curvature, **kwargs)
+                    for start, curvature in kept]), restricted.llf, what)
         best = best_fit([lambda start=start: self._fit(start, self._to_free(start), method, maxiter, disp, **kwargs)
                          for start in starts])
         if best is None:
@@ -462,10 +545,31 @@ class StochasticFrontier(GenericLikelihoodModel):
                           f"mu is known (the limit model is the frontier with normal errors, i.e. OLS); there is "
                           f"no interior maximum", BoundaryWarning, stacklevel=3)
 
-    def _fit(self, start_params, free_start, method, maxiter, disp, **kwargs):
-        # Stage 1: quasi-Newton in unbounded parameters, the value and gradient from one pass.
-        scale = float(len(self.endog))      # the mean log-likelihood: the same scale at any sample size
+    def _free_inverse_hessian(self, results) -> np.ndarray | None:
+        """The inverse Hessian of the mean negative log-likelihood in the free parameters (log σ², logit γ) at
+        ``results``' optimum, from its covariance: the curvature a fit of the same model on more records of
+        the same data starts its quasi-Newton search with. None where the covariance is not usable."""
+        params = np.asarray(results.params, dtype=float)
+        try:
+            cov = np.asarray(results.cov_params(), dtype=float)
+        except (ValueError, np.linalg.LinAlgError):      # no covariance at that point (an edge, a flat ridge)
+            return None
+        if cov.shape != (len(params), len(params)) or not np.all(np.isfinite(cov)):
+            return None
+        scale = np.ones(len(params))          # d free / d param
+        scale[self.i_sigma2] = 1 / params[self.i_sigma2]
+        scale[self.i_gamma] = 1 / (params[self.i_gamma] * (1 - params[self.i_gamma]))
+        inverse = len(results.model.endog) * scale[:, None] * cov * scale[None, :]
+        if not np.all(np.isfinite(inverse)) or np.any(np.linalg.eigvalsh(0.5 * (inverse + inverse.T)) <= 0):
+            return None
+        return 0.5 * (inverse + inverse.T)
 
+    def _maximise(self, free_start, hess_inv0=None):
+        """Stage 1 of a fit: quasi-Newton (BFGS) in the free parameters, the value and gradient from one pass,
+        from the curvature ``hess_inv0`` when given (a subsample's fit at its optimum). Returns scipy's result
+        (with ``settled``: stopped where an iteration no longer gains anything the mean log-likelihood
+        resolves, the gradient below 1e-6) and whether a truncated normal's μ ran off to its edge."""
+        scale = float(len(self.endog))      # the mean log-likelihood: the same scale at any sample size
         evaluated: dict[bytes, tuple[float, float]] = {}    # point → (value, largest gradient component)
 
         def objective(free):
@@ -478,7 +582,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             evaluated[free.tobytes()] = (-value / scale, float(np.max(np.abs(grad))) / scale)
             return -value / scale, -grad / scale
 
-        previous, at_edge = [np.inf], [False]
+        previous, at_edge, settled = [np.inf], [False], [False]
 
         def at_precision(intermediate_result):
             # a truncated normal whose μ runs past ±20 σu has no interior maximum (the exponential limit below,
@@ -498,12 +602,19 @@ class StochasticFrontier(GenericLikelihoodModel):
             gained = previous[0] - value
             previous[0] = value
             if largest < 1e-6 and gained <= 16 * np.finfo(float).eps * max(1.0, abs(value)):
+                settled[0] = True
                 raise StopIteration
             evaluated.clear()
 
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):   # trial steps outside the space
             stage1 = optimize.minimize(objective, free_start, jac=True, method="BFGS", callback=at_precision,
-                                       options={"gtol": 1e-8, "maxiter": 2000})
+                                       options={"gtol": 1e-8, "maxiter": 2000, "hess_inv0": hess_inv0})
+        stage1.settled = settled[0]        # stopped at the precision the mean log-likelihood resolves
+        return stage1, at_edge[0]
+
+    def _fit(self, start_params, free_start, method, maxiter, disp, hess_inv0=None, **kwargs):
+        # Stage 1: quasi-Newton in unbounded parameters (from a subsample fit's curvature, ``hess_inv0``)
+        stage1, at_edge = self._maximise(free_start, hess_inv0)
         start = self._from_free(stage1.x)
         if not np.all(np.isfinite(start)):   # a degenerate fit (e.g. y explained exactly): keep COLS
             start = start_params
@@ -511,7 +622,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         # Where BFGS converged with an analytic gradient, the optimum is already found: Newton takes no step
         # and computes the Hessian once; otherwise it iterates.
         # BFGS may stop on "precision loss" with the gradient already at rounding level: that is converged too
-        polished = self.analytic_score and (stage1.success or np.max(np.abs(stage1.jac)) < 1e-7 or at_edge[0])
+        polished = self.analytic_score and (stage1.success or np.max(np.abs(stage1.jac)) < 1e-7 or at_edge)
         with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             # at a boundary (γ → 0 or 1) statsmodels cannot invert the Hessian or meet its tolerance; the
             # warnings below say what happened instead
@@ -527,7 +638,7 @@ class StochasticFrontier(GenericLikelihoodModel):
                 fitted = super().fit(start_params=start, method="nm", maxiter=0, disp=disp, **kwargs)
         if polished:
             # by BFGS (stage 1), Newton had nothing to do; at an edge there is no maximum to converge to
-            fitted.mle_retvals["converged"] = not at_edge[0]
+            fitted.mle_retvals["converged"] = not at_edge
         results = self.results_class(self, fitted)
         results.stage1 = stage1
         self._warn_about(results)
@@ -564,6 +675,20 @@ class StochasticFrontier(GenericLikelihoodModel):
                           "of the parameter space" + ("; the exponential model is the limit of this one"
                                                       if self.dist == "truncated-normal" and np.ndim(mu) == 0
                                                       else ""), BoundaryWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class RestrictedMaximum:
+    """The maximum of a nested restriction found on large data without its standard errors: what a
+    multi-start fit needs of it (a start, and the log-likelihood it must reach)."""
+
+    params: np.ndarray
+    llf: float
+    i_sigma2: int
+
+    @property
+    def sigma_u(self) -> float:
+        return float(np.sqrt(self.params[self.i_sigma2] * self.params[self.i_sigma2 + 1]))
 
 
 def conditional_moments(e, sigma_u: float, sigma_v: float, mu: float, dist: str):

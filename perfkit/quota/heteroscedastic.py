@@ -28,7 +28,7 @@ from scipy.special import log_ndtr
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, _mills, best_fit, reaches,
+from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, _mills, best_fit, log_cdf, reaches,
                                     score_hessian, warn_if_flat)
 
 _LOG_2 = float(np.log(2.0))
@@ -160,9 +160,10 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
         s = a + b
         d = np.sqrt(a * b * s)
         arg = (mu * b - e * a) / d
-        la = _mills(arg)
+        log_cdf_arg = log_cdf(arg)
+        la = np.exp(-0.5 * arg * arg - _LOG_SQRT_2PI - log_cdf_arg)       # Λ from the same log Φ
         r = (e + mu) / s
-        value = np.sum(-0.5 * np.log(s) - 0.5 * (e + mu) * r - _LOG_SQRT_2PI + log_ndtr(arg))
+        value = np.sum(-0.5 * np.log(s) - 0.5 * (e + mu) * r - _LOG_SQRT_2PI + log_cdf_arg)
         half = self.dist == "half-normal" and not self.scaling and "mu" not in self.blocks and "mean" not in self.blocks
         d_e = -r - la * a / d
         d_mu = -r + la * b / d
@@ -173,8 +174,9 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
             value += len(e) * _LOG_2
         else:
             c = mu / np.sqrt(a)
-            lc = _mills(c)
-            value -= np.sum(log_ndtr(c))
+            log_cdf_c = log_cdf(c)
+            lc = np.exp(-0.5 * c * c - _LOG_SQRT_2PI - log_cdf_c)
+            value -= np.sum(log_cdf_c)
             d_mu = d_mu - lc / np.sqrt(a)
             d_a = d_a + lc * c / (2 * a)
         d_log_a, d_log_b = d_a * a, d_b * b

@@ -25,7 +25,7 @@ from scipy import stats
 from scipy.special import log_ndtr
 
 from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, StochasticFrontierResults, _mills, best_fit,
-                                    reaches)
+                                    log_cdf, reaches)
 
 MODELS = ("bc92", "pitt-lee")
 
@@ -191,10 +191,10 @@ class PanelFrontier(StochasticFrontier):
         D = sv2 + su2 * C
         root_w = np.sqrt(D * sv2 * su2)
         z = (mu * sv2 - su2 * B) / root_w
-        log_cdf_z = log_ndtr(z)
+        log_cdf_z = log_cdf(z)
         lam_z = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_cdf_z)
         b = mu / np.sqrt(su2)
-        log_cdf_b = log_ndtr(b)
+        log_cdf_b = log_cdf(b)
         T = self.periods
         value = np.sum(-T * _LOG_SQRT_2PI - 0.5 * (T - 1) * np.log(sv2) - 0.5 * np.log(D)
                        - 0.5 * (A / sv2 + mu**2 / su2 - z * z) + log_cdf_z) - self.n_units * log_cdf_b
