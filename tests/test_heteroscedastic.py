@@ -108,3 +108,26 @@ def test_bad_specifications_are_refused(data):
                                 scaling_design=np.ones((len(data), 1)))
     with pytest.raises(ValueError, match="needs dist='truncated-normal'"):
         HeteroscedasticFrontier(data["het"], np.c_[np.ones(len(data)), data["x"]], mean_design=data[["z"]])
+
+
+def test_large_data_screen_the_starts_and_reach_the_maximum_of_every_start(monkeypatch):
+    """Above SCREEN_ROWS records the scaling model's starts (and its nested truncated normal's) run on a
+    subsample first and the best is followed on all the data: the maximum every start on all the data
+    reaches, never lower, and the nested model's log-likelihood reached."""
+    import warnings
+
+    from perfkit.quota import frontier
+    rng = np.random.default_rng(5)
+    n = 3 * frontier.SCREEN_ROWS // 2
+    x, z, w = rng.uniform(0, 2, n), rng.normal(0, 1, n), rng.normal(0, 1, n)
+    u = np.exp(0.5 * z) * stats.truncnorm.rvs(-0.5, np.inf, loc=0.1, scale=0.2, size=n, random_state=rng)
+    y = 1 + 0.5 * x + rng.normal(0, 1, n) * np.exp(0.5 * (-4.6 + 0.5 * w)) + u
+    X, V = np.c_[np.ones(n), x], np.c_[np.ones(n), w]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        screened = HeteroscedasticFrontier(y, X, scaling_design=z[:, None], v_design=V).fit()
+        monkeypatch.setattr(frontier, "SCREEN_ROWS", 10 * n)
+        everywhere = HeteroscedasticFrontier(y, X, scaling_design=z[:, None], v_design=V).fit()
+    assert screened.llf >= everywhere.llf - 1e-6
+    assert screened.llf >= screened.restricted_llf - 1e-6
+    np.testing.assert_allclose(np.asarray(screened.params), np.asarray(everywhere.params), atol=1e-4)

@@ -28,7 +28,8 @@ from scipy.special import log_ndtr
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults, LikelihoodResultsWrapper
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, _mills, best_fit, log_cdf, reaches,
+from perfkit.quota import frontier
+from perfkit.quota.frontier import (_LOG_SQRT_2PI, SCREEN_LLF, StochasticFrontier, _mills, best_fit, log_cdf, reaches,
                                     score_hessian, warn_if_flat)
 
 _LOG_2 = float(np.log(2.0))
@@ -254,19 +255,16 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
         HeteroscedasticFrontierResults
         """
         restricted_model = self.nested_homoscedastic()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
-            restricted = restricted_model.fit()
+        # (on large data the restriction is fitted on the subsample first, for its maximum only)
+        restricted = restricted_model._restricted_fit(restricted_model)
         starts = [self._from_homoscedastic(np.asarray(restricted.params, dtype=float), restricted_model)]
-        if not restricted.mle_retvals.get("converged", True):
+        if not getattr(restricted, "mle_retvals", {}).get("converged", True):
             starts = []             # the nested fit stopped at its edge (μ → ±∞): no start for this model
         if restricted_model.dist == "truncated-normal":
             # the truncated normal's likelihood can run off to μ → −∞ (the exponential limit) or lie flat in μ:
             # start also from the half-normal (μ = 0) and from μ = ±σu of it, as the homoscedastic fit does
             half_model = StochasticFrontier(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                half = np.asarray(half_model.fit().params, dtype=float)
+            half = np.asarray(half_model._restricted_fit(half_model).params, dtype=float)
             at_zero = self._from_homoscedastic(np.r_[half, 0.0], restricted_model, mean_zero=True)
             sigma_u = float(np.sqrt(half[half_model.i_gamma] * half[half_model.i_sigma2]))
             starts.append(at_zero)
@@ -282,12 +280,54 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                     starts.append(shifted)
         if start_params is not None:
             starts.insert(0, np.asarray(start_params, dtype=float))
-        best = best_fit([lambda start=start: self._fit_from(start, maxiter, disp, **kwargs) for start in starts])
+        curvatures = [None] * len(starts)
+        if len(self.endog) > frontier.SCREEN_ROWS and len(starts) > 1:
+            starts, curvatures = self._screened(starts, maxiter, disp)
+        best = best_fit([lambda start=start, curvature=curvature: self._fit_from(start, maxiter, disp, curvature,
+                                                                                 **kwargs)
+                         for start, curvature in zip(starts, curvatures)])
         if best is None:
             raise ValueError("the heteroscedastic frontier could not be fitted from any start")
         return reaches(best, restricted.llf, "the homoscedastic model it nests")
 
-    def _fit_from(self, start, maxiter, disp, **kwargs):
+    def _on_rows(self, rows: np.ndarray) -> "HeteroscedasticFrontier":
+        """The same model on ``rows`` of the data."""
+        return type(self)(self.endog[rows], self.exog[rows], cost=self.sign > 0, dist=self.dist,
+                          u_design=None if self.scaling else self.U[rows], v_design=self.V[rows],
+                          mean_design=None if self.M is None else self.M[rows],
+                          scaling_design=self.Z[rows] if self.scaling else None)
+
+    def _screened(self, starts, maxiter, disp):
+        """The starts worth following on all the data (as :meth:`StochasticFrontier._best_of` screens them):
+        each fitted on the subsample, ranked by the log-likelihood of all the data, the best kept with any
+        other optimum within SCREEN_LLF at a point of its own; each with the subsample's curvature there."""
+        rows = np.sort(np.random.default_rng(0).choice(len(self.endog), frontier.SCREEN_ROWS, replace=False))
+        sub, ends = self._on_rows(rows), []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")           # a discarded start's edges are not the fit's
+            for start in starts:
+                try:
+                    found = sub._fit_from(start, maxiter, disp)
+                    cov = np.asarray(found.cov_params(), dtype=float)
+                except (np.linalg.LinAlgError, ValueError):
+                    continue
+                point = np.asarray(found.params, dtype=float)
+                value = self.loglike(point)
+                curvature = len(rows) * 0.5 * (cov + cov.T) if np.all(np.isfinite(cov)) else None
+                if curvature is not None and np.any(np.linalg.eigvalsh(curvature) <= 0):
+                    curvature = None
+                if np.isfinite(value):
+                    ends.append((value, point, curvature))
+        if not ends:
+            return starts, [None] * len(starts)
+        top, kept = max(end[0] for end in ends), []
+        for value, point, curvature in sorted(ends, key=lambda end: -end[0]):
+            if value >= top - SCREEN_LLF and not any(np.allclose(point, other, rtol=1e-3, atol=1e-4)
+                                                     for other, _ in kept):
+                kept.append((point, curvature))
+        return [point for point, _ in kept], [curvature for _, curvature in kept]
+
+    def _fit_from(self, start, maxiter, disp, hess_inv0=None, **kwargs):
         scale = float(len(self.endog))
 
         def objective(params):
@@ -296,7 +336,8 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                 return 1e10, np.zeros_like(params)
             return -value / scale, -grad / scale
 
-        found = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": maxiter})
+        found = minimize(objective, start, jac=True, method="BFGS",
+                         options={"gtol": 1e-8, "maxiter": maxiter, "hess_inv0": hess_inv0})
         with warnings.catch_warnings():
             # no iteration here (maxiter=0): the results object at BFGS's optimum, with its Hessian
             warnings.simplefilter("ignore", ConvergenceWarning)
