@@ -457,7 +457,8 @@ def _scratch_database():
 
 
 def _clean_rows(table: pyarrow.Table, table_spec: TableSpec) -> bool:
-    """No period ends before it starts, no unique column repeats a value, and no key is given twice.
+    """No period ends before it starts, no value exceeds its row's limit, no unique column repeats a value, and
+    no key is given twice.
 
     Distinct counts run in DuckDB, which hashes on every core (Arrow's ``count_distinct`` is about
     three times slower on two).
@@ -465,6 +466,9 @@ def _clean_rows(table: pyarrow.Table, table_spec: TableSpec) -> bool:
     if "start_date" in table.column_names and "end_date" in table.column_names and \
             pc.any(pc.less(table.column("end_date"), table.column("start_date"))).as_py():
         return False
+    for column, limit in table_spec.limits:      # a value above its row's limit: the careful path names it
+        if pc.any(pc.greater(table.column(column), pc.multiply(table.column(limit), 1 + 1e-12))).as_py():
+            return False
     unique = [c for c, column in table_spec.schema.columns.items() if column.unique]
     tests = [f'count(DISTINCT "{c}") = count("{c}")' for c in unique]
     if len(table_spec.key) > 1:

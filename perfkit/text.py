@@ -154,8 +154,8 @@ class Message:
                 value = value.label(lang)
             elif isinstance(value, (list, tuple)):
                 value = ("、" if lang == "zh" else ", ").join(
-                    preset.label(str(v), lang) if isinstance(v, Name) and preset is not None else str(v)
-                    for v in value)
+                    preset.label(str(v), lang) if isinstance(v, Name) and preset is not None
+                    else v.label(lang) if isinstance(v, Coded) else str(v) for v in value)
             values[key] = value
         return text(f"{self.section}.{self.code}", lang, **values)
 

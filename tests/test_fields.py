@@ -13,7 +13,8 @@ from perfkit.evaluation import evaluate, score_project
 from perfkit.evaluation.fields import evaluate_formula, formula_share, linked_payment
 from perfkit.queries import project_evidence
 from perfkit.rules import load_preset, validate_preset
-from tests.conftest import tiny_tables
+from perfkit.text import render
+from tests.conftest import tiny_tables, write_tables
 
 PRESET = load_preset("default")
 
@@ -178,6 +179,9 @@ def test_missing_ledger_makes_a_draft_for_the_items_that_need_it(tmp_path):
     assert set(waiting["item"]) == {"本息覆盖倍数", "当年收益实现率", "本息按期偿付率"}
     assert set(waiting["supplier"]) == {"unit"}
     assert bond.is_draft and math.isnan(bond.total) and bond.rating is None
+    waiting_note = bond.table.set_index("indicator").at["本息覆盖倍数", "note"]
+    assert render(waiting_note, "en").startswith("revenue over the bond's life (achieved and planned), principal")
+    assert render(waiting_note, "zh").startswith("缺少全周期项目收益（已实现加预计）、全周期应还本息")
     scored = bond.table.set_index("indicator")
     assert scored.loc[["本息覆盖倍数", "当年收益实现率"], "score"].isna().all()
     assert scored.at["债券资金支出进度", "state"] == "scored"      # its own facts are there
@@ -264,6 +268,13 @@ def test_ledgers_refused_precisely(tmp_path):
             with pytest.raises(DataError) as err:
                 store.load_frames(frames)
             assert store.tables() == []                                  # nothing half-loaded
+            # the same through the files a user loads (the fast path of a clean CSV hands it to the careful one)
+            with pytest.raises(DataError) as from_files:
+                store.load(write_tables(tmp_path / ("over" if frames is over else "wrong"),
+                                        {name: frame for name, frame in frames.items() if len(frame)}))
+            assert store.tables() == []
+        assert [(p.row, p.column) for p in from_files.value.problems] == \
+            [(p.row, p.column) for p in err.value.problems]
         problems = {(p.file.split(" ")[0], p.row, p.column): p.problem for p in err.value.problems}
         if frames is over:
             assert problems[("fund_contributions", 4, "paid_in")].render("en") == \
