@@ -26,6 +26,9 @@ import statsmodels.api as sm
 
 from perfkit import datasets
 from perfkit.quota import StochasticFrontier, build_standards
+# log Φ as log(ndtr), scipy's log_ndtr only below z = −5: the likelihoods here are written independently of
+# perfkit's, this one primitive is the same lean computation on both sides
+from perfkit.quota.frontier import log_cdf
 
 
 def synthetic(n: int, seed: int = 0, dist: str = "half-normal"):
@@ -68,24 +71,10 @@ def synthetic_panel(n: int, seed: int = 0, periods: int = 5):
 # -- the obvious alternative: each likelihood in plain numpy, with its gradient, for scipy's BFGS ------
 # Cost frontiers throughout: production-form residuals e = −(y − Xβ) = v − u. θ = (β, [δ], σ², γ, [μ], [η]).
 LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
-LOG_CDF_TAIL = -5.0
 
 
-def log_cdf(z):
-    """log Φ(z) as log(ndtr(z)), several times cheaper than scipy's log_ndtr, which it falls back to only in
-    the far left tail (z < −5), where Φ(z) itself loses its relative precision."""
-    from scipy.special import log_ndtr, ndtr
-    z = np.asarray(z, dtype=float)
-    with np.errstate(divide="ignore"):
-        out = np.log(ndtr(z))
-    tail = z < LOG_CDF_TAIL
-    if tail.any():
-        out[tail] = log_ndtr(z[tail])
-    return out
-
-
-def _lambda(x, log_cdf):
-    return np.exp(-0.5 * x * x - LOG_SQRT_2PI - log_cdf)
+def _lambda(x, log_cdf_x):
+    return np.exp(-0.5 * x * x - LOG_SQRT_2PI - log_cdf_x)
 
 
 def normal_likelihood(y, X, Z=None, truncated=False):

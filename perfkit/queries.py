@@ -158,9 +158,10 @@ def projects_evidence(store: Store, project_ids: list[str]) -> dict[str, Project
     experts_of, findings_of, targets_of = split(experts, keep_id=False), split(findings), split(targets)
     from perfkit.evaluation.fields import project_facts, project_ledgers   # (the evaluation imports this module)
 
-    known = facts["project_id"].tolist()
-    field_facts = project_facts(store, known, dict(zip(facts["project_id"], facts["budget"])), spending.to_dict())
-    ledgers = project_ledgers(store, known, dict(zip(facts["project_id"], facts["category"])))
+    known, categories = facts["project_id"].tolist(), dict(zip(facts["project_id"], facts["category"]))
+    field_facts = project_facts(store, known, dict(zip(facts["project_id"], facts["budget"])), spending.to_dict(),
+                                categories)
+    ledgers = project_ledgers(store, known, categories)
     found = {}
     for position, project_id in enumerate(facts["project_id"]):
         row = facts.iloc[[position]].reset_index(drop=True).iloc[0]   # as a one-row query returns it

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfkit.evaluation import DRAFT, results_summary
+from perfkit.evaluation.fields import printed_payment
 from perfkit.excel import write_workbook
 from perfkit.exante import DRAFT as EXANTE_DRAFT
 from perfkit.exante import exante_summary
@@ -71,10 +72,9 @@ def results_application_workbook(applied: pd.DataFrame, path: str | PathLike, la
         payments = paid[["project_id", "name", "total", "availability_payment", "payment_band",
                          "payment_coefficient", "payment", "withheld"]].copy()
         payments["payment_band"] = payments["payment_band"].map(lambda band: preset.label(band, lang))
-        # in 万元, what is withheld the printed base less the printed payment: the two add up as printed
-        payments["availability_payment"] = (payments["availability_payment"] / 1e4).round(2)
-        payments["payment"] = (payments["payment"] / 1e4).round(2)
-        payments["withheld"] = (payments["availability_payment"] - payments["payment"]).round(2)
+        printed = [printed_payment(dict(amount=a, payment=p), 1e4)       # in 万元, as the report prints them
+                   for a, p in zip(payments["availability_payment"], payments["payment"])]
+        payments[["availability_payment", "payment", "withheld"]] = pd.DataFrame(printed, index=payments.index)
         formats.update({names[c]: MONEY for c in ("availability_payment", "payment", "withheld")})
         formats[names["payment_coefficient"]] = "0.00"
         book[sheets["payments"]] = payments.rename(columns=names)

@@ -97,19 +97,23 @@ _LEDGER_ORDER = {
 }
 
 
-def project_facts(store: Store, project_ids: list[str], budget: dict, spent: dict) -> dict[str, dict]:
+def project_facts(store: Store, project_ids: list[str], budget: dict, spent: dict,
+                  categories: dict[str, str]) -> dict[str, dict]:
     """Every fact of each project (None where its ledger lacks it), by project id.
 
     ``budget`` and ``spent`` are the projects' budget in force and spending (the key evaluation's own);
-    a ledger the store does not hold at all (a store loaded before perfkit knew it) gives no facts.
+    ``categories`` the projects' categories: the ledgers are read for the new fields' projects only (the
+    loader keeps other projects out of them), so a batch of regular projects runs no query here. A ledger
+    the store does not hold at all (a store loaded before perfkit knew it) gives no facts.
     """
     ids = list(project_ids)
-    present = set(store.tables())
+    fields = [pid for pid in ids if categories.get(pid) in LEDGERS]
+    present = set(store.tables()) if fields else set()
     frames = []
     for table, sql in _FACT_SQL.items():
         needs = {table, "projects"} | ({"guidance_funds"} if table == "fund_investments" else set())
         if needs <= present:
-            frames.append(store.query(sql, {"ids": ids}).set_index("project_id"))
+            frames.append(store.query(sql, {"ids": fields}).set_index("project_id"))
     facts = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=pd.Index([], name="project_id"))
     facts = facts.reindex(index=ids, columns=[f for f in FACT_EVIDENCE if f not in ("budget", "spent")])
     out = {}
@@ -125,8 +129,8 @@ def project_facts(store: Store, project_ids: list[str], budget: dict, spent: dic
 def project_ledgers(store: Store, project_ids: list[str], categories: dict[str, str]) -> dict[str, dict]:
     """The ledger records of each project of a new field (``categories``: project id → category), by
     project id and ledger; a project of no field has none."""
-    present = set(store.tables())
-    wanted = {table for pid in project_ids for table in LEDGERS.get(categories.get(pid), ())} & present
+    wanted = {table for pid in project_ids for table in LEDGERS.get(categories.get(pid), ())}
+    wanted &= set(store.tables()) if wanted else set()
     rows = {table: store.query(f'SELECT * FROM "{table}" WHERE project_id IN (SELECT unnest($ids::VARCHAR[])) '
                                f"ORDER BY {_LEDGER_ORDER[table]}", {"ids": list(project_ids)})
             for table in sorted(wanted)}
@@ -175,3 +179,11 @@ def linked_payment(payment: Payment, score: float, facts: dict[str, float | None
     paid = base * spec.coefficient
     return dict(base=payment.base, amount=base, band=band, coefficient=spec.coefficient, payment=paid,
                 withheld=base - paid, score=score)
+
+
+def printed_payment(paid: dict, unit: float = 1.0) -> tuple[float, float, float]:
+    """A linked payment's base, payment and what is withheld as printed in ``unit`` (1: yuan; 1e4: 万元), to
+    two decimals, what is withheld being the printed base less the printed payment: the three add up as
+    printed, in the report and in the workbook alike."""
+    base, payment = round(paid["amount"] / unit, 2), round(paid["payment"] / unit, 2)
+    return base, payment, round(base - payment, 2)

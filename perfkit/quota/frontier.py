@@ -422,32 +422,28 @@ class StochasticFrontier(GenericLikelihoodModel):
         return type(self)(self.endog[rows], self.exog[rows], cost=self.sign > 0, dist=self.dist,
                           exog_inefficiency=None if self.exog_inefficiency is None else self.exog_inefficiency[rows])
 
-    def _screen_rows(self) -> np.ndarray:
-        """SCREEN_ROWS records drawn without replacement, the same for a model and its restrictions."""
-        return np.sort(np.random.default_rng(0).choice(len(self.endog), SCREEN_ROWS, replace=False))
-
-    def _restricted_fit(self, restricted: "StochasticFrontier"):
-        """The nested restriction's maximum on all the data: fitted with all its starts on the subsample first
-        when the data are large, then followed from there on all the data (for its maximum only: a start and
-        the log-likelihood to reach, no standard errors)."""
+    def _maximum(self):
+        """This model's maximum, as a nested restriction of another needs it (a start, and the log-likelihood
+        to reach), its own warnings unsaid: the whole fit, or on large data the fit with all its starts on the
+        subsample followed from there on all the data, for its maximum only (no standard errors)."""
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")       # the restricted fit's own edges are not this model's
+            warnings.simplefilter("ignore")       # the restriction's own edges are not the model's that nests it
             if not self._screens():
-                return restricted.fit()
-            screened = restricted._on_rows(self._screen_rows()).fit()
+                return self.fit()
+            screened = self._on_rows(screen_rows(len(self.endog))).fit()
             start = np.asarray(screened.params, dtype=float)
-            curvature = restricted._free_inverse_hessian(screened)
-            stage1, at_edge = restricted._maximise(restricted._to_free(start), curvature)
+            curvature = self._free_inverse_hessian(screened)
+            stage1, at_edge = self._maximise(self._to_free(start), curvature)
             if (stage1.success or stage1.settled or np.max(np.abs(stage1.jac)) < 1e-7) and not at_edge:
-                return RestrictedMaximum(restricted._from_free(stage1.x), -float(stage1.fun) * len(self.endog),
-                                         restricted.i_sigma2)
-            return restricted._fit(start, restricted._to_free(start), "newton", 100, False, hess_inv0=curvature)
+                return RestrictedMaximum(self._from_free(stage1.x), -float(stage1.fun) * len(self.endog),
+                                         self.i_sigma2)
+            return self._fit(start, self._to_free(start), "newton", 100, False, hess_inv0=curvature)
 
     def _fit_truncated(self, start_params, method, maxiter, disp, **kwargs):
         """The truncated normal from several starts (COLS at μ = 0, the fitted half-normal, and a grid in μ of
         its σu), the best kept; it must reach at least the nested half-normal's log-likelihood, or it says
         that it could not."""
-        restricted = self._restricted_fit(self.nested_half_normal())
+        restricted = self.nested_half_normal()._maximum()
         base = np.array(start_params, dtype=float)
         fitted = np.asarray(restricted.params, dtype=float)
         base_from_fit = base.copy()
@@ -480,7 +476,7 @@ class StochasticFrontier(GenericLikelihoodModel):
     def _fit_bc95(self, start_params, method, maxiter, disp, **kwargs):
         """Battese-Coelli (1995) from COLS with δ = 0 and from its fitted restriction (one μ, or none), the
         best kept; it must reach at least the restriction's log-likelihood, or it says that it could not."""
-        restricted = self._restricted_fit(self.nested_constant_mean())
+        restricted = self.nested_constant_mean()._maximum()
         fitted = np.asarray(restricted.params, dtype=float)
         from_fit = np.array(start_params, dtype=float)
         from_fit[:self.k_beta] = fitted[:self.k_beta]
@@ -496,37 +492,18 @@ class StochasticFrontier(GenericLikelihoodModel):
     def _best_of(self, starts, restricted, what: str, method, maxiter, disp, **kwargs):
         """The best fit from ``starts`` (only its warnings said); it must reach ``restricted``'s log-likelihood.
 
-        On large data each start runs on the subsample first; the optima found there are ranked by the
-        log-likelihood of all the data and the best (with any other within SCREEN_LLF of it, at a point of its
-        own) is followed on all of it, from the subsample's curvature there.
+        On large data the starts are screened on a subsample first (:func:`screened_starts`) and those kept
+        are followed on all the data from the subsample's curvature there.
         """
         if self._screens():
-            sub = self._on_rows(self._screen_rows())
-            ends = []
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")       # a discarded start's edges are not the fit's
-                for start in starts:
-                    try:
-                        found = sub._fit(start, sub._to_free(start), method, maxiter, disp)
-                    except (np.linalg.LinAlgError, ValueError):
-                        continue
-                    point = np.asarray(found.params, dtype=float)
-                    value = self.loglike(point)
-                    if np.isfinite(value):
-                        ends.append((value, point, sub._free_inverse_hessian(found)))
-            if ends:
-                # the best optimum, and any other within SCREEN_LLF of it at a point of its own (starts that met
-                # at one optimum are followed once), each with the subsample's curvature there
-                top, kept = max(end[0] for end in ends), []
-                for value, point, curvature in sorted(ends, key=lambda end: -end[0]):
-                    if value >= top - SCREEN_LLF and not any(np.allclose(point, other, rtol=1e-3, atol=1e-4)
-                                                             for other, _ in kept):
-                        kept.append((point, curvature))
-                return reaches(best_fit([lambda start=start, curvature=curvature: self._fit(
-                    start, self._to_free(start), method, maxiter, disp, hess_inv0=curvature, **kwargs)
-                    for start, curvature in kept]), restricted.llf, what)
-        best = best_fit([lambda start=start: self._fit(start, self._to_free(start), method, maxiter, disp, **kwargs)
-                         for start in starts])
+            sub = self._on_rows(screen_rows(len(self.endog)))
+            pairs = screened_starts(starts, lambda start: sub._fit(start, sub._to_free(start), method, maxiter, disp),
+                                    self.loglike, sub._free_inverse_hessian)
+        else:
+            pairs = [(start, None) for start in starts]
+        best = best_fit([lambda start=start, curvature=curvature: self._fit(
+            start, self._to_free(start), method, maxiter, disp, hess_inv0=curvature, **kwargs)
+            for start, curvature in pairs])
         if best is None:
             return self._fit(starts[0], self._to_free(starts[0]), method, maxiter, disp, **kwargs)
         return reaches(best, restricted.llf, what)
@@ -547,22 +524,12 @@ class StochasticFrontier(GenericLikelihoodModel):
 
     def _free_inverse_hessian(self, results) -> np.ndarray | None:
         """The inverse Hessian of the mean negative log-likelihood in the free parameters (log σ², logit γ) at
-        ``results``' optimum, from its covariance: the curvature a fit of the same model on more records of
-        the same data starts its quasi-Newton search with. None where the covariance is not usable."""
+        ``results``' optimum (:func:`subsample_curvature` with the derivatives of the free parameters)."""
         params = np.asarray(results.params, dtype=float)
-        try:
-            cov = np.asarray(results.cov_params(), dtype=float)
-        except (ValueError, np.linalg.LinAlgError):      # no covariance at that point (an edge, a flat ridge)
-            return None
-        if cov.shape != (len(params), len(params)) or not np.all(np.isfinite(cov)):
-            return None
         scale = np.ones(len(params))          # d free / d param
         scale[self.i_sigma2] = 1 / params[self.i_sigma2]
         scale[self.i_gamma] = 1 / (params[self.i_gamma] * (1 - params[self.i_gamma]))
-        inverse = len(results.model.endog) * scale[:, None] * cov * scale[None, :]
-        if not np.all(np.isfinite(inverse)) or np.any(np.linalg.eigvalsh(0.5 * (inverse + inverse.T)) <= 0):
-            return None
-        return 0.5 * (inverse + inverse.T)
+        return subsample_curvature(results, scale)
 
     def _maximise(self, free_start, hess_inv0=None):
         """Stage 1 of a fit: quasi-Newton (BFGS) in the free parameters, the value and gradient from one pass,
@@ -763,6 +730,57 @@ EDGE_SIGMAS = 20.0
 #: ... and where its quasi-Newton stage stops following the edge (by then within about 0.01 of the limit model's
 #: log-likelihood on real data; further on, each iteration gains less than the last)
 STOP_SIGMAS = 40.0
+
+
+def screen_rows(n: int) -> np.ndarray:
+    """SCREEN_ROWS of ``n`` records drawn without replacement: the same for a model and its restrictions."""
+    return np.sort(np.random.default_rng(0).choice(n, SCREEN_ROWS, replace=False))
+
+
+def subsample_curvature(results, scale: np.ndarray | None = None) -> np.ndarray | None:
+    """The inverse Hessian of the mean negative log-likelihood at ``results``' optimum, from its covariance
+    (``scale``: d free / d parameter, where the search runs in other parameters): the curvature a fit of the
+    same model on more records of the same data starts its quasi-Newton search with. None where the
+    covariance is not usable (an edge, a flat ridge)."""
+    params = np.asarray(results.params, dtype=float)
+    try:
+        cov = np.asarray(results.cov_params(), dtype=float)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if cov.shape != (len(params), len(params)) or not np.all(np.isfinite(cov)):
+        return None
+    if scale is not None:
+        cov = scale[:, None] * cov * scale[None, :]
+    inverse = len(results.model.endog) * 0.5 * (cov + cov.T)
+    if not np.all(np.isfinite(inverse)) or np.any(np.linalg.eigvalsh(inverse) <= 0):
+        return None
+    return inverse
+
+
+def screened_starts(starts, fit_on_subsample, loglike, curvature) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The starts worth following on all the data, each with its curvature: every start fitted on the subsample
+    (``fit_on_subsample``), the optima ranked by ``loglike`` of all the data, the best kept with any other
+    within SCREEN_LLF of it at a point of its own (starts that met at one optimum are followed once); each
+    optimum with ``curvature`` of its fit. Every start, without curvature, when none could be fitted there."""
+    ends = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # a discarded start's edges are not the fit's
+        for start in starts:
+            try:
+                found = fit_on_subsample(start)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+            point = np.asarray(found.params, dtype=float)
+            value = loglike(point)
+            if np.isfinite(value):
+                ends.append((value, point, curvature(found)))
+    if not ends:
+        return [(start, None) for start in starts]
+    top, kept = max(end[0] for end in ends), []
+    for value, point, bend in sorted(ends, key=lambda end: -end[0]):
+        if value >= top - SCREEN_LLF and not any(np.allclose(point, other, rtol=1e-3, atol=1e-4) for other, _ in kept):
+            kept.append((point, bend))
+    return kept
 
 
 def best_fit(attempts):

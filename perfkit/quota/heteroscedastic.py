@@ -29,8 +29,8 @@ from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodMode
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from perfkit.quota import frontier
-from perfkit.quota.frontier import (_LOG_SQRT_2PI, SCREEN_LLF, StochasticFrontier, _mills, best_fit, log_cdf, reaches,
-                                    score_hessian, warn_if_flat)
+from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, _mills, best_fit, log_cdf, reaches,
+                                    score_hessian, screen_rows, screened_starts, subsample_curvature, warn_if_flat)
 
 _LOG_2 = float(np.log(2.0))
 
@@ -256,7 +256,7 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
         """
         restricted_model = self.nested_homoscedastic()
         # (on large data the restriction is fitted on the subsample first, for its maximum only)
-        restricted = restricted_model._restricted_fit(restricted_model)
+        restricted = restricted_model._maximum()
         starts = [self._from_homoscedastic(np.asarray(restricted.params, dtype=float), restricted_model)]
         if not getattr(restricted, "mle_retvals", {}).get("converged", True):
             starts = []             # the nested fit stopped at its edge (μ → ±∞): no start for this model
@@ -264,7 +264,7 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
             # the truncated normal's likelihood can run off to μ → −∞ (the exponential limit) or lie flat in μ:
             # start also from the half-normal (μ = 0) and from μ = ±σu of it, as the homoscedastic fit does
             half_model = StochasticFrontier(self.endog, self.exog, cost=self.sign > 0, dist="half-normal")
-            half = np.asarray(half_model._restricted_fit(half_model).params, dtype=float)
+            half = np.asarray(half_model._maximum().params, dtype=float)
             at_zero = self._from_homoscedastic(np.r_[half, 0.0], restricted_model, mean_zero=True)
             sigma_u = float(np.sqrt(half[half_model.i_gamma] * half[half_model.i_sigma2]))
             starts.append(at_zero)
@@ -280,12 +280,15 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                     starts.append(shifted)
         if start_params is not None:
             starts.insert(0, np.asarray(start_params, dtype=float))
-        curvatures = [None] * len(starts)
         if len(self.endog) > frontier.SCREEN_ROWS and len(starts) > 1:
-            starts, curvatures = self._screened(starts, maxiter, disp)
+            sub = self._on_rows(screen_rows(len(self.endog)))
+            pairs = screened_starts(starts, lambda start: sub._fit_from(start, maxiter, disp), self.loglike,
+                                    subsample_curvature)
+        else:
+            pairs = [(start, None) for start in starts]
         best = best_fit([lambda start=start, curvature=curvature: self._fit_from(start, maxiter, disp, curvature,
                                                                                  **kwargs)
-                         for start, curvature in zip(starts, curvatures)])
+                         for start, curvature in pairs])
         if best is None:
             raise ValueError("the heteroscedastic frontier could not be fitted from any start")
         return reaches(best, restricted.llf, "the homoscedastic model it nests")
@@ -296,36 +299,6 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                           u_design=None if self.scaling else self.U[rows], v_design=self.V[rows],
                           mean_design=None if self.M is None else self.M[rows],
                           scaling_design=self.Z[rows] if self.scaling else None)
-
-    def _screened(self, starts, maxiter, disp):
-        """The starts worth following on all the data (as :meth:`StochasticFrontier._best_of` screens them):
-        each fitted on the subsample, ranked by the log-likelihood of all the data, the best kept with any
-        other optimum within SCREEN_LLF at a point of its own; each with the subsample's curvature there."""
-        rows = np.sort(np.random.default_rng(0).choice(len(self.endog), frontier.SCREEN_ROWS, replace=False))
-        sub, ends = self._on_rows(rows), []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")           # a discarded start's edges are not the fit's
-            for start in starts:
-                try:
-                    found = sub._fit_from(start, maxiter, disp)
-                    cov = np.asarray(found.cov_params(), dtype=float)
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-                point = np.asarray(found.params, dtype=float)
-                value = self.loglike(point)
-                curvature = len(rows) * 0.5 * (cov + cov.T) if np.all(np.isfinite(cov)) else None
-                if curvature is not None and np.any(np.linalg.eigvalsh(curvature) <= 0):
-                    curvature = None
-                if np.isfinite(value):
-                    ends.append((value, point, curvature))
-        if not ends:
-            return starts, [None] * len(starts)
-        top, kept = max(end[0] for end in ends), []
-        for value, point, curvature in sorted(ends, key=lambda end: -end[0]):
-            if value >= top - SCREEN_LLF and not any(np.allclose(point, other, rtol=1e-3, atol=1e-4)
-                                                     for other, _ in kept):
-                kept.append((point, curvature))
-        return [point for point, _ in kept], [curvature for _, curvature in kept]
 
     def _fit_from(self, start, maxiter, disp, hess_inv0=None, **kwargs):
         scale = float(len(self.endog))

@@ -142,10 +142,11 @@ class KeyEvaluationView(PresetView):
                          score=None if np.isnan(items.at[row.item, "score"]) else float(items.at[row.item, "score"]))
                     for row in r.formulas.itertuples()]
         payment = r.payment
-        if payment is not None:    # printed in 万元 so that the payment and what is withheld add up to the base
-            base = round(payment["amount"] / 1e4, 2)
-            paid, withheld = rounded_parts([payment["payment"] / 1e4, payment["withheld"] / 1e4], total=base)
-            payment = {**payment, "amount": base, "payment": float(paid), "withheld": float(withheld),
+        if payment is not None:    # in 万元, the payment and what is withheld adding up to the base as printed
+            from perfkit.evaluation.fields import printed_payment
+
+            base, paid, withheld = printed_payment(payment, 1e4)
+            payment = {**payment, "amount": base, "payment": paid, "withheld": withheld,
                        "band": self.label(payment["band"])}
         return dict(name=self.label(r.framework.name), basis=self.label(r.framework.basis), category=r.project["category"],
                     formulas=formulas, facts=r.facts, linked=r.framework.payment is not None, payment=payment)
@@ -266,7 +267,7 @@ class KeyEvaluationView(PresetView):
                 tables.append(self._investments_table(r.ledgers["fund_investments"]))
         if category == "purchased_service" and len(r.ledgers.get("service_contracts", ())):
             tables.append(self._contracts_table(r.ledgers["service_contracts"]))
-        if r.framework.payment is not None and self._framework()["payment"] is not None:
+        if r.payment is not None:
             tables.append(self._payment_table())
         return tables
 
@@ -332,11 +333,13 @@ class KeyEvaluationView(PresetView):
 
     def _payment_table(self) -> pd.DataFrame:
         h = texts("key_evaluation.payment", self.lang)
-        p = self.result.payment     # in yuan, the payment and what is withheld adding up to the base
-        paid, withheld = rounded_parts([p["payment"], p["withheld"]], total=round(p["amount"], 2))
-        return pd.DataFrame([{h["base"]: round(p["amount"], 2), h["score"]: round(self.result.total, 2),
+        from perfkit.evaluation.fields import printed_payment
+
+        p = self.result.payment
+        base, paid, withheld = printed_payment(p)      # in yuan, adding up as printed
+        return pd.DataFrame([{h["base"]: base, h["score"]: round(self.result.total, 2),
                               h["band"]: self.label(p["band"]), h["coefficient"]: f"{p['coefficient']:.2f}",
-                              h["payment"]: float(paid), h["withheld"]: float(withheld)}])
+                              h["payment"]: paid, h["withheld"]: withheld}])
 
     def sheets(self) -> dict[str, pd.DataFrame]:
         """The report's tables for a workbook: the score table, the dimensions, a new field's formula items and

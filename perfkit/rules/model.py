@@ -6,6 +6,7 @@ preset that ``extends`` another inherits what it does not restate.
 from __future__ import annotations
 
 import ast
+import functools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, field_validator, model_validator
@@ -25,9 +26,19 @@ _FORMULA_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.
                   ast.Name, ast.Load, ast.Constant)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_facts(formula: str) -> tuple[str, ...]:
+    """:func:`formula_facts`, parsed once per formula (an evaluation reads each formula for every project)."""
+    return tuple(_check_formula(formula))
+
+
 def formula_facts(formula: str) -> list[str]:
     """The facts a formula reads, in order of appearance; ``ValueError`` when it is not arithmetic on the
     known facts (``values.fact`` of the catalogue: ``revenue_life / service_life``)."""
+    return list(_parsed_facts(formula))
+
+
+def _check_formula(formula: str) -> list[str]:
     from perfkit.text import codes
 
     try:
