@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/perfkit demo
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 benchmark: install
 	$(BIN)/python benchmarks/bench_frontier.py

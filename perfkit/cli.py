@@ -375,6 +375,18 @@ def _cmd_templates(args) -> int:
     return 0
 
 
+def _cmd_bundle(args) -> int:
+    if not Path(args.dir).is_dir():
+        raise UsageError(text("cli.no_folder", args.lang, folder=args.dir))
+    from perfkit.reports.bundle import bundle
+
+    made = bundle(args.dir, args.output, title=args.title, lang=args.lang, job=args.job)
+    failed = text("cli.bundle_failed", args.lang, n=len(made.failed)) if made.failed else ""
+    print(text("cli.bundle_written", args.lang, reports=len(made.reports), drafts=len(made.drafts),
+               pages=made.pages, pdf=made.pdf, workbook=made.workbook, failed=failed))
+    return 0
+
+
 def _cmd_dictionary(args) -> int:
     from perfkit.dictionary import data_dictionary
 
@@ -385,6 +397,15 @@ def _cmd_dictionary(args) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
     return 0
+
+
+class _WholeWords(argparse.HelpFormatter):
+    """Help text wrapped between words only: a job's name (self-evaluation) is never split at its hyphen."""
+
+    def _split_lines(self, text, width):
+        import textwrap
+
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
 
 
 def _jobs_to_build(argv: list[str]) -> list:
@@ -520,6 +541,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         _add_job_parser(jobs_parsers, job)
 
     p = sub.add_parser("batch", help="run one report job for many subjects (HTML, PDF and/or DOCX, and manifest.csv/.json)",
+                       formatter_class=_WholeWords,
                        description="Run a report job for every subject selected from the store, several at a "
                                    "time: each failure is recorded and the others go on; manifest.csv/.json "
                                    "beside the reports; --resume skips what is done and unchanged.")
@@ -637,6 +659,20 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_lang(p, "language of headers and notes (default zh)")
     _add_debug(p)
     p.set_defaults(func=_cmd_templates)
+
+    p = sub.add_parser("bundle", help="merge the PDF reports of a folder into one submission (cover, contents, "
+                                      "bookmarks, page numbers) with a summary workbook",
+                       description="Merge the PDFs a batch or the demo wrote in DIR, in the order of its index, into "
+                                   "one PDF: a cover, a table of contents with page numbers, a bookmark per report "
+                                   "and page numbers through the whole; a summary workbook (.xlsx) beside it. "
+                                   "Drafts and failed reports are listed, never left out silently.")
+    p.add_argument("dir", help="the report folder (its index.json and manifest.json)")
+    p.add_argument("--output", required=True, help="the bundle's PDF (its workbook goes beside it, .xlsx)")
+    p.add_argument("--title", default=None, help="the cover's title (default: 绩效评价报告汇编)")
+    p.add_argument("--job", default=None, help="bind only the reports of this job (e.g. department-evaluation)")
+    _add_lang(p, "language of the cover, contents and workbook (default zh)")
+    _add_debug(p)
+    p.set_defaults(func=_cmd_bundle)
 
     p = sub.add_parser("data-dictionary", help="write the data dictionary (data/README.md)",
                        description="Generate the data dictionary from the schemas and the label catalogue.")

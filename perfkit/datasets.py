@@ -218,13 +218,14 @@ def make_demo(seed: int = 0, *, n_indicators: int = FULL_LIBRARY) -> dict[str, p
     requests, request_targets, request_scores = _requests(rng, units, directions, indicators, cost_records,
                                                           cost_truth, targets, actuals, projects)
     ledgers = _field_ledgers(seed, projects, budgets, execution, directions, evaluated)
+    department = _department_data(seed, units, projects, budgets, execution, experts)
     return {
         "units": units, "directions": directions, "indicators": indicators, "projects": projects,
         "budgets": budgets, "execution": execution, "targets": targets, "actuals": actuals,
         "experts": experts, "panel_assignments": panel_assignments,
         "expert_scores": expert_scores, "findings": findings, "cost_records": cost_records,
         "cost_truth": cost_truth, "requests": requests, "request_targets": request_targets,
-        "request_scores": request_scores, "price_index": price_index, **ledgers,
+        "request_scores": request_scores, "price_index": price_index, **ledgers, **department,
     }
 
 
@@ -706,6 +707,177 @@ def _field_ledgers(seed, projects, budgets, execution, directions, evaluated) ->
                                                               "units_accepted", "standard_unit_cost", "paid"]),
         "ppp_payments": pd.DataFrame(ppp, columns=["project_id", "contract_name", "availability_payment",
                                                    "operation_payment"]),
+    }
+
+
+
+# --- the department level: accounts, duties and key tasks, overall targets, the bureau's review -------
+
+#: Every this-many-th department is planted with: staff above its authorised posts; receptions and vehicles
+#: above their budget (the “三公”经费 overspent); a key task not done (and one done late); an effect indicator's actual not reported (a draft item);
+#: no review scores yet (a draft).
+DEPARTMENT_OVERSTAFFED = 13
+DEPARTMENT_OVERSPENT = 17
+DEPARTMENT_TASK_UNDONE = 9
+DEPARTMENT_NO_ACTUAL = 11
+DEPARTMENT_NO_REVIEW = 23
+#: The level-1 items of a department's overall targets (output and effect indicators), by level-2 dimension:
+#: (name, unit of measure, polarity, target). ``{n}`` is the number of key tasks.
+DEPARTMENT_INDICATORS = {
+    ("产出", "数量"): [("年度重点工作任务完成数", "项", "positive", "{n}"), ("履职项目按计划实施数", "个", "positive", None)],
+    ("产出", "质量"): [("项目验收合格率", "%", "positive", 100.0), ("内部控制评价达标率", "%", "positive", 95.0)],
+    ("产出", "时效"): [("重点工作按期完成率", "%", "positive", 95.0)],
+    ("产出", "成本"): [("“三公”经费控制率", "%", "reverse", 100.0)],
+    ("效益", "经济效益"): [("带动社会投资", "亿元", "positive", None)],
+    ("效益", "社会效益"): [("服务群众人次", "万人次", "positive", None), ("政策知晓率", "%", "positive", 85.0)],
+    ("效益", "生态效益"): [("单位公共建筑能耗下降率", "%", "positive", 2.0)],
+    ("满意度", "服务对象满意度"): [("服务对象满意度", "%", "positive", 90.0)],
+}
+#: The fields whose departments state an economic benefit (the others do not: not applicable).
+ECONOMIC_FIELDS = ("economy", "transport", "agriculture", "science", "urban")
+DEPARTMENT_DUTIES = ("贯彻执行国家和省、市有关{f}工作的方针政策和法律法规，拟订本市{f}发展规划并组织实施",
+                     "负责{f}领域重大项目的统筹协调和监督管理", "负责本部门预算编制、执行和绩效管理",
+                     "指导所属单位开展业务工作，监督检查政策落实情况", "完成市委、市政府交办的其他任务")
+DEPARTMENT_TASKS = ("推进{f}领域“十五五”规划重点任务落地", "实施{f}民生实事项目", "深化{f}领域“放管服”改革",
+                    "推进{f}数字化转型和信息系统整合", "开展{f}领域安全隐患排查整治", "加强{f}人才队伍建设",
+                    "推进全面预算绩效管理提质增效", "完成审计和巡察反馈问题整改", "建立健全内部控制制度体系",
+                    "推进{f}公共服务均等化")
+#: The expert items of the department framework, scored by the bureau's review group (percent of points).
+REVIEW_EXPERTS = 3
+
+
+def _department_data(seed, units, projects, budgets, execution, experts) -> dict[str, pd.DataFrame]:
+    """The department level of the demo city, from its own random stream (the rest of the city is what it
+    was): every unit's accounts (basic expenditure, carry-over, “三公”经费, procurement, staff, assets) and
+    its monthly basic spending; every department's duties and key tasks (with the projects that carry them),
+    its overall performance targets and their actuals, and the bureau's review scores of its expert items."""
+    from perfkit.text import value_label
+
+    rng = np.random.default_rng([seed, 23])
+    years = (*CLOSED_YEARS, CURRENT_YEAR)
+    in_force = budgets["adjusted_amount"].fillna(budgets["amount"])
+    project_budget = (projects[["project_id", "unit_id", "year"]].assign(budget=in_force.to_numpy())
+                      .groupby(["unit_id", "year"])["budget"].sum())
+    department_of = units["parent_id"].fillna(units["unit_id"])
+    # the departments numbered from 1: the planted cases fall on every n-th (U001, the first, is plain)
+    number = {u: k for k, u in enumerate(units.loc[units["level"] == 1, "unit_id"], start=1)}
+    accounts, payments = [], []
+    month_ends = {y: pd.date_range(f"{y}-01-01", periods=12, freq="ME") for y in years}
+    for unit_id, level, department in zip(units["unit_id"], units["level"], department_of):
+        k = number[department]
+        posts = int(rng.integers(40, 200) if level == 1 else rng.integers(15, 160))
+        carry = float(np.round(posts * rng.uniform(5e3, 3e4), -2))
+        for year in years:
+            closed = year < CURRENT_YEAR
+            personnel = float(np.round(posts * rng.uniform(1.9e5, 2.5e5), -3))
+            public = float(np.round(posts * rng.uniform(2.8e4, 4.2e4), -3))
+            personnel_adj = float(np.round(personnel * rng.uniform(0.95, 1.05), -3)) if rng.random() < 0.1 else None
+            public_adj = float(np.round(public * rng.uniform(0.9, 1.1), -3)) if rng.random() < 0.1 else None
+            staff = posts - int(rng.integers(0, max(2, posts // 20)))
+            if k % DEPARTMENT_OVERSTAFFED == 0 and level == 1:
+                staff = posts + int(np.ceil(posts * rng.uniform(0.03, 0.08)))
+            reception = float(np.round(posts * rng.uniform(400, 1200), -2))
+            vehicles = float(np.round(posts * rng.uniform(1500, 4000), -2)) if rng.random() < 0.7 else 0.0
+            overseas = float(np.round(rng.uniform(5e4, 3e5), -3)) if level == 1 and rng.random() < 0.4 else 0.0
+            over = k % DEPARTMENT_OVERSPENT == 0
+            procurement = float(np.round(project_budget.get((unit_id, year), 0.0) * rng.uniform(0.1, 0.3)
+                                         + public * 0.3, -3))
+            assets = float(np.round(posts * rng.uniform(1.5e5, 6e5), -3))
+            personnel_spent = round((personnel_adj or personnel) * rng.uniform(0.96, 1.0), 2)
+            public_spent = round((public_adj or public) * rng.uniform(0.88, 1.0), 2)
+            end = float(np.round((personnel + public) * rng.uniform(0.01, 0.12), -2))
+            accounts.append(dict(
+                unit_id=unit_id, year=year, personnel_budget=personnel, personnel_adjusted=personnel_adj,
+                personnel_spent=personnel_spent if closed else None, public_budget=public,
+                public_adjusted=public_adj, public_spent=public_spent if closed else None,
+                carryover_start=carry, carryover_end=end if closed else None,
+                reception_budget=reception,
+                reception_spent=round(reception * (rng.uniform(1.1, 1.3) if over else rng.uniform(0.5, 0.98)), 2)
+                if closed else None,
+                vehicles_budget=vehicles,
+                vehicles_spent=round(vehicles * (rng.uniform(1.1, 1.3) if over else rng.uniform(0.7, 1.0)), 2)
+                if closed else None,
+                overseas_budget=overseas, overseas_spent=round(overseas * rng.uniform(0.0, 1.0), 2) if closed else None,
+                procurement_budget=procurement,
+                procurement_spent=round(procurement * rng.uniform(0.7, 1.0), 2) if closed else None,
+                staff_authorised=posts, staff_actual=staff, assets_total=assets,
+                assets_in_use=round(assets * rng.uniform(0.8, 0.99), 2) if closed else None))
+            carry = end
+            # basic spending by month: salaries evenly, December's settlement, public funds with the year
+            last = 12 if closed else AS_OF_MONTH
+            shares = np.full(12, 1.0) + np.r_[np.zeros(11), 1.5]
+            cumulative = np.cumsum(shares / shares.sum())
+            total = personnel_spent + public_spent
+            payments += [(unit_id, month, round(total * share, 2) if m < 11 else total)
+                         for m, (month, share) in enumerate(zip(month_ends[year][:last], cumulative[:last]))]
+    accounts = pd.DataFrame(accounts).astype({"staff_authorised": "Int64", "staff_actual": "Int64"})
+    basic = pd.DataFrame(payments, columns=["unit_id", "month", "spent_cumulative"])
+
+    # duties, key tasks and the projects carrying them; overall targets and actuals; review scores
+    tasks, links, indicators, scores = [], [], [], []
+    department_units = units.groupby(department_of)["unit_id"].apply(list)
+    reviewers = experts[["expert_id", "unit_id"]].to_numpy()
+    review_items = ("绩效目标合理性", "绩效指标明确性", "管理制度健全性", "预决算信息公开性", "资产管理安全性")
+    for department, field in units.loc[units["level"] == 1, ["unit_id", "field"]].itertuples(index=False):
+        k, f = number[department], value_label("field", field)
+        for year in years:
+            closed = year < CURRENT_YEAR
+            for j, duty in enumerate(DEPARTMENT_DUTIES):
+                tasks.append(dict(task_id=f"T{department}{year}D{j + 1}", unit_id=department, year=year,
+                                  kind="duty", name=duty.format(f=f), due_date=None, done=None, done_date=None))
+            n = int(rng.integers(4, 8))
+            picked = rng.choice(len(DEPARTMENT_TASKS), size=n, replace=False)
+            mine = projects[(projects["year"] == year) & projects["unit_id"].isin(department_units[department])]
+            done_count = 0
+            for j, t in enumerate(sorted(picked)):
+                task_id = f"T{department}{year}K{j + 1}"
+                due = pd.Timestamp(year, int(rng.integers(6, 13)), 1) + pd.offsets.MonthEnd(0)
+                done = bool(not (k % DEPARTMENT_TASK_UNDONE == 0 and j == 0)) if closed else None
+                late = closed and done and k % DEPARTMENT_TASK_UNDONE == 0 and j == 1
+                done_date = (due + pd.Timedelta(days=int(rng.integers(10, 60))) if late
+                             else due - pd.Timedelta(days=int(rng.integers(0, 60)))) if done else None
+                done_count += bool(done)
+                tasks.append(dict(task_id=task_id, unit_id=department, year=year, kind="key_task",
+                                  name=DEPARTMENT_TASKS[t].format(f=f), due_date=due, done=done,
+                                  done_date=done_date))
+                if len(mine):
+                    for project_id in rng.choice(mine["project_id"].to_numpy(), size=min(len(mine), 1 + j % 2),
+                                                 replace=False):
+                        links.append((task_id, project_id))
+            number_projects = len(mine)
+            serial = 0
+            for (level1, level2), rows in DEPARTMENT_INDICATORS.items():
+                if level2 == "经济效益" and field not in ECONOMIC_FIELDS:
+                    continue
+                for name, measure, polarity, target in rows:
+                    serial += 1
+                    if target == "{n}":
+                        target, actual = float(n), float(done_count)
+                    elif target is None:
+                        target = float(number_projects) if measure == "个" else float(np.round(rng.uniform(5, 80), 1))
+                        actual = target if measure == "个" else float(np.round(target * rng.uniform(0.92, 1.2), 1))
+                    else:
+                        actual = {"reverse": float(np.round(rng.uniform(80, 102), 1)),
+                                  "positive": float(np.round(min(100.0, target * rng.uniform(0.97, 1.12)), 1))
+                                  }[polarity]
+                    if not closed or (k % DEPARTMENT_NO_ACTUAL == 0 and year == CLOSED_YEARS[-1]
+                                      and level2 == "社会效益"):
+                        actual = None
+                    indicators.append(dict(unit_id=department, year=year, indicator_no=serial, level1=level1,
+                                           level2=level2, name=name, measure_unit=measure, polarity=polarity,
+                                           target_value=target, actual_value=actual))
+            if closed and not (k % DEPARTMENT_NO_REVIEW == 0 and year == CLOSED_YEARS[-1]):
+                eligible = [e for e, u in reviewers if u not in department_units[department]]
+                for expert_id in rng.choice(eligible, size=REVIEW_EXPERTS, replace=False):
+                    for item in review_items:
+                        scores.append((department, year, expert_id, item,
+                                       float(np.round(rng.uniform(70, 100), 0))))
+    return {
+        "unit_accounts": accounts, "basic_execution": basic,
+        "department_tasks": pd.DataFrame(tasks).astype({"done": "boolean"}),
+        "task_projects": pd.DataFrame(links, columns=["task_id", "project_id"]).drop_duplicates(),
+        "department_indicators": pd.DataFrame(indicators).astype({"indicator_no": "Int64"}),
+        "department_scores": pd.DataFrame(scores, columns=["unit_id", "year", "expert_id", "item", "score"]),
     }
 
 

@@ -47,7 +47,11 @@ SUPPLIERS = {"expert_scores": "panel", "review": "panel", "execution": "unit", "
              # the new fields' ledgers: the implementing unit keeps them
              "bond_projects": "unit", "bond_schedule": "unit", "guidance_funds": "unit",
              "fund_contributions": "unit", "fund_investments": "unit", "service_contracts": "unit",
-             "ppp_payments": "unit"}
+             "ppp_payments": "unit",
+             # the department level: the department keeps its accounts, tasks and targets; the bureau's
+             # review group scores its expert items
+             "unit_accounts": "department", "basic_execution": "department", "department_tasks": "department",
+             "task_projects": "department", "department_indicators": "department", "department_scores": "panel"}
 #: Keys of :meth:`Result.record`.
 RECORD_KEYS = ("subject", "score", "rating", "status")
 

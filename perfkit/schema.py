@@ -295,6 +295,70 @@ _TABLES = [
         "availability_payment": _amount(),             # the year's availability payment under the contract (元)
         "operation_payment": _amount(nullable=True),   # the year's operation and maintenance payment (元)
     }, key=["project_id"], fks=[_fk("project_id", "projects")]),
+    # -- the department level (部门整体绩效): each unit's accounts and basic spending, each department's (a
+    # first-level unit with its second-level units) duties and key tasks, overall targets and review scores
+    _spec("unit_accounts", {
+        "unit_id": _id(),
+        "year": _year(),
+        "personnel_budget": _amount(),                 # 基本支出·人员经费, initial budget (元)
+        "personnel_adjusted": _amount(nullable=True),  # after adjustment; empty when not adjusted
+        "personnel_spent": _amount(nullable=True),     # final accounts; empty for the running year
+        "public_budget": _amount(),                    # 基本支出·公用经费
+        "public_adjusted": _amount(nullable=True),
+        "public_spent": _amount(nullable=True),
+        "carryover_start": _amount(nullable=True),     # 结转结余 at the year's start
+        "carryover_end": _amount(nullable=True),       # and at its end
+        "reception_budget": _amount(),                 # “三公”经费: 公务接待费
+        "reception_spent": _amount(nullable=True),
+        "vehicles_budget": _amount(),                  # 公务用车购置及运行费
+        "vehicles_spent": _amount(nullable=True),
+        "overseas_budget": _amount(),                  # 因公出国（境）费
+        "overseas_spent": _amount(nullable=True),
+        "procurement_budget": _amount(),               # 政府采购预算
+        "procurement_spent": _amount(nullable=True),
+        "staff_authorised": pa.Column(INTEGER, checks=pa.Check.ge(0)),   # 编制数
+        "staff_actual": pa.Column(INTEGER, nullable=True, checks=pa.Check.ge(0)),   # 在职人数
+        "assets_total": _amount(nullable=True),        # 固定资产总额
+        "assets_in_use": _amount(nullable=True),       # 在用固定资产
+    }, key=["unit_id", "year"], fks=[_fk("unit_id", "units")], limits=[("assets_in_use", "assets_total")]),
+    _spec("basic_execution", {
+        "unit_id": _id(),
+        "month": pa.Column(DATE),
+        "spent_cumulative": _amount(),
+    }, key=["unit_id", "month"], fks=[_fk("unit_id", "units")]),
+    _spec("department_tasks", {
+        "task_id": _id(unique=True),
+        "unit_id": _id(),
+        "year": _year(),
+        "kind": _code("task_kind"),
+        "name": _text(),
+        "due_date": pa.Column(DATE, nullable=True),
+        "done": pa.Column(BOOLEAN, nullable=True),     # empty: not reported (a duty, or a task of the running year)
+        "done_date": pa.Column(DATE, nullable=True),
+    }, key=["task_id"], fks=[_fk("unit_id", "units")], enums={"kind": "task_kind"}),
+    _spec("task_projects", {
+        "task_id": _id(),
+        "project_id": _id(),
+    }, key=["task_id", "project_id"], fks=[_fk("task_id", "department_tasks"), _fk("project_id", "projects")]),
+    _spec("department_indicators", {
+        "unit_id": _id(),
+        "year": _year(),
+        "indicator_no": pa.Column(INTEGER, checks=pa.Check.ge(1)),
+        "level1": _text(),
+        "level2": _text(),
+        "name": _text(),
+        "measure_unit": _text(nullable=True),
+        "polarity": _code("polarity"),
+        "target_value": pa.Column(FLOAT, nullable=True),
+        "actual_value": pa.Column(FLOAT, nullable=True),
+    }, key=["unit_id", "year", "indicator_no"], fks=[_fk("unit_id", "units")], enums={"polarity": "polarity"}),
+    _spec("department_scores", {
+        "unit_id": _id(),
+        "year": _year(),
+        "expert_id": _id(),
+        "item": _text(),
+        "score": pa.Column(FLOAT, checks=pa.Check.in_range(0, 100)),
+    }, key=["unit_id", "year", "expert_id", "item"], fks=[_fk("unit_id", "units"), _fk("expert_id", "experts")]),
 ]
 
 #: Every table of the data model, in load order (referenced tables first).

@@ -92,6 +92,8 @@ def pick_subjects(store) -> dict[str, dict]:
         "project-overview": {"project_id": pick("SELECT min(project_id) FROM projects WHERE year = 2025")},
         "key-evaluation": {"project_id": pick("SELECT min(project_id) FROM expert_scores")},
         "self-evaluation": {"unit_id": pick("SELECT min(unit_id) FROM units WHERE level = 1"), "year": 2025},
+        "department-evaluation": {"unit_id": pick("SELECT min(unit_id) FROM units WHERE level = 1"), "year": 2025},
+        "department-targets": {"unit_id": pick("SELECT min(unit_id) FROM units WHERE level = 1"), "year": 2026},
         "ex-ante": {"request_id": pick("SELECT min(request_id) FROM requests")},
         "monitoring": {"as_of": "2026-08-31", "unit": "all"},
         "quota-standards": {"direction": pick("SELECT min(direction) FROM cost_records")},
@@ -102,16 +104,15 @@ def pick_subjects(store) -> dict[str, dict]:
     }
 
 
-@pytest.fixture(scope="session")
-def job_reports(demo_store_path, tmp_path_factory):
+def _make_job_reports(store_path, out: Path) -> dict:
     """One report of each job: in Chinese as HTML, PDF and Word, in English as HTML; run as two batches."""
     from perfkit.cli import main
     from perfkit.reports import run_batch
-    out = tmp_path_factory.mktemp("job_reports")
-    assert main(["standards", "--store", str(demo_store_path), "--output", str(out / "s.xlsx")]) == 0
-    with perfkit.Store(demo_store_path, read_only=True) as store:
+    out.mkdir(parents=True, exist_ok=True)
+    assert main(["standards", "--store", str(store_path), "--output", str(out / "s.xlsx")]) == 0
+    with perfkit.Store(store_path, read_only=True) as store:
         subjects = pick_subjects(store)
-    batch = [(job, {**parameters, "store": str(demo_store_path)}) for job, parameters in subjects.items()]
+    batch = [(job, {**parameters, "store": str(store_path)}) for job, parameters in subjects.items()]
     reports = {}
     for lang, formats in (("zh", "html,pdf,docx"), ("en", "html")):
         outcomes = run_batch(batch, output_dir=out / lang, lang=lang, max_workers=2, formats=formats)
@@ -119,3 +120,24 @@ def job_reports(demo_store_path, tmp_path_factory):
             assert not isinstance(outcome, Exception), outcome
             reports[job, lang] = outcome
     return reports
+
+
+@pytest.fixture(scope="session")
+def job_reports(demo_store_path, tmp_path_factory):
+    """One report of each job (:func:`_make_job_reports`), made once per run: under ``pytest -n`` (xdist) the
+    first worker that asks makes them, under a file lock in the run's shared folder, and the others read them
+    (the demo city is the same in every worker)."""
+    import fcntl
+    import pickle
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _make_job_reports(demo_store_path, tmp_path_factory.mktemp("job_reports"))
+    shared = tmp_path_factory.getbasetemp().parent        # pytest-N/, above each worker's popen-gwK/
+    with open(shared / "job_reports.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = shared / "job_reports.pickle"
+        if made.exists():
+            return pickle.loads(made.read_bytes())
+        reports = _make_job_reports(demo_store_path, shared / "job_reports")
+        made.write_bytes(pickle.dumps(reports))
+        return reports

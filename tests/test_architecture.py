@@ -27,8 +27,9 @@ BIN = Path(sys.executable).parent
 # -- layout ----------------------------------------------------------------------------------------
 def test_one_module_per_job_named_after_its_notebook():
     registered = jobs()
-    assert list(registered) == ["project-overview", "key-evaluation", "self-evaluation", "ex-ante", "monitoring",
-                                "quota-standards", "portrait", "comparison", "problem-cases"]
+    assert list(registered) == ["project-overview", "key-evaluation", "self-evaluation", "department-evaluation",
+                                "ex-ante", "department-targets", "monitoring", "quota-standards", "portrait",
+                                "comparison", "problem-cases"]
     for job in registered.values():
         module = job.notebook.removesuffix(".ipynb")
         assert (ROOT / "perfkit" / "reports" / f"{module}.py").exists(), module
@@ -211,6 +212,7 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 LATIN_ALLOWED = {"perfkit", "OLS", "RLM", "PPP", "Battese", "Coelli", "Duan", "CDN", "Kendall", "ICC", "DEA", "Horrace",
                  "Schmidt", "Malmquist", "Spearman"}   # method and author names
 SUBJECTS = {"project-overview": "project", "key-evaluation": "panel_project", "self-evaluation": "unit",
+            "department-evaluation": "unit", "department-targets": "unit",
             "ex-ante": "request", "monitoring": "as_of", "quota-standards": "direction"}
 
 
@@ -331,7 +333,7 @@ def test_the_command_line_names_its_commands_without_importing_a_job():
 # -- one result contract -------------------------------------------------------------------------------
 def _engine_results(store) -> dict:
     """One result of every engine on the demo city."""
-    from perfkit import cases, comparison, evaluation, monitoring, portrait
+    from perfkit import cases, comparison, department, evaluation, monitoring, portrait
     from perfkit.quota import build_standards
     pick = lambda sql: store.query(sql).iloc[0, 0]  # noqa: E731
     standards = build_standards(store.table("cost_records"), direction=pick("SELECT min(direction) FROM cost_records"))
@@ -345,6 +347,10 @@ def _engine_results(store) -> dict:
             "(SELECT project_id FROM expert_scores)")),
         "self-evaluation": evaluation.self_evaluate(store, pick("SELECT min(unit_id) FROM units WHERE level = 1"),
                                                     2025),
+        "department": department.evaluate(store, pick("SELECT min(unit_id) FROM units WHERE level = 1"), 2025),
+        "department (draft)": department.evaluate(store, "U023", 2025),
+        "department targets": department.target_tables(store, pick("SELECT min(unit_id) FROM units WHERE level = 1"),
+                                                       2026),
         "ex-ante": exante_assessment(store, first_request).result,
         "monitoring": monitoring.monitor(store, "2026-08-31"),
         "standards": standards,

@@ -13,7 +13,7 @@ from conftest import tiny_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ["demo", "demo-data", "load", "tables", "report", "batch", "standards", "results-application", "ex-ante",
-            "monitor", "panel", "templates", "data-dictionary"]
+            "monitor", "panel", "templates", "bundle", "data-dictionary"]
 
 
 def test_every_command_has_help(capsys):

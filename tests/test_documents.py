@@ -13,7 +13,8 @@ import perfkit
 from conftest import pick_subjects
 from test_architecture import visible_text
 
-JOBS = ["project-overview", "key-evaluation", "self-evaluation", "ex-ante", "monitoring", "quota-standards"]
+JOBS = ["project-overview", "key-evaluation", "self-evaluation", "department-evaluation", "ex-ante", "monitoring",
+        "quota-standards"]
 PAYLOADS = {"script": "<script>alert(1)</script>", "img": '<img src=x onerror="alert(2)">',
             "formula": '=HYPERLINK("http://evil.example","点击")', "tex": "$x^2$ 项目"}
 
@@ -52,7 +53,7 @@ def test_docx_has_real_headings_and_a_table(job_reports, job):
                 if 'w:val="Heading1"' in p]
     assert any(h.startswith("一、") for h in headings), headings[:5]
     assert "<w:tbl>" in document
-    if job in ("project-overview", "key-evaluation", "monitoring", "quota-standards"):
+    if job in ("project-overview", "key-evaluation", "department-evaluation", "monitoring", "quota-standards"):
         assert "<pic:pic" in document or "<w:drawing>" in document          # the charts are embedded
 
 

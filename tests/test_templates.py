@@ -29,6 +29,16 @@ def _city(demo_frames) -> dict[str, pd.DataFrame]:
                  "bond_projects", "bond_schedule", "guidance_funds", "fund_contributions", "fund_investments",
                  "service_contracts", "ppp_payments"):
         out[name] = f[name][f[name]["project_id"].isin(ids)]
+    # the department level of three departments (their units' accounts, tasks, targets and review)
+    departments = set(f["units"].loc[f["units"]["level"] == 1, "unit_id"][:3])
+    members = set(f["units"].loc[f["units"]["unit_id"].isin(departments) | f["units"]["parent_id"].isin(departments),
+                                 "unit_id"])
+    for name in ("unit_accounts", "basic_execution"):
+        out[name] = f[name][f[name]["unit_id"].isin(members)]
+    for name in ("department_tasks", "department_indicators", "department_scores"):
+        out[name] = f[name][f[name]["unit_id"].isin(departments)]
+    out["task_projects"] = f["task_projects"][f["task_projects"]["task_id"].isin(out["department_tasks"]["task_id"])
+                                              & f["task_projects"]["project_id"].isin(ids)]
     out["cost_records"] = f["cost_records"][f["cost_records"]["direction"].isin(directions)]
     out["cost_truth"] = f["cost_truth"][f["cost_truth"]["direction"].isin(directions)]
     return {name: out[name].reset_index(drop=True) for name in TABLES}

@@ -242,6 +242,73 @@ def _charge(findings: pd.DataFrame, table: pd.DataFrame, items: list[dict]) -> p
     return findings.assign(charged=charged, scored_by=[rule.get(i) for i in items])
 
 
+def score_expert_item(name: str, points: float, panel_of: dict, preset: Preset) -> tuple:
+    """An item the expert panel scores: its panel's trimmed mean share of the points; missing (待补充) when
+    no expert scored it or fewer than the preset's minimum did. Returns (score, notes, flagged, state)."""
+    notes, flagged, state, score = [], False, "scored", 0.0
+    if name in panel_of and panel_of[name]["n_experts"] >= preset.expert_panel.min_experts:
+        p = panel_of[name]
+        score = p["score"] / 100 * points
+        notes.append(note("experts_trimmed" if p["n_experts"] >= preset.expert_panel.trim_min_experts else "experts",
+                          n=int(p["n_experts"])))
+        if p["flagged"]:
+            notes.append(note("experts_disagree", spread=float(p["spread"])))
+            flagged = True
+    elif name in panel_of:
+        notes.append(note("panel_too_small", n=int(panel_of[name]["n_experts"]),
+                          minimum=preset.expert_panel.min_experts))
+        flagged, state = True, "missing"
+    else:
+        notes.append(note("no_expert_scores"))
+        flagged, state = True, "missing"
+    return score, notes, flagged, state
+
+
+def score_formula_item(item: dict, facts: dict, evidence: dict[str, str], kind: str = "fact") -> tuple:
+    """An item scored by its formula on ``facts`` of ``kind`` (``fact``: a project's, ``department_fact``: a
+    department's; ``evidence``: the table each fact rests on): 0 at the
+    item's ``zero``, full points at ``full``; missing when a fact it reads is; not applicable when it is
+    undefined (nothing to measure). Returns (score, notes, flagged, state, formula row of
+    :data:`FORMULA_COLUMNS`)."""
+    notes, flagged, state, score = [], False, "scored", 0.0
+    used = formula_facts(item["formula"])
+    value = evaluate_formula(item["formula"], facts)
+    absent = [f for f in used if facts.get(f) is None]
+    share = None
+    if absent:
+        notes.append(note("facts_missing", facts=tuple(Coded(kind, f) for f in absent)))
+        flagged, state = True, "missing"
+    elif np.isnan(value):
+        notes.append(note("formula_undefined"))
+        state = "not_applicable"
+    else:
+        share = formula_share(value, item["full"], item["zero"])
+        score = share * item["points"]
+        notes.append(note(f"formula_{item['show']}", value=value, full=item["full"], zero=item["zero"]))
+    formula = dict(item=item["item"], formula=item["formula"], show=item["show"], full=item["full"],
+                   zero=item["zero"], inputs={f: facts.get(f) for f in used},
+                   value=None if value is None or np.isnan(value) else value, share=share,
+                   evidence=tuple(dict.fromkeys(evidence[f] for f in absent)))
+    return score, notes, flagged, state, formula
+
+
+def score_deduction_item(name: str, points: float, findings: list, preset: Preset) -> tuple:
+    """An item scored by deduction: its points less its findings' deductions (each finding's note is added
+    by :func:`_charge`). Returns (score, notes, flagged, state)."""
+    score = score_indicator("deduction", points=points, deductions=[f.deduction for f in findings], preset=preset)
+    return score, ([] if findings else [note("no_problem_found")]), False, "scored"
+
+
+def settle_missing(rule: str, score: float, state: str, notes: list, preset: Preset) -> tuple[float, list]:
+    """What missing evidence does to an item's score: NaN (a draft: no evidence, no points) or, under the
+    preset's ``missing: zero``, 0 with a note (an indicators item keeps the share its reported indicators won)."""
+    if state != "missing":
+        return score, notes
+    if makes_draft(preset, rule):
+        return float("nan"), notes
+    return (0.0 if rule != "indicators" else score), [*notes, note("missing_scored_zero")]
+
+
 def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> EvaluationResult:
     """Key evaluation (财政重点评价) of one project's evidence against the preset's evaluation tree.
 
@@ -256,8 +323,6 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
     experts, findings = evidence.expert_scores, evidence.findings
     panel = aggregate_panel(experts, preset)
     indicators = score_indicators(evidence.indicators, preset)
-    trim_from = preset.expert_panel.trim_min_experts
-    min_experts = preset.expert_panel.min_experts
     # plain structures for the loop over items: a pandas filter or lookup per item costs more than its
     # scoring (a mean below is of the same values in the same order as pandas', so the same to the bit)
     panel_of = panel.to_dict("index")
@@ -277,20 +342,7 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
         name, points, rule = item["item"], item["points"], item["rule"]
         score, notes, flagged, state = 0.0, [], False, "scored"
         if rule == "expert":
-            if name in panel_of and panel_of[name]["n_experts"] >= min_experts:
-                p = panel_of[name]
-                score = p["score"] / 100 * points
-                notes.append(note("experts_trimmed" if p["n_experts"] >= trim_from else "experts",
-                                  n=int(p["n_experts"])))
-                if p["flagged"]:
-                    notes.append(note("experts_disagree", spread=float(p["spread"])))
-                    flagged = True
-            elif name in panel_of:
-                notes.append(note("panel_too_small", n=int(panel_of[name]["n_experts"]), minimum=min_experts))
-                flagged, state = True, "missing"
-            else:
-                notes.append(note("no_expert_scores"))
-                flagged, state = True, "missing"
+            score, notes, flagged, state = score_expert_item(name, points, panel_of, preset)
         elif rule == "execution_rate":
             if spent is None:
                 notes.append(note("no_execution_scored_zero"))
@@ -304,31 +356,10 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                     notes.append(note("cannot_score", reason=exc.problems[0].problem))
                     flagged, state = True, "missing"
         elif rule == "formula":
-            used = formula_facts(item["formula"])
-            value = evaluate_formula(item["formula"], facts)
-            absent = [f for f in used if facts.get(f) is None]
-            share = None
-            if absent:
-                notes.append(note("facts_missing", facts=tuple(Coded("fact", f) for f in absent)))
-                flagged, state = True, "missing"
-            elif np.isnan(value):
-                notes.append(note("formula_undefined"))
-                state = "not_applicable"
-            else:
-                share = formula_share(value, item["full"], item["zero"])
-                score = share * points
-                notes.append(note(f"formula_{item['show']}", value=value, full=item["full"], zero=item["zero"]))
-            formulas.append(dict(item=name, formula=item["formula"], show=item["show"], full=item["full"],
-                                 zero=item["zero"], inputs={f: facts.get(f) for f in used},
-                                 value=None if value is None or np.isnan(value) else value, share=share,
-                                 evidence=tuple(dict.fromkeys(FACT_EVIDENCE[f] for f in absent))))
+            score, notes, flagged, state, formula = score_formula_item(item, facts, FACT_EVIDENCE)
+            formulas.append(formula)
         elif rule == "deduction":
-            mine = findings_of.get(name, [])
-            score = score_indicator("deduction", points=points, deductions=[f.deduction for f in mine],
-                                    preset=preset)
-            # (each finding's note, with the points it took off the final table, is added by _charge)
-            if not mine:
-                notes.append(note("no_problem_found"))
+            score, notes, flagged, state = score_deduction_item(name, points, findings_of.get(name, []), preset)
         else:
             mine = np.isin(level2, list(item["dimensions"]))
             if not mine.any():
@@ -342,12 +373,7 @@ def score_project(evidence: ProjectEvidence, preset: PresetLike = "default") -> 
                 if missing:
                     notes.append(note("indicator_data_missing", names=missing))
                     flagged, state = True, "missing"
-        if state == "missing":
-            if makes_draft(preset, rule):
-                score = float("nan")          # no evidence, no points: the evaluation is a draft
-            else:
-                score = 0.0 if rule != "indicators" else score   # the preset's `zero`: missing counts as 0
-                notes.append(note("missing_scored_zero"))
+        score, notes = settle_missing(rule, score, state, notes, preset)
         rows.append(dict(level1=item["level1"], level2=item["level2"], indicator=name, rule=rule,
                          points=float(points), score=float(score), state=state, note=tuple(notes),
                          flagged=flagged, not_applicable=state == "not_applicable"))

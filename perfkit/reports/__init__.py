@@ -6,7 +6,9 @@ job                       module                          notebook
 project-overview          :mod:`.project_overview`        ``notebooks/project_overview.ipynb``
 key-evaluation            :mod:`.key_evaluation`          ``notebooks/key_evaluation.ipynb``
 self-evaluation           :mod:`.self_evaluation`         ``notebooks/self_evaluation.ipynb``
+department-evaluation     :mod:`.department_evaluation`   ``notebooks/department_evaluation.ipynb``
 ex-ante                   :mod:`.ex_ante`                 ``notebooks/ex_ante.ipynb``
+department-targets        :mod:`.department_targets`      ``notebooks/department_targets.ipynb``
 monitoring                :mod:`.monitoring`              ``notebooks/monitoring.ipynb``
 quota-standards           :mod:`.quota_standards`         ``notebooks/quota_standards.ipynb``
 portrait                  :mod:`.portrait`                ``notebooks/portrait.ipynb``

@@ -109,6 +109,7 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
                 + [("key-evaluation", {"project_id": p}) for p in queries.largest_panel_projects(store, 10)]
                 + [("self-evaluation", {"unit_id": u, "year": CLOSED_YEAR})
                    for u in queries.busiest_units(store, CLOSED_YEAR, 3)]
+                + [("department-evaluation", {"unit_id": u, "year": CLOSED_YEAR}) for u in portrayed]
                 + [("ex-ante", {"request_id": r}) for r in showcase_requests])
     store_abs = str(Path(store_path).resolve())
     tasks = [(job, {**parameters, "store": store_abs}) for job, parameters in jobs]
@@ -131,4 +132,12 @@ def run_demo(*, data_dir: str | PathLike = "data/demo", store_path: str | PathLi
     if failed:
         raise ReportError(f"{len(failed)} of {len(outcomes)} reports failed:\n"
                           + "\n".join(f"{o.job} {o.subject}: {o.error}" for o in failed))
+    # the department reports bound into one submission, as for the People's Congress
+    from perfkit.reports.bundle import bundle
+    from perfkit.text import text
+
+    made = bundle(output_dir, output_dir / f"department_bundle_{CLOSED_YEAR}.pdf", job="department-evaluation",
+                  title=text("bundle.department_title", lang, year=CLOSED_YEAR), lang=lang)
+    log.info("bundle of %d department reports (%d drafts), %d pages → %s; summary workbook → %s",
+             len(made.reports), len(made.drafts), made.pages, made.pdf, made.workbook)
     return outcomes

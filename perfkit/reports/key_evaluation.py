@@ -22,6 +22,7 @@ np = lazy_module("numpy")   # the job is declared (and its --help answers) witho
 JOB = register(Job(name="key-evaluation", notebook="key_evaluation.ipynb", subject=("project_id",),
                    warm=("perfkit.evaluation",),
                    aliases={"project_id": "--project"}, lookups={"project_id": ("projects", "project_id")},
+                   paths=("preset", "excel"),
                    summary="a project's key evaluation against the preset's indicator tree, in the official outline",
                    view="key_evaluation", order=20,
                    batch=Batch(sql=f"""SELECT DISTINCT f.project_id AS subject FROM project_facts f JOIN units u USING (unit_id)

@@ -278,7 +278,9 @@ def index_report(output_dir: Path, report: Report, meta: ReportMeta) -> None:
         "score": None if score is None else f"{score:.2f}", "rating": record.get("rating"),
         "result": result_text(report.job, record, meta.lang),
         "status": status, "status_label": text(f"index.status.{status}", meta.lang),
-        "outputs": {fmt: str(path) for fmt, path in report.outputs.items()}, "generated": meta.generated})
+        "outputs": {fmt: str(path) for fmt, path in report.outputs.items()}, "generated": meta.generated,
+        # the figures a job's record gives beside its score (a department's budget and execution), for a bundle
+        **({"figures": record["figures"]} if isinstance(record.get("figures"), dict) else {})})
 
 
 def run_batch(batch: list[tuple[str, dict[str, Any]]], *, output_dir: str | PathLike = "reports", lang: str = "zh",

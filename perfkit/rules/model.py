@@ -26,19 +26,25 @@ _FORMULA_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.
                   ast.Name, ast.Load, ast.Constant)
 
 
+#: The kinds of facts a formula may read: a project's (``values.fact`` of the catalogue, the new fields'
+#: frameworks) and a department's (``values.department_fact``, the department framework).
+FACT_KINDS = ("fact", "department_fact")
+
+
 @functools.lru_cache(maxsize=256)
-def _parsed_facts(formula: str) -> tuple[str, ...]:
+def _parsed_facts(formula: str, kinds: tuple[str, ...] = FACT_KINDS) -> tuple[str, ...]:
     """:func:`formula_facts`, parsed once per formula (an evaluation reads each formula for every project)."""
-    return tuple(_check_formula(formula))
+    return tuple(_check_formula(formula, kinds))
 
 
-def formula_facts(formula: str) -> list[str]:
+def formula_facts(formula: str, kind: str | None = None) -> list[str]:
     """The facts a formula reads, in order of appearance; ``ValueError`` when it is not arithmetic on the
-    known facts (``values.fact`` of the catalogue: ``revenue_life / service_life``)."""
-    return list(_parsed_facts(formula))
+    known facts of ``kind`` (``fact``: a project's, ``values.fact`` of the catalogue; ``department_fact``: a
+    department's; None: either) (``revenue_life / service_life``)."""
+    return list(_parsed_facts(formula, FACT_KINDS if kind is None else (kind,)))
 
 
-def _check_formula(formula: str) -> list[str]:
+def _check_formula(formula: str, kinds: tuple[str, ...]) -> list[str]:
     from perfkit.text import codes
 
     try:
@@ -52,10 +58,11 @@ def _check_formula(formula: str) -> list[str]:
             raise ValueError(f"formula {formula!r} may use only facts, numbers, + - * / and parentheses")
         if isinstance(node, ast.Name):
             names.append(node.id)
-    unknown = [n for n in names if n not in codes("fact")]
+    known = [code for kind in kinds for code in codes(kind)]
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"formula {formula!r} reads unknown facts {', '.join(unknown)} "
-                         f"(facts: {', '.join(codes('fact'))})")
+                         f"(facts: {', '.join(known)})")
     if not names:
         raise ValueError(f"formula {formula!r} reads no fact")
     return list(dict.fromkeys(names))
@@ -168,7 +175,7 @@ class Payment(_Strict):
     @field_validator("base")
     @classmethod
     def _known_fact(cls, base):
-        formula_facts(base)
+        formula_facts(base, "fact")
         return base
 
     @field_validator("bands")
@@ -188,6 +195,20 @@ class Payment(_Strict):
         raise ValueError(f"score {score} is below every payment band")
 
 
+def check_facts(tree: Tree, kind: str, what: str) -> Tree:
+    """Every formula of ``tree`` reads facts of ``kind`` only (a project's framework cannot read a
+    department's facts, nor the other way round)."""
+    for level2s in tree.values():
+        for items in level2s.values():
+            for name, item in items.items():
+                if item.formula:
+                    try:
+                        formula_facts(item.formula, kind)
+                    except ValueError as exc:
+                        raise ValueError(f"{what}, item {name}: {exc}") from None
+    return tree
+
+
 class Framework(_Strict):
     """The indicator tree a project category is evaluated on (a new field: special bonds, guidance funds,
     purchased services, PPP), the rule it follows and, for PPP, its performance-linked payment."""
@@ -200,7 +221,42 @@ class Framework(_Strict):
     @field_validator("tree")
     @classmethod
     def _tree(cls, tree):
-        return check_tree(tree, "the framework's tree")
+        return check_facts(check_tree(tree, "the framework's tree"), "fact", "the framework's tree")
+
+
+class DepartmentFramework(_Strict):
+    """The framework a department's overall performance is evaluated on (部门整体绩效评价): its tree scores
+    items by formula on the department's facts (``values.department_fact``), by the review group (expert)
+    or by deduction for its projects' findings."""
+
+    name: str
+    basis: str = Field(description="the national rule the framework follows")
+    monitoring_checkpoint: str = Field("09-30", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+                                       description="the day (MM-DD) of the year whose monitoring lights count")
+    tree: Tree
+
+    @field_validator("tree")
+    @classmethod
+    def _tree(cls, tree):
+        check_tree(tree, "the department framework's tree")
+        rules = {item.rule for level2s in tree.values() for items in level2s.values() for item in items.values()}
+        unknown = sorted(rules - {"expert", "formula", "deduction"})
+        if unknown:
+            raise ValueError(f"the department framework scores items by formula, expert or deduction only, "
+                             f"not {', '.join(unknown)}")
+        return check_facts(tree, "department_fact", "the department framework")
+
+    def items(self) -> list[dict]:
+        """The level-3 items of the tree, each with its level1, level2 and rule spec."""
+        return tree_items(self.tree)
+
+    def item(self, name: str) -> Item:
+        """The spec of the item called ``name``."""
+        for level2s in self.tree.values():
+            for items in level2s.values():
+                if name in items:
+                    return items[name]
+        raise KeyError(f"the department framework has no item {name!r}")
 
 
 class Scoring(_Strict):
@@ -517,6 +573,7 @@ class Preset(_Strict):
     evaluation_tree: Tree
     frameworks: dict[str, Framework] = Field(default_factory=dict, description="per project category, the "
                                              "framework of a new field; other categories use evaluation_tree")
+    department: DepartmentFramework
     rating_bands: dict[str, Band]
     scoring: Scoring
     expert_panel: Panel
