@@ -757,35 +757,35 @@ def _department_data(seed, units, projects, budgets, execution, experts) -> dict
     years = (*CLOSED_YEARS, CURRENT_YEAR)
     in_force = budgets["adjusted_amount"].fillna(budgets["amount"])
     project_budget = (projects[["project_id", "unit_id", "year"]].assign(budget=in_force.to_numpy())
-                      .groupby(["unit_id", "year"])["budget"].sum())
+                      .groupby(["unit_id", "year"])["budget"].sum().to_dict())
     department_of = units["parent_id"].fillna(units["unit_id"])
     # the departments numbered from 1: the planted cases fall on every n-th (U001, the first, is plain)
     number = {u: k for k, u in enumerate(units.loc[units["level"] == 1, "unit_id"], start=1)}
     accounts, payments = [], []
-    month_ends = {y: pd.date_range(f"{y}-01-01", periods=12, freq="ME") for y in years}
+    month_ends = {y: list(pd.date_range(f"{y}-01-01", periods=12, freq="ME")) for y in years}
     for unit_id, level, department in zip(units["unit_id"], units["level"], department_of):
         k = number[department]
         posts = int(rng.integers(40, 200) if level == 1 else rng.integers(15, 160))
-        carry = float(np.round(posts * rng.uniform(5e3, 3e4), -2))
+        carry = float(round(posts * rng.uniform(5e3, 3e4), -2))
         for year in years:
             closed = year < CURRENT_YEAR
-            personnel = float(np.round(posts * rng.uniform(1.9e5, 2.5e5), -3))
-            public = float(np.round(posts * rng.uniform(2.8e4, 4.2e4), -3))
-            personnel_adj = float(np.round(personnel * rng.uniform(0.95, 1.05), -3)) if rng.random() < 0.1 else None
-            public_adj = float(np.round(public * rng.uniform(0.9, 1.1), -3)) if rng.random() < 0.1 else None
+            personnel = float(round(posts * rng.uniform(1.9e5, 2.5e5), -3))
+            public = float(round(posts * rng.uniform(2.8e4, 4.2e4), -3))
+            personnel_adj = float(round(personnel * rng.uniform(0.95, 1.05), -3)) if rng.random() < 0.1 else None
+            public_adj = float(round(public * rng.uniform(0.9, 1.1), -3)) if rng.random() < 0.1 else None
             staff = posts - int(rng.integers(0, max(2, posts // 20)))
             if k % DEPARTMENT_OVERSTAFFED == 0 and level == 1:
                 staff = posts + int(np.ceil(posts * rng.uniform(0.03, 0.08)))
-            reception = float(np.round(posts * rng.uniform(400, 1200), -2))
-            vehicles = float(np.round(posts * rng.uniform(1500, 4000), -2)) if rng.random() < 0.7 else 0.0
-            overseas = float(np.round(rng.uniform(5e4, 3e5), -3)) if level == 1 and rng.random() < 0.4 else 0.0
+            reception = float(round(posts * rng.uniform(400, 1200), -2))
+            vehicles = float(round(posts * rng.uniform(1500, 4000), -2)) if rng.random() < 0.7 else 0.0
+            overseas = float(round(rng.uniform(5e4, 3e5), -3)) if level == 1 and rng.random() < 0.4 else 0.0
             over = k % DEPARTMENT_OVERSPENT == 0
-            procurement = float(np.round(project_budget.get((unit_id, year), 0.0) * rng.uniform(0.1, 0.3)
+            procurement = float(round(project_budget.get((unit_id, year), 0.0) * rng.uniform(0.1, 0.3)
                                          + public * 0.3, -3))
-            assets = float(np.round(posts * rng.uniform(1.5e5, 6e5), -3))
+            assets = float(round(posts * rng.uniform(1.5e5, 6e5), -3))
             personnel_spent = round((personnel_adj or personnel) * rng.uniform(0.96, 1.0), 2)
             public_spent = round((public_adj or public) * rng.uniform(0.88, 1.0), 2)
-            end = float(np.round((personnel + public) * rng.uniform(0.01, 0.12), -2))
+            end = float(round((personnel + public) * rng.uniform(0.01, 0.12), -2))
             accounts.append(dict(
                 unit_id=unit_id, year=year, personnel_budget=personnel, personnel_adjusted=personnel_adj,
                 personnel_spent=personnel_spent if closed else None, public_budget=public,
@@ -815,7 +815,8 @@ def _department_data(seed, units, projects, budgets, execution, experts) -> dict
 
     # duties, key tasks and the projects carrying them; overall targets and actuals; review scores
     tasks, links, indicators, scores = [], [], [], []
-    department_units = units.groupby(department_of)["unit_id"].apply(list)
+    department_units = units.groupby(department_of)["unit_id"].apply(list).to_dict()
+    projects_of = projects.groupby(["year", "unit_id"])["project_id"].apply(list).to_dict()
     reviewers = experts[["expert_id", "unit_id"]].to_numpy()
     review_items = ("绩效目标合理性", "绩效指标明确性", "管理制度健全性", "预决算信息公开性", "资产管理安全性")
     for department, field in units.loc[units["level"] == 1, ["unit_id", "field"]].itertuples(index=False):
@@ -827,7 +828,7 @@ def _department_data(seed, units, projects, budgets, execution, experts) -> dict
                                   kind="duty", name=duty.format(f=f), due_date=None, done=None, done_date=None))
             n = int(rng.integers(4, 8))
             picked = rng.choice(len(DEPARTMENT_TASKS), size=n, replace=False)
-            mine = projects[(projects["year"] == year) & projects["unit_id"].isin(department_units[department])]
+            mine = [p for u in department_units[department] for p in projects_of.get((year, u), [])]
             done_count = 0
             for j, t in enumerate(sorted(picked)):
                 task_id = f"T{department}{year}K{j + 1}"
@@ -840,8 +841,8 @@ def _department_data(seed, units, projects, budgets, execution, experts) -> dict
                 tasks.append(dict(task_id=task_id, unit_id=department, year=year, kind="key_task",
                                   name=DEPARTMENT_TASKS[t].format(f=f), due_date=due, done=done,
                                   done_date=done_date))
-                if len(mine):
-                    for project_id in rng.choice(mine["project_id"].to_numpy(), size=min(len(mine), 1 + j % 2),
+                if mine:
+                    for project_id in rng.choice(np.array(sorted(mine)), size=min(len(mine), 1 + j % 2),
                                                  replace=False):
                         links.append((task_id, project_id))
             number_projects = len(mine)
@@ -854,11 +855,11 @@ def _department_data(seed, units, projects, budgets, execution, experts) -> dict
                     if target == "{n}":
                         target, actual = float(n), float(done_count)
                     elif target is None:
-                        target = float(number_projects) if measure == "个" else float(np.round(rng.uniform(5, 80), 1))
-                        actual = target if measure == "个" else float(np.round(target * rng.uniform(0.92, 1.2), 1))
+                        target = float(number_projects) if measure == "个" else float(round(rng.uniform(5, 80), 1))
+                        actual = target if measure == "个" else float(round(target * rng.uniform(0.92, 1.2), 1))
                     else:
-                        actual = {"reverse": float(np.round(rng.uniform(80, 102), 1)),
-                                  "positive": float(np.round(min(100.0, target * rng.uniform(0.97, 1.12)), 1))
+                        actual = {"reverse": float(round(rng.uniform(80, 102), 1)),
+                                  "positive": float(round(min(100.0, target * rng.uniform(0.97, 1.12)), 1))
                                   }[polarity]
                     if not closed or (k % DEPARTMENT_NO_ACTUAL == 0 and year == CLOSED_YEARS[-1]
                                       and level2 == "社会效益"):
@@ -871,7 +872,7 @@ def _department_data(seed, units, projects, budgets, execution, experts) -> dict
                 for expert_id in rng.choice(eligible, size=REVIEW_EXPERTS, replace=False):
                     for item in review_items:
                         scores.append((department, year, expert_id, item,
-                                       float(np.round(rng.uniform(70, 100), 0))))
+                                       float(round(rng.uniform(70, 100), 0))))
     return {
         "unit_accounts": accounts, "basic_execution": basic,
         "department_tasks": pd.DataFrame(tasks).astype({"done": "boolean"}),
