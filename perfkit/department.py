@@ -118,10 +118,12 @@ def _facts(e: DepartmentEvidence) -> dict[str, float | None]:
     units, prior, projects = e.units, e.accounts_prior, e.projects
     facts: dict[str, float | None] = {}
     have = units["year"].notna().all() and len(units) > 0      # every unit has its accounts of the year
-    for column in ("staff_authorised", "staff_actual", "public_budget", "public_spent", "carryover_start",
+    for column in ("staff_authorised", "staff_actual", "public_spent", "carryover_start",
                    "carryover_end", "procurement_budget", "procurement_spent", "assets_total", "assets_in_use"):
         facts[column] = _total(units, column) if have else None
     in_force = lambda kind: units[f"{kind}_adjusted"].fillna(units[f"{kind}_budget"])   # noqa: E731
+    # the public funds the budget arranged: after an approved adjustment, the adjusted amount
+    facts["public_budget"] = _total(units.assign(b=in_force("public")), "b") if have else None
     facts["basic_budget"] = _total(units.assign(b=units["personnel_budget"] + units["public_budget"]), "b") \
         if have else None
     facts["basic_in_force"] = _total(units.assign(b=in_force("personnel") + in_force("public")), "b") \

@@ -52,7 +52,7 @@ def constructed_department(satisfaction_actual: float | None = 92.0) -> dict[str
                                        "recommendation": ["规范资金使用"]})
     frames["unit_accounts"] = pd.DataFrame([
         _accounts("U1", 2025, personnel_budget=2_000_000.0, personnel_spent=1_950_000.0, public_budget=500_000.0,
-                  public_adjusted=600_000.0, public_spent=540_000.0, carryover_start=100_000.0,
+                  public_adjusted=600_000.0, public_spent=640_000.0, carryover_start=100_000.0,
                   carryover_end=80_000.0, reception_budget=10_000.0, reception_spent=12_000.0,
                   vehicles_budget=20_000.0, vehicles_spent=15_000.0, procurement_budget=300_000.0,
                   procurement_spent=240_000.0, staff_authorised=50, staff_actual=52, assets_total=1_000_000.0,
@@ -113,12 +113,12 @@ def test_each_item_of_a_constructed_department_computed_by_hand(constructed):
         "在职人员控制率": 3 * linear(80 / 80, 1.0, 1.05),                           # 52 + 28 in post, 50 + 30 posts
         "“三公”经费变动率": 3 * linear((35_000 - 35_000) / 35_000, 0.0, 0.1),       # 10k+20k+5k against 8k+20k+2k+5k
         "重点支出安排率": 4 * linear(1_000_000 / 1_000_000, 0.5, 0.1),               # P1 carries key task K1
-        "预算完成率": 4 * linear(4_570_000 / 4_800_000, 1.0, 0.6),    # basic 3.67m + P1 0.9m of 3.8m + 1.0m
+        "预算完成率": 4 * linear(4_670_000 / 4_800_000, 1.0, 0.6),    # basic 3.77m + P1 0.9m of 3.8m + 1.0m
         "预算调整率": 2 * linear((4_800_000 - 4_700_000) / 4_700_000, 0.05, 0.2),   # public funds +100k
         "支付进度率": 3 * linear(3_300_000 / (4_800_000 * 0.75), 1.0, 0.6),         # 2.7m basic + 0.6m P1 by Sept.
         "结转结余率": 3 * linear(150_000 / 4_800_000, 0.05, 0.2),
         "结转结余变动率": 2 * linear((150_000 - 150_000) / 150_000, 0.0, 0.3),
-        "公用经费控制率": 3 * linear(720_000 / 700_000, 1.0, 1.1),                  # lower is better: above budget
+        "公用经费控制率": 3 * linear(820_000 / 800_000, 1.0, 1.1),     # lower is better: 2.5% above the adjusted budget
         "“三公”经费控制率": 3 * linear(30_000 / 35_000, 1.0, 1.1),
         "政府采购执行率": 2 * linear(340_000 / 400_000, 1.0, 0.6),
         "资金使用合规性": 3 - 1.0,                                                 # the audit finding's deduction
@@ -142,9 +142,10 @@ def test_each_item_of_a_constructed_department_computed_by_hand(constructed):
     assert r.total == pytest.approx(sum(won.values()) * scale, abs=1e-9)
     assert not r.is_draft and r.rating == rate(r.total, load_preset("default"))
     # each formula item shows the figures it read
-    assert table.at["预算完成率", "inputs"] == {"spent_total": 4_570_000.0, "budget_total": 4_800_000.0}
-    assert table.at["预算完成率", "value"] == pytest.approx(4_570_000 / 4_800_000)
-    assert r.summary().at["U1", "execution_rate"] == pytest.approx(4_570_000 / 4_800_000)
+    assert table.at["预算完成率", "inputs"] == {"spent_total": 4_670_000.0, "budget_total": 4_800_000.0}
+    assert table.at["预算完成率", "value"] == pytest.approx(4_670_000 / 4_800_000)
+    assert r.summary().at["U1", "execution_rate"] == pytest.approx(4_670_000 / 4_800_000)
+    assert 0 < table.at["公用经费控制率", "score"] < table.at["公用经费控制率", "points"]   # partly lost
 
 
 def test_a_missing_actual_makes_its_item_wait_never_zero(tmp_path):
