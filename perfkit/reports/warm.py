@@ -55,7 +55,9 @@ del _b, _w, _m, _p, _r, _d
 RECYCLE = 50
 #: The kernel keeps its own notes (TCP transport, the interrupt at shutdown) to itself: a report's
 #: errors reach the caller through the notebook, not the kernel's log.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL",
+                    # no input history: a report's cells need none, and its SQLite writes cost CPU each report
+                    "--HistoryManager.enabled=False"]
 _local = threading.local()
 _all: list[KernelManager] = []
 _lock = threading.Lock()
@@ -120,9 +122,12 @@ def _import(km: KernelManager, modules, imported: set[str]) -> None:
     missing = [m for m in modules if m not in imported]
     if missing:          # imported modules stay through resets: only the first time costs
         # vars() runs a module that a job module made lazy (perfkit._lazy): `import` alone would not
-        _run(km, "import importlib as _perfkit_importlib\n"
+        # then frozen as the preload is: %reset collects garbage twice per report, and a collection that
+        # walked WeasyPrint's or statsmodels' module objects every time cost 0.25 s a report
+        _run(km, "import importlib as _perfkit_importlib, gc as _perfkit_gc\n"
                  f"for _perfkit_module in {missing!r}: vars(_perfkit_importlib.import_module(_perfkit_module))\n"
-                 "del _perfkit_importlib, _perfkit_module")
+                 "_perfkit_gc.collect(); _perfkit_gc.freeze()\n"
+                 "del _perfkit_importlib, _perfkit_module, _perfkit_gc")
         imported.update(missing)
 
 
