@@ -109,6 +109,22 @@ rating_bands:
     assert ev.rate(92, preset=path) == "良" and ev.rate(92) == "优"
 
 
+def test_a_loaded_preset_is_kept_until_a_file_of_its_chain_changes(tmp_path):
+    """Presets stay loaded (a warm kernel keeps them across reports), yet an edit of the file, or of the file
+    it extends, is seen at the next load without clearing anything."""
+    import os
+
+    parent = tmp_path / "parent.yaml"
+    parent.write_text("extends: default\nname: first\n", encoding="utf-8")
+    child = _write_preset(tmp_path, "extends: parent.yaml\nreport:\n  evaluating_body: 甲\n")
+    loaded = load_preset(child)
+    assert load_preset(child) is loaded and loaded.name == "first"
+    parent.write_text("extends: default\nname: second\n", encoding="utf-8")
+    os.utime(parent, ns=(1, 1))                 # a different stamp even within the clock's resolution
+    again = load_preset(child)
+    assert again is not loaded and again.name == "second" and again.report.evaluating_body == "甲"
+    assert load_preset(child) is again
+
 @pytest.mark.parametrize("override, message", [
     ("evaluation_tree:\n  决策:\n    项目立项:\n      立项依据充分性: {points: 13, rule: expert}\n",
      "sum to 110, not 100"),

@@ -118,13 +118,15 @@ def _stated(words: str, tables: list[list[list[str]]]) -> list[str]:
     return problems
 
 
-def check_report(html: str, *, draft: bool = False, document_number: str = "") -> list[str]:
+def check_report(html, *, draft: bool = False, document_number: str = "") -> list[str]:
     """What is wrong with a report an official is to sign (an empty list: nothing).
 
     Parameters
     ----------
-    html : str
-        The report as exported (title page, content, provenance).
+    html : str or bs4.BeautifulSoup
+        The report as exported (title page, content, provenance), or its page as
+        :func:`perfkit.reports.export.render_html` parsed it (read, then emptied of its styles and scripts:
+        serialise the page before checking it).
     draft : bool
         Whether the report's result is a draft: its cover must say so.
     document_number : str
@@ -132,7 +134,7 @@ def check_report(html: str, *, draft: bool = False, document_number: str = "") -
     """
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(html, "html.parser")
+    soup = html if isinstance(html, BeautifulSoup) else BeautifulSoup(html, "html.parser")
     for hidden in soup(["script", "style", "head"]):
         hidden.decompose()
     problems = []
@@ -173,7 +175,7 @@ def check_report(html: str, *, draft: bool = False, document_number: str = "") -
     return problems
 
 
-def assert_report(html: str, name: str, **kwargs) -> None:
+def assert_report(html, name: str, **kwargs) -> None:
     """Refuse a report that fails :func:`check_report` (a :class:`ReportError` listing what is wrong)."""
     problems = check_report(html, **kwargs)
     if problems:

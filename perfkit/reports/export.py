@@ -26,6 +26,9 @@ from typing import Any
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.exporters.templateexporter import TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
 import perfkit
@@ -161,6 +164,29 @@ def _stylesheet() -> str:
     return (templates_dir() / "perfkit" / "static" / "perfkit.css").read_text(encoding="utf-8")
 
 
+class ReportExporter(HTMLExporter):
+    """nbconvert's HTML exporter without its own BeautifulSoup pass over the page.
+
+    nbconvert parses its output once more to give images without a description nbconvert's English alt
+    text and to make cells focusable; perfkit parses the page anyway (the charts' descriptions in the
+    report's language, headings kept with their tables, the report check), so :func:`render_html` does
+    nbconvert's part in that one parse (:func:`_focusable`). Two parses of a 100 kB page cost 0.1 s of
+    every report in a batch.
+    """
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        # HTMLExporter.from_notebook_node (nbconvert 7) up to its BeautifulSoup pass
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self,
+                                                 resources=resources)
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+
 _exporters = threading.local()
 
 
@@ -170,7 +196,7 @@ def _html_exporter(language_code: str) -> HTMLExporter:
     cache = _exporters.__dict__.setdefault("by_language", {})
     key = (language_code, str(templates_dir()))
     if key not in cache:
-        exporter = HTMLExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
+        exporter = ReportExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
                                 exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                                 language_code=language_code)
         exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True),
@@ -183,15 +209,32 @@ def _html_exporter(language_code: str) -> HTMLExporter:
 
 def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
     """The executed notebook as a self-contained HTML report (code hidden) in perfkit's house style."""
+    return render_html(notebook, meta)[0]
+
+
+def render_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> tuple[str, Any]:
+    """The report's HTML (as :func:`export_html`) and its parsed page, for the report check to read without
+    parsing the page again (:func:`perfkit.reports.check.check_report` takes either)."""
     exporter = _html_exporter(LANGUAGE_CODES.get(meta.lang, meta.lang))
     resources = {"metadata": {"name": meta.title}, "perfkit": meta.resources(), "perfkit_css": _stylesheet()}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(body, "html.parser")     # one parse for both passes over the report
-    changed = _chart_descriptions(soup, meta.lang)
-    changed = _keep_headings_with_next(soup) or changed     # (after: an alt text names its section's heading)
-    return str(soup) if changed else body
+    soup = BeautifulSoup(body, "html.parser")     # the one parse of the page: every pass below reads it
+    _chart_descriptions(soup, meta.lang)
+    _keep_headings_with_next(soup)                # (after: an alt text names its section's heading)
+    _focusable(soup)
+    return str(soup), soup
+
+
+def _focusable(soup) -> None:
+    """What nbconvert's HTML exporter does to every page, done in perfkit's parse (:class:`ReportExporter`):
+    a cell's input and output can take the keyboard's focus."""
+    notebook = soup.find(class_="jp-Notebook")
+    if notebook is None:
+        return
+    for block in notebook.find_all("div", class_=("jp-Cell-inputWrapper", "jp-OutputArea-output")):
+        block["tabindex"] = "0"
 
 
 #: The class of a heading kept together with the table or chart it introduces (never stranded at a page foot).

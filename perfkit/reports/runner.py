@@ -25,8 +25,8 @@ import papermill
 from perfkit.errors import ReportError
 from perfkit.reports.check import assert_report
 from perfkit.reports.display import result_text
-from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_html, export_pdf,
-                                    record_in_index, report_record, report_title)
+from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_pdf,
+                                    record_in_index, render_html, report_record, report_title)
 from perfkit.reports.parameters import localise
 from perfkit.reports.preflight import check_parameters
 from perfkit.reports.registry import find_job, job_names
@@ -212,13 +212,13 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         try:
             # no cwd=: papermill would chdir the whole process, which breaks concurrent runs (run_batch);
             # the kernel starts in the caller's directory, where a relative store path is meant
-            papermill.execute_notebook(str(run_from), str(executed_path), parameters=parameters,
-                                       kernel_name=kernel_name, progress_bar=False, log_output=False,
-                                       extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
-                                       engine_name=engine,
-                                       # saved once, when it ends: papermill's default saves the whole
-                                       # notebook before and after every cell, for a person watching the file
-                                       request_save_on_cell_execute=False)
+            executed = papermill.execute_notebook(str(run_from), str(executed_path), parameters=parameters,
+                                           kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                           extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
+                                           engine_name=engine,
+                                           # saved once, when it ends: papermill's default saves the whole
+                                           # notebook before and after every cell, for a person watching it
+                                           request_save_on_cell_execute=False)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():
@@ -228,15 +228,14 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         except Exception as exc:  # a cell that timed out, a kernel that died: the report fails with the reason
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ReportError(f"{source.name}: {type(exc).__name__}: {reason}") from exc
-        executed = nbformat.read(executed_path, as_version=4)
         title = report_title(executed) or name
         record = report_record(executed)
         meta = report_meta(job_name, parameters, lang, title, evaluating_body, document_number,
                            draft=record.get("status") == "draft")
-        html = export_html(executed, meta)
+        html, page = render_html(executed, meta)
         # what the official who signs it would refuse: a report that fails is a failed report, never published
         try:
-            assert_report(html, name, draft=meta.draft, document_number=meta.document_number)
+            assert_report(page, name, draft=meta.draft, document_number=meta.document_number)
         except ReportError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             shutil.copyfile(executed_path, failed)

@@ -5,7 +5,8 @@
 perfkit take most of a report's time; a warm kernel pays that once per worker. Between notebooks the
 kernel is reset so that each report equals what a fresh kernel makes: ``%reset -f`` empties the
 namespace, matplotlib's figures are closed and its settings restored to what they were after start-up,
-the warnings filters restored, and perfkit's caches (presets, the CJK font set-up) cleared. A kernel
+the warnings filters restored, and the CJK font set up again. (Loaded presets stay: they are immutable,
+and one whose file changed is read anew, :func:`perfkit.rules.load_preset`.) A kernel
 that died or hung is discarded (the report fails with the reason) and the next report starts a new one;
 kernels are also recycled every ``recycle`` reports to bound memory. The executed notebook is
 saved when it ends, not before and after every cell as papermill's own engine does.
@@ -48,9 +49,9 @@ import builtins as _b, warnings as _w, matplotlib as _m, matplotlib.pyplot as _p
 _p.close("all")
 _m.rcParams.update({k: v for k, v in _b._perfkit_state[0].items() if k not in ("backend", "interactive")})
 _w.filters[:] = _b._perfkit_state[1]
-import perfkit.rules as _r, perfkit.reports.display as _d
-_r.clear_cache(); _d.use_cjk_font.cache_clear()
-del _b, _w, _m, _p, _r, _d
+import perfkit.reports.display as _d
+_d.use_cjk_font.cache_clear()
+del _b, _w, _m, _p, _d
 """
 RECYCLE = 50
 #: The kernel keeps its own notes (TCP transport, the interrupt at shutdown) to itself: a report's

@@ -10,8 +10,9 @@ a misspelt key is a :class:`perfkit.DataError` naming the file and the key.
 from __future__ import annotations
 
 import copy
+import os
+import threading
 from collections.abc import Mapping
-from functools import lru_cache
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -43,18 +44,31 @@ def builtin_presets() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("perfkit.rules").iterdir() if p.name.endswith(".yaml"))
 
 
-def _read(name_or_path: str, extended_by: str | None = None) -> tuple[dict, str]:
+def _stamp(file) -> tuple | None:
+    """What says a preset file changed: its size and modification time (None when it cannot be stat'ed)."""
+    try:
+        found = os.stat(file)
+    except (OSError, TypeError):      # a resource inside a zip: it does not change while perfkit runs
+        return None
+    return found.st_size, found.st_mtime_ns
+
+
+def _read(name_or_path: str, extended_by: str | None = None, read: list | None = None) -> tuple[dict, str]:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
         if not path.exists():
             raise DataError(Problem(str(path), reason("extended_preset_not_found", by=extended_by) if extended_by
                                     else reason("preset_not_found")))
+        stamp = _stamp(path)
         text, source = path.read_text(encoding="utf-8"), path.name
     else:
         builtin = resources.files("perfkit.rules").joinpath(f"{name_or_path}.yaml")
         if not builtin.is_file():
             raise DataError(Problem(str(name_or_path), reason("no_such_preset", presets=", ".join(builtin_presets()))))
+        path, stamp = builtin, _stamp(builtin)
         text, source = builtin.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
+    if read is not None:
+        read.append((path, stamp))
     try:
         raw = load_yaml(text) or {}
     except yaml.YAMLError as exc:
@@ -64,10 +78,10 @@ def _read(name_or_path: str, extended_by: str | None = None) -> tuple[dict, str]
     return raw, source
 
 
-def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict, str]:
+def _resolve(name_or_path: str, seen: tuple[str, ...] = (), read: list | None = None) -> tuple[dict, str]:
     if name_or_path in seen:
         raise DataError(Problem(name_or_path, reason("extends_itself", chain=" → ".join(seen))))
-    raw, source = _read(name_or_path, extended_by=seen[-1] if seen else None)
+    raw, source = _read(name_or_path, extended_by=seen[-1] if seen else None, read=read)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw, source
@@ -76,14 +90,30 @@ def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict, str]:
             Path(name_or_path).suffix in (".yaml", ".yml"):
         # a preset file names its parent file relative to its own folder, as a person writing it expects
         parent = str(Path(name_or_path).parent / parent)
-    base, _ = _resolve(parent, (*seen, name_or_path))
+    base, _ = _resolve(parent, (*seen, name_or_path), read)
     return _merge(base, raw), source
 
 
-@lru_cache(maxsize=32)
+#: Presets loaded so far, by name or path: the preset and the files it was read from (with their stamps).
+_LOADED: dict[str, tuple[Preset, tuple]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 def _load_cached(name_or_path: str) -> Preset:
-    raw, source = _resolve(name_or_path)
-    return validate_preset(raw, source)
+    # a preset file edited since (or one it extends) is read anew: a warm kernel keeps its presets across
+    # reports (validating the default preset cost 15 ms of every report) and still sees every change
+    with _LOADED_LOCK:
+        loaded = _LOADED.get(name_or_path)
+    if loaded is not None and all(_stamp(path) == stamp for path, stamp in loaded[1]):
+        return loaded[0]
+    read: list = []
+    raw, source = _resolve(name_or_path, read=read)
+    preset = validate_preset(raw, source)
+    with _LOADED_LOCK:
+        if len(_LOADED) >= 32:
+            _LOADED.clear()
+        _LOADED[name_or_path] = (preset, tuple(read))
+    return preset
 
 
 def validate_preset(raw: Mapping, source: str = "<preset>") -> Preset:
@@ -127,4 +157,5 @@ def load_preset(preset: PresetLike = "default") -> Preset:
 
 def clear_cache() -> None:
     """Forget the presets loaded so far (a preset file edited since is read anew)."""
-    _load_cached.cache_clear()
+    with _LOADED_LOCK:
+        _LOADED.clear()
