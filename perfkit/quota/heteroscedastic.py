@@ -198,8 +198,8 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
         return float(value), grad
 
     def hessian(self, params):
-        """Centred differences of the analytic score, Richardson-extrapolated."""
-        return score_hessian(self.score, np.asarray(params, dtype=float), 1e-4)
+        """Differences of the analytic score (:func:`perfkit.quota.frontier.score_hessian`)."""
+        return score_hessian(self.score, np.asarray(params, dtype=float), len(self.endog))
 
     # -- fitting ---------------------------------------------------------------
     def nested_homoscedastic(self) -> StochasticFrontier:
