@@ -511,8 +511,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         """
         if self._screens():
             sub = self._on_rows(screen_rows(len(self.endog)))
-            pairs = screened_starts(starts, lambda start: sub._fit(start, sub._to_free(start), method, maxiter, disp),
-                                    self.loglike, sub._free_inverse_hessian)
+            pairs = screened_starts(starts, sub._screening_fit, self.loglike, lambda found: found.curvature)
         else:
             pairs = [(start, None) for start in starts]
         best = best_fit([lambda start=start, curvature=curvature: self._fit(
@@ -540,6 +539,15 @@ class StochasticFrontier(GenericLikelihoodModel):
                           f"rising as mu → +∞, where u tends to a normal variable and only the intercept minus "
                           f"mu is known (the limit model is the frontier with normal errors, i.e. OLS); there is "
                           f"no interior maximum", BoundaryWarning, stacklevel=3)
+
+    def _screening_fit(self, start) -> "ScreeningFit":
+        """A start followed to its optimum by the quasi-Newton stage alone, as screening needs it: the point,
+        and BFGS's own estimate of the inverse Hessian there (of the mean negative log-likelihood, in the free
+        parameters: the curvature the fit on all the data starts from), None when it is not positive definite.
+        No standard errors, no Hessian by differences: the starts discarded never needed them, and the one
+        followed gets its own on all the data."""
+        stage1, _ = self._maximise(self._to_free(np.asarray(start, dtype=float)))
+        return screening_fit(self._from_free(stage1.x), getattr(stage1, "hess_inv", None))
 
     def _free_inverse_hessian(self, results) -> np.ndarray | None:
         """The inverse Hessian of the mean negative log-likelihood in the free parameters (log σ², logit γ) at
@@ -662,6 +670,24 @@ class StochasticFrontier(GenericLikelihoodModel):
                           "of the parameter space" + ("; the exponential model is the limit of this one"
                                                       if self.dist == "truncated-normal" and np.ndim(mu) == 0
                                                       else ""), BoundaryWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class ScreeningFit:
+    """A start's optimum on the screening subsample (:meth:`StochasticFrontier._screening_fit`)."""
+
+    params: np.ndarray
+    curvature: np.ndarray | None
+
+
+def screening_fit(params: np.ndarray, hess_inv) -> ScreeningFit:
+    """A screened start's optimum and BFGS's inverse Hessian there, kept as its curvature when it is a usable
+    one (finite, positive definite), else None (the fit on all the data then starts from the identity)."""
+    curvature = np.asarray(hess_inv if hess_inv is not None else np.empty((0, 0)), dtype=float)
+    curvature = 0.5 * (curvature + curvature.T) if curvature.ndim == 2 else curvature
+    usable = curvature.shape == (len(params),) * 2 and np.all(np.isfinite(curvature)) and \
+        np.all(np.linalg.eigvalsh(curvature) > 0)
+    return ScreeningFit(np.asarray(params, dtype=float), curvature if usable else None)
 
 
 @dataclass(frozen=True)

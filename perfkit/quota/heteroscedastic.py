@@ -30,7 +30,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from perfkit.quota import frontier
 from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, _mills, best_fit, log_cdf, reaches,
-                                    score_hessian, screen_rows, screened_starts, subsample_curvature, warn_if_flat)
+                                    score_hessian, screen_rows, screened_starts, screening_fit, warn_if_flat)
 
 _LOG_2 = float(np.log(2.0))
 
@@ -282,8 +282,8 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
             starts.insert(0, np.asarray(start_params, dtype=float))
         if len(self.endog) > frontier.SCREEN_ROWS and len(starts) > 1:
             sub = self._on_rows(screen_rows(len(self.endog)))
-            pairs = screened_starts(starts, lambda start: sub._fit_from(start, maxiter, disp), self.loglike,
-                                    subsample_curvature)
+            pairs = screened_starts(starts, lambda start: sub._screening_fit(start, maxiter), self.loglike,
+                                    lambda found: found.curvature)
         else:
             pairs = [(start, None) for start in starts]
         best = best_fit([lambda start=start, curvature=curvature: self._fit_from(start, maxiter, disp, curvature,
@@ -300,7 +300,8 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                           mean_design=None if self.M is None else self.M[rows],
                           scaling_design=self.Z[rows] if self.scaling else None)
 
-    def _fit_from(self, start, maxiter, disp, hess_inv0=None, **kwargs):
+    def _bfgs(self, start, maxiter, hess_inv0=None):
+        """BFGS on the mean negative log-likelihood (every parameter is unbounded here) from ``start``."""
         scale = float(len(self.endog))
 
         def objective(params):
@@ -309,8 +310,17 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
                 return 1e10, np.zeros_like(params)
             return -value / scale, -grad / scale
 
-        found = minimize(objective, start, jac=True, method="BFGS",
-                         options={"gtol": 1e-8, "maxiter": maxiter, "hess_inv0": hess_inv0})
+        return minimize(objective, start, jac=True, method="BFGS",
+                        options={"gtol": 1e-8, "maxiter": maxiter, "hess_inv0": hess_inv0})
+
+    def _screening_fit(self, start, maxiter):
+        """A start's optimum on the screening subsample, by BFGS alone, with BFGS's inverse Hessian there as
+        the curvature to follow it from on all the data (see :meth:`StochasticFrontier._screening_fit`)."""
+        found = self._bfgs(np.asarray(start, dtype=float), maxiter)
+        return screening_fit(found.x, getattr(found, "hess_inv", None))
+
+    def _fit_from(self, start, maxiter, disp, hess_inv0=None, **kwargs):
+        found = self._bfgs(start, maxiter, hess_inv0)
         with warnings.catch_warnings():
             # no iteration here (maxiter=0): the results object at BFGS's optimum, with its Hessian
             warnings.simplefilter("ignore", ConvergenceWarning)
