@@ -287,3 +287,31 @@ def test_bc95_starts_from_its_one_mean_restriction(rice):
     assert res.llf >= one_mean.llf - 1e-9 and res.restricted_llf == pytest.approx(one_mean.llf, abs=1e-9)
     no_constant = StochasticFrontier.from_formula(FORMULA, rice, cost=False, inefficiency="~ EDYRS + BANRAT - 1")
     assert no_constant.nested_constant_mean().dist == "half-normal"
+
+
+def test_a_large_bc92_panel_screens_its_starts_on_whole_units_and_reaches_the_same_maximum(monkeypatch):
+    """Above SCREEN_ROWS records a BC92 fit screens its two starts (COLS, the fitted Pitt–Lee) on a subsample of
+    whole units and follows the better on all the data: the same maximum, point and standard errors as both
+    starts run on all the data, and at least the Pitt–Lee log-likelihood."""
+    import perfkit.quota.frontier as frontier
+    from perfkit.quota.panel import screen_units
+
+    rng = np.random.default_rng(21)
+    units, periods = 3 * frontier.SCREEN_ROWS // 10, 5
+    unit, year = np.repeat(np.arange(units), periods), np.tile(np.arange(2021, 2021 + periods), units)
+    n = len(unit)
+    X = np.column_stack([np.ones(n), rng.normal(3, 1, n)])
+    u = np.abs(rng.normal(0, 0.25, units))[unit] * np.exp(-0.05 * (year - year.max()))
+    y = X @ [2.0, 0.9] + rng.normal(0, 0.1, n) + u
+    rows = screen_units(pd.factorize(unit)[0], units)
+    assert np.all(np.bincount(unit[rows])[np.unique(unit[rows])] == periods)      # whole units only
+    assert 0.5 * frontier.SCREEN_ROWS < len(rows) < 1.5 * frontier.SCREEN_ROWS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        screened = PanelFrontier(y, X, unit, year, model="bc92").fit()
+        monkeypatch.setattr(frontier, "SCREEN_ROWS", 10 * n)              # both starts on all the data
+        everywhere = PanelFrontier(y, X, unit, year, model="bc92").fit()
+    assert screened.llf == pytest.approx(everywhere.llf, abs=1e-6)
+    assert screened.llf >= screened.restricted_llf - 1e-6
+    np.testing.assert_allclose(np.asarray(screened.params), np.asarray(everywhere.params), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(screened.bse), np.asarray(everywhere.bse), rtol=1e-3)

@@ -24,8 +24,9 @@ import pandas as pd
 from scipy import stats
 from scipy.special import log_ndtr
 
+from perfkit.quota import frontier
 from perfkit.quota.frontier import (_LOG_SQRT_2PI, StochasticFrontier, StochasticFrontierResults, _mills, best_fit,
-                                    log_cdf, reaches)
+                                    log_cdf, reaches, screened_starts)
 
 MODELS = ("bc92", "pitt-lee")
 
@@ -96,13 +97,28 @@ class PanelFrontier(StochasticFrontier):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
             pitt_lee = restricted.fit()
-        best = best_fit([lambda start=start: super(PanelFrontier, self).fit(start, method=method, maxiter=maxiter,
-                                                                            disp=disp, **kwargs)
-                         for start in (None, np.r_[np.asarray(pitt_lee.params, dtype=float), 0.0])])
+        from_pitt_lee = np.r_[np.asarray(pitt_lee.params, dtype=float), 0.0]
+        if self.dist == "half-normal" and len(self.endog) > frontier.SCREEN_ROWS:
+            # as a cross-section's: both starts screened on a subsample (of whole units), the better optimum
+            # (and any other as good at a point of its own) followed on all the data from its curvature there
+            sub = self._on_units(screen_units(self.group_index, self.n_units))
+            pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike,
+                                    lambda found: found.curvature)
+        else:
+            pairs = [(None, None), (from_pitt_lee, None)]
+        best = best_fit([lambda start=start, curvature=curvature: super(PanelFrontier, self).fit(
+            start, method=method, maxiter=maxiter, disp=disp,
+            **({"hess_inv0": curvature} if curvature is not None else {}), **kwargs)
+            for start, curvature in pairs])
         if best is None:                          # every start failed: the plain fit says why
             return super().fit(None, method=method, maxiter=maxiter, disp=disp, **kwargs)
         getattr(best, "_results", best)._pitt_lee = pitt_lee
         return reaches(best, pitt_lee.llf, "its Pitt-Lee restriction (eta = 0)")
+
+    def _on_units(self, rows: np.ndarray) -> "PanelFrontier":
+        """The same model on ``rows`` of the data (whole units: :func:`screen_units`)."""
+        return type(self)(self.endog[rows], self.exog[rows], self.groups[self.group_index[rows]],
+                          self.t_minus_T[rows], cost=self.sign > 0, model=self.panel_model, dist=self.dist)
 
     def pitt_lee_model(self) -> "PanelFrontier":
         """The Pitt-Lee (1981) restriction (η = 0) of this model, on the same data and names."""
@@ -229,6 +245,14 @@ class PanelFrontier(StochasticFrontier):
     @property
     def results_class(self):
         return PanelFrontierResults
+
+
+def screen_units(group_index: np.ndarray, n_units: int) -> np.ndarray:
+    """The rows of randomly drawn whole units, about SCREEN_ROWS of them (a panel's likelihood factors by unit:
+    a subsample of rows would cut units' histories short)."""
+    share = min(1.0, frontier.SCREEN_ROWS / len(group_index))
+    chosen = np.random.default_rng(0).random(n_units) < share
+    return np.flatnonzero(chosen[group_index])
 
 
 class PanelFrontierResults(StochasticFrontierResults):
