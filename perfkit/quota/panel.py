@@ -98,14 +98,19 @@ class PanelFrontier(StochasticFrontier):
             warnings.simplefilter("ignore")       # the restriction's own edges are not this model's
             pitt_lee = restricted.fit()
         from_pitt_lee = np.r_[np.asarray(pitt_lee.params, dtype=float), 0.0]
-        if self.dist == "half-normal" and len(self.endog) > frontier.SCREEN_ROWS:
+        pairs = [(None, None), (from_pitt_lee, None)]
+        rows = screen_units(self.group_index, self.n_units)
+        if self.dist == "half-normal" and len(self.endog) > frontier.SCREEN_ROWS and \
+                len(np.unique(self.group_index[rows])) >= MIN_SCREEN_UNITS:
             # as a cross-section's: both starts screened on a subsample (of whole units), the better optimum
             # (and any other as good at a point of its own) followed on all the data from its curvature there
-            sub = self._on_units(screen_units(self.group_index, self.n_units))
-            pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike,
-                                    lambda found: found.curvature)
-        else:
-            pairs = [(None, None), (from_pitt_lee, None)]
+            try:
+                sub = self._on_units(rows)
+            except ValueError:       # a subsample the model cannot have (one period only): both starts in full
+                sub = None
+            if sub is not None:
+                pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike,
+                                        lambda found: found.curvature)
         best = best_fit([lambda start=start, curvature=curvature: super(PanelFrontier, self).fit(
             start, method=method, maxiter=maxiter, disp=disp,
             **({"hess_inv0": curvature} if curvature is not None else {}), **kwargs)
@@ -245,6 +250,11 @@ class PanelFrontier(StochasticFrontier):
     @property
     def results_class(self):
         return PanelFrontierResults
+
+
+#: A BC92 panel screens its starts only on a subsample of at least this many units (a few long histories
+#: are no sample of a panel's units).
+MIN_SCREEN_UNITS = 50
 
 
 def screen_units(group_index: np.ndarray, n_units: int) -> np.ndarray:
