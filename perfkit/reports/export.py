@@ -197,8 +197,8 @@ def _html_exporter(language_code: str) -> HTMLExporter:
     key = (language_code, str(templates_dir()))
     if key not in cache:
         exporter = ReportExporter(template_name="perfkit", extra_template_basedirs=[str(templates_dir())],
-                                exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                                language_code=language_code)
+                                  exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                                  language_code=language_code)
         exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True),
                                        enabled=True)
         exporter.register_preprocessor(DropStderr(), enabled=True)
