@@ -99,18 +99,12 @@ class PanelFrontier(StochasticFrontier):
             pitt_lee = restricted.fit()
         from_pitt_lee = np.r_[np.asarray(pitt_lee.params, dtype=float), 0.0]
         pairs = [(None, None), (from_pitt_lee, None)]
-        rows = screen_units(self.group_index, self.n_units)
-        if self.dist == "half-normal" and len(self.endog) > frontier.SCREEN_ROWS and \
-                len(np.unique(self.group_index[rows])) >= MIN_SCREEN_UNITS:
+        sub = self._screening_panel() if self.dist == "half-normal" else None
+        if sub is not None:
             # as a cross-section's: both starts screened on a subsample (of whole units), the better optimum
             # (and any other as good at a point of its own) followed on all the data from its curvature there
-            try:
-                sub = self._on_units(rows)
-            except ValueError:       # a subsample the model cannot have (one period only): both starts in full
-                sub = None
-            if sub is not None:
-                pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike,
-                                        lambda found: found.curvature)
+            pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike,
+                                    lambda found: found.curvature)
         best = best_fit([lambda start=start, curvature=curvature: super(PanelFrontier, self).fit(
             start, method=method, maxiter=maxiter, disp=disp,
             **({"hess_inv0": curvature} if curvature is not None else {}), **kwargs)
@@ -120,10 +114,20 @@ class PanelFrontier(StochasticFrontier):
         getattr(best, "_results", best)._pitt_lee = pitt_lee
         return reaches(best, pitt_lee.llf, "its Pitt-Lee restriction (eta = 0)")
 
-    def _on_units(self, rows: np.ndarray) -> "PanelFrontier":
-        """The same model on ``rows`` of the data (whole units: :func:`screen_units`)."""
-        return type(self)(self.endog[rows], self.exog[rows], self.groups[self.group_index[rows]],
-                          self.t_minus_T[rows], cost=self.sign > 0, model=self.panel_model, dist=self.dist)
+    def _screening_panel(self) -> "PanelFrontier | None":
+        """The same model on a subsample of whole units (:func:`screen_units`) to screen starts on, or None where
+        the panel is too small to screen, the subsample holds too few units, or the model cannot be had on it
+        (one period only): every start then runs on all the data."""
+        if len(self.endog) <= frontier.SCREEN_ROWS:
+            return None
+        rows = screen_units(self.group_index, self.n_units)
+        if len(np.unique(self.group_index[rows])) < MIN_SCREEN_UNITS:
+            return None
+        try:
+            return type(self)(self.endog[rows], self.exog[rows], self.groups[self.group_index[rows]],
+                              self.t_minus_T[rows], cost=self.sign > 0, model=self.panel_model, dist=self.dist)
+        except ValueError:
+            return None
 
     def pitt_lee_model(self) -> "PanelFrontier":
         """The Pitt-Lee (1981) restriction (η = 0) of this model, on the same data and names."""

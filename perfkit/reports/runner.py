@@ -213,12 +213,12 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
             # no cwd=: papermill would chdir the whole process, which breaks concurrent runs (run_batch);
             # the kernel starts in the caller's directory, where a relative store path is meant
             executed = papermill.execute_notebook(str(run_from), str(executed_path), parameters=parameters,
-                                           kernel_name=kernel_name, progress_bar=False, log_output=False,
-                                           extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
-                                           engine_name=engine,
-                                           # saved once, when it ends: papermill's default saves the whole
-                                           # notebook before and after every cell, for a person watching it
-                                           request_save_on_cell_execute=False)
+                                                  kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                                  extra_arguments=KERNEL_ARGUMENTS, execution_timeout=timeout,
+                                                  engine_name=engine,
+                                                  # saved once, when it ends: papermill's default saves the whole
+                                                  # notebook before and after every cell, for a person watching it
+                                                  request_save_on_cell_execute=False)
         except papermill.PapermillExecutionError as exc:
             failed = output_dir / f"{name}.failed.ipynb"
             if executed_path.exists():

@@ -122,9 +122,9 @@ def _job_imports(module: str) -> tuple[str, ...]:
 def _import(km: KernelManager, modules, imported: set[str]) -> None:
     missing = [m for m in modules if m not in imported]
     if missing:          # imported modules stay through resets: only the first time costs
-        # vars() runs a module that a job module made lazy (perfkit._lazy): `import` alone would not
-        # then frozen as the preload is: %reset collects garbage twice per report, and a collection that
-        # walked WeasyPrint's or statsmodels' module objects every time cost 0.25 s a report
+        # vars() runs a module that a job module made lazy (perfkit._lazy): `import` alone would not. The
+        # modules are then frozen out of the garbage collector's view, as the preload is: %reset collects
+        # twice per report, and a collection that walked WeasyPrint's or statsmodels' objects cost 0.25 s
         _run(km, "import importlib as _perfkit_importlib, gc as _perfkit_gc\n"
                  f"for _perfkit_module in {missing!r}: vars(_perfkit_importlib.import_module(_perfkit_module))\n"
                  "_perfkit_gc.collect(); _perfkit_gc.freeze()\n"
