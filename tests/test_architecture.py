@@ -330,6 +330,39 @@ def test_the_command_line_names_its_commands_without_importing_a_job():
     assert imported.strip() == "[]"
 
 
+_PRESTART_PROBE = """
+import json, os, sys
+import perfkit.reports.warm as warm
+def prestart(jobs_=(), n=None, kernel_name="python3", *, pdf=False):
+    heavy = sorted(m for m in ("papermill", "nbconvert", "nbformat", "nbclient") if m in sys.modules)
+    print(json.dumps({"jobs": list(jobs_), "n": n, "pdf": pdf, "imported": heavy}), flush=True)
+    os._exit(0)        # the probe stops the batch here: no kernel, no report
+warm.prestart = prestart
+from perfkit.cli import main
+print(json.dumps({"exit": main(sys.argv[1:])}), flush=True)
+"""
+
+
+def test_a_batch_starts_its_kernels_once_its_arguments_are_checked_and_before_the_heavy_imports(
+        demo_store_path, tmp_path):
+    """The kernels' start-up (2 s) overlaps this process's imports of papermill and nbconvert: the batch command
+    prestarts them as soon as its arguments are good, and never for a refused command."""
+    def batch(*arguments):
+        run = subprocess.run([sys.executable, "-c", _PRESTART_PROBE, "batch", "key-evaluation", "--store",
+                              str(demo_store_path), "--output-dir", str(tmp_path), *arguments],
+                             capture_output=True, text=True)
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("P1\nP2\nP3\n", encoding="utf-8")
+    assert batch("--all", "--format", "html,pdf", "--jobs", "2") == {
+        "jobs": ["key-evaluation"], "n": 2, "pdf": True, "imported": []}
+    assert batch("--ids", str(ids), "--format", "html", "--jobs", "4")["n"] == 3   # no more kernels than reports
+    assert batch("--all", "--format", "xls") == {"exit": 2}                         # refused: no kernel started
+    # fresh kernels (one per report) are not prestarted: these ids select nothing, and the batch says so (exit 3)
+    assert batch("--ids", str(ids), "--fresh-kernels", "--format", "html") == {"exit": 3}
+
+
 # -- one result contract -------------------------------------------------------------------------------
 def _engine_results(store) -> dict:
     """One result of every engine on the demo city."""

@@ -94,6 +94,29 @@ def test_chart_renders_chinese_with_the_bundled_font(demo_store):
     assert Image.open(buffer).size[0] > 100
 
 
+@pytest.mark.notebook
+def test_a_chart_cell_draws_its_chart_once_and_leaves_no_figure_behind():
+    """pyplot's post-execute hook redrew every figure it knew before the inline backend drew it again as the
+    cell's PNG; a report's chart is unknown to pyplot and drawn only for the PNG. Counted with matplotlib's
+    draw events in a real kernel with the inline backend active, as a warm kernel has it (a PNG with a tight
+    bounding box is two passes: the layout, then the picture)."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "import matplotlib.pyplot as plt\n"
+        "from perfkit.reports.display import figure\n"
+        "fig, ax = figure(figsize=(4, 3))\n"
+        "ax.bar(['甲', '乙'], [1, 2])\n"
+        "draws = []\n"
+        "fig.canvas.mpl_connect('draw_event', lambda event: draws.append(event))\n"
+        "fig",
+        "print(len(draws), plt.get_fignums())")])
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    chart, counted = notebook.cells[0].outputs, notebook.cells[1].outputs
+    assert [o["output_type"] for o in chart] == ["execute_result"] and "image/png" in chart[0]["data"]
+    assert counted[0]["text"].strip() == "2 []"       # drawn for its PNG only; pyplot holds no figure
+
+
 class _no_missing_glyph_warning:
     """Fail when matplotlib reports a glyph missing from the font (Chinese shown as boxes)."""
 

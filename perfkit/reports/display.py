@@ -199,11 +199,15 @@ def use_cjk_font() -> str:
 
 
 def figure(**kwargs):
-    """A new matplotlib figure and axes, with the CJK font in use."""
-    import matplotlib.pyplot as plt
+    """A new chart's figure and axes (``pyplot.subplots``' arguments), with the CJK font in use.
+
+    The figure is a :class:`perfkit.reports.charts.ReportFigure`: pyplot does not know it, and a notebook
+    cell that ends with it shows it, drawn once (not redrawn by pyplot's and the inline backend's hooks).
+    """
+    from perfkit.reports.charts import report_figure
 
     use_cjk_font()
-    return plt.subplots(**kwargs)
+    return report_figure(**kwargs)
 
 
 _NUMBER_TEXT = re.compile(r"^\s*[-+−]?[\d,]*\.?\d+\s*%?\s*$")

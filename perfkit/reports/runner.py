@@ -25,8 +25,9 @@ import papermill
 from perfkit.errors import ReportError
 from perfkit.reports.check import assert_report
 from perfkit.reports.display import result_text
-from perfkit.reports.export import (FORMATS, ReportMeta, data_snapshot, export_docx, export_pdf,
+from perfkit.reports.export import (ReportMeta, data_snapshot, export_docx, export_pdf,
                                     record_in_index, render_html, report_record, report_title)
+from perfkit.reports.formats import parse_formats
 from perfkit.reports.parameters import localise
 from perfkit.reports.preflight import check_parameters
 from perfkit.reports.registry import find_job, job_names
@@ -74,24 +75,6 @@ def notebook_for(job: str | PathLike) -> Path:
 def safe_name(value: str) -> str:
     """A file name made from ``text``: keeps CJK, letters, digits, '-', '_' and '.'."""
     return re.sub(r"[^\w.\-]+", "_", value, flags=re.UNICODE).strip("_") or "report"
-
-
-def parse_formats(formats: str | list[str] | tuple[str, ...] | None, preset=None) -> tuple[str, ...]:
-    """``"html,pdf"`` (or a list) as a tuple of known formats; the preset's ``report.formats`` when None.
-
-    Raises
-    ------
-    ValueError
-        For an unknown format.
-    """
-    if formats is None:
-        formats = load_preset(preset or "default").report.formats
-    if isinstance(formats, str):
-        formats = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown or not formats:
-        raise ValueError(f"unknown report format(s) {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}")
-    return tuple(dict.fromkeys(formats))
 
 
 def report_meta(job_name: str, parameters: dict, lang: str, title: str, evaluating_body: str | None = None,

@@ -23,8 +23,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client import KernelManager
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+# nothing of nbclient, papermill or nbformat at import time: they import jsonschema, 1 s of start-up, and the
+# batch command imports this module to start its kernels (prestart) before it imports them
 log = logging.getLogger("perfkit")
 #: This engine's name under papermill's ``papermill.engine`` entry point.
 ENGINE = "perfkit-warm"
@@ -279,6 +280,7 @@ async def _until_connected(client, timeout: float) -> None:
     from queue import Empty
 
     from jupyter_core.utils import ensure_async
+    from nbclient.exceptions import DeadKernelError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -303,6 +305,7 @@ def _engine():
     module imports nothing of papermill at import time: :class:`WarmEngine` delegates to this class.
     """
     from jupyter_core.utils import ensure_async, run_sync
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine
