@@ -261,6 +261,33 @@ def test_a_kernel_dead_before_its_notebook_fails_at_once_not_after_the_start_tim
     assert time.monotonic() - started < 10
 
 
+def test_a_warm_kernels_set_up_reports_its_error_and_its_kernels_death_at_once():
+    """The set-up client (resets, imports, PDFs) listens to the shell only, never to the kernel's broadcasts of
+    the reports' outputs; a failed set-up names the error, and a kernel dying in one fails it in a second or
+    two, not after the set-up's time limit."""
+    import time
+
+    from jupyter_client import KernelManager
+
+    from perfkit.reports import warm
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(extra_arguments=list(warm.KERNEL_ARGUMENTS))
+    try:
+        warm._run(km, "x = 1")
+        client = warm._control[km]
+        # (reading the iopub_channel property would connect one: jupyter_client's own attribute says it has none)
+        assert client._iopub_channel is None and client.shell_channel.is_alive()   # noqa: SLF001
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            warm._run(km, "1 / 0", what="reset")
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="died"):
+            warm._run(km, "import os; os._exit(1)", timeout=600)
+        assert time.monotonic() - started < 10
+    finally:
+        warm.discard(km)
+
+
 def test_the_manifest_is_whole_formula_safe_and_written_as_reports_finish(tmp_path, capsys, demo_store_path):
     from perfkit.reports.batch import Outcome, write_manifest
     hostile = [Outcome(job="key-evaluation", subject=subject, parameters={}, status="failed", error=error)

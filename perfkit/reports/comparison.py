@@ -154,7 +154,6 @@ class ComparisonView:
         ax.boxplot([scores.xs(y, level="year").to_numpy() for y in years], tick_labels=[str(y) for y in years])
         ax.set_ylabel(text("comparison.columns.score", self.lang))
         ax.grid(alpha=0.3)
-        fig.tight_layout()
         return fig
 
     def record(self):

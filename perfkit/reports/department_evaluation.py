@@ -327,7 +327,6 @@ class DepartmentEvaluationView(PresetView):
         ax.set_xlabel(plain(h["month"]))
         ax.set_ylabel("%")
         ax.legend(loc="upper left")
-        fig.tight_layout()
         return fig
 
     def plot_levels(self):
@@ -343,7 +342,6 @@ class DepartmentEvaluationView(PresetView):
                     else f" {plain(text('common.draft', self.lang))}", va="center")
         ax.invert_yaxis()
         ax.legend(loc="lower right")
-        fig.tight_layout()
         return fig
 
     def plot_units(self):
@@ -357,7 +355,6 @@ class DepartmentEvaluationView(PresetView):
         fig, ax = figure(figsize=(8, max(2.5, 0.35 * len(rate) + 1)))
         ax.barh([plain(n) for n in rate.index], rate.to_numpy(), color="#55a868")
         ax.set_xlabel(plain(h["unit_rate"]))
-        fig.tight_layout()
         return fig
 
     def record(self):

@@ -429,7 +429,6 @@ class KeyEvaluationView(PresetView):
         ax.legend(loc="lower right")
         ax.set_title(plain(text("key_evaluation.chart_title_draft" if r.is_draft else "key_evaluation.chart_title",
                                 self.lang, name=r.project["name"], total=r.total, rating=self.rating_label())))
-        fig.tight_layout()
         return fig
 
     def record(self):

@@ -124,7 +124,6 @@ class MonitoringView:
         ax.set_ylabel(text("monitoring.axis_rate", self.lang))
         ax.legend()
         ax.grid(alpha=0.3)
-        fig.tight_layout()
         return fig
 
 

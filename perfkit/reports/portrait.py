@@ -144,7 +144,6 @@ class PortraitView:
         ax.set_ylim(0, 1)
         ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.1))
         ax.set_title(str(year))
-        fig.tight_layout()
         return fig
 
     def trend_table(self) -> pd.DataFrame:
@@ -178,7 +177,6 @@ class PortraitView:
         ax.set_ylim(0, 105)
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
         return fig
 
     def key_table(self) -> pd.DataFrame:

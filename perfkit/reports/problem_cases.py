@@ -90,7 +90,6 @@ class CasesView:
         ax.barh(summary["name"], summary["findings"], color="#4c72b0")
         ax.set_xlabel(self._columns()["findings"])
         ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
         return fig
 
     def fields_table(self) -> pd.DataFrame:

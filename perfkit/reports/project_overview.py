@@ -130,7 +130,6 @@ class ProjectOverview:
         ax.set_title(plain(f"{term('execution_curve', lang)}{text('common.colon', lang)}{self.project['name']}"))
         ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
-        fig.tight_layout()
         return fig
 
     def plot_targets(self):
@@ -144,7 +143,6 @@ class ProjectOverview:
         ax.invert_yaxis()
         ax.set_xlabel(f"{term('completion', lang)} (%)")
         ax.set_title(plain(f"{term('targets_vs_actuals', lang)}{text('common.colon', lang)}{self.project['name']}"))
-        fig.tight_layout()
         return fig
 
 

@@ -196,7 +196,6 @@ class QuotaStudy:
         ax.set_ylabel(self._text("unit_cost"))
         ax.set_title(self._text("drivers"))
         ax.legend()
-        fig.tight_layout()
         return fig
 
     def plot_efficiency(self):
@@ -210,7 +209,6 @@ class QuotaStudy:
         ax.set_xlabel(self._text("efficiency"))
         ax.set_ylabel(self._text("count"))
         ax.set_title(self._text("efficiency_title", mean=efficiency.mean()))
-        fig.tight_layout()
         return fig
 
 
@@ -373,7 +371,6 @@ class QuotaStudy:
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
         return fig
 
 

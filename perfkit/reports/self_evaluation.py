@@ -103,7 +103,6 @@ class SelfEvaluationView(PresetView):
                 ax.axvline(band.min, color="#999999", linestyle="--")
                 ax.text(band.min + 0.5, ax.get_ylim()[1] * 0.9, plain(self.label(name)))
         ax.set_xlabel(texts("self_evaluation.headers", self.lang)["total"])
-        fig.tight_layout()
         return fig
 
 

@@ -17,6 +17,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -71,14 +72,40 @@ _spare: list[tuple[str, Future]] = []          # kernels being started ahead by 
 
 def _run(km: KernelManager, code: str, timeout: float = 120, what: str = "set-up") -> None:
     client = _control.get(km)
-    if client is None:           # connected once per kernel: a new client waits 0.2 s for its iopub
-        client = _control[km] = km.blocking_client()
-        client.start_channels()
-        client.wait_for_ready(timeout=120)
-    reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
-    if reply["content"].get("status") != "ok":
-        raise RuntimeError(f"warm kernel {what} failed: {reply['content'].get('ename')}: "
-                           f"{reply['content'].get('evalue')}")
+    if client is None:           # connected once per kernel
+        client = km.blocking_client()
+        # the shell channel alone: a client subscribed to the kernel's broadcasts (iopub) would receive every
+        # output of every report the kernel runs, and have to read them (20 ms of this process for each
+        # reset) or buffer them
+        client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        _await_reply(km, client, client.kernel_info(), timeout=120, what=what)     # the kernel is up
+        _control[km] = client
+    _await_reply(km, client, client.execute(code, silent=True, store_history=False, allow_stdin=False),
+                 timeout=timeout, what=what)
+
+
+def _await_reply(km: KernelManager, client, msg_id: str, timeout: float, what: str) -> dict:
+    """The kernel's reply to ``msg_id``; RuntimeError when the request failed or the kernel died, TimeoutError
+    when no reply came within ``timeout`` seconds."""
+    from queue import Empty
+
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"warm kernel {what}: no answer within {timeout:.0f} s")
+        try:
+            reply = client.get_shell_msg(timeout=min(1.0, remaining))
+        except Empty:                    # still working, or dead: a dead kernel fails the request at once
+            if not km.is_alive():
+                raise RuntimeError(f"warm kernel {what} failed: the kernel died") from None
+            continue
+        if reply["parent_header"].get("msg_id") != msg_id:
+            continue                     # the late reply to a request that timed out before
+        if reply["content"].get("status", "ok") != "ok":
+            raise RuntimeError(f"warm kernel {what} failed: {reply['content'].get('ename')}: "
+                               f"{reply['content'].get('evalue')}")
+        return reply
 
 
 def _start(kernel_name: str) -> KernelManager:
@@ -276,7 +303,6 @@ async def _until_connected(client, timeout: float) -> None:
     jupyter_client's ``wait_for_ready`` does the same and then listens 0.2 s more for iopub to fall
     silent; a warm kernel between notebooks is idle, so hearing the reply's status is enough.
     """
-    import time
     from queue import Empty
 
     from jupyter_core.utils import ensure_async
