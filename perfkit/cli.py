@@ -88,10 +88,11 @@ def _positive_seconds(value: str) -> float:
     return seconds
 
 
-def _existing_store(path) -> str:
+def _existing_store(path, schema: bool = True) -> str:
     """The store a command reads: it must exist and be a DuckDB database (exit 3 naming it), and nothing is
-    created when it does not (no folder, no empty store)."""
-    from perfkit.store import default_store_path
+    created when it does not (no folder, no empty store). ``schema=False`` leaves the check of its tables'
+    columns (which imports pandas and pandera) to the caller (:func:`_check_schema`)."""
+    from perfkit.paths import default_store_path
 
     path = Path(path or default_store_path())
     if not path.is_file():
@@ -100,10 +101,15 @@ def _existing_store(path) -> str:
         head = handle.read(16)
     if b"DUCK" not in head:
         raise DataError(Problem(str(path), reason("not_a_store")))
+    if schema:
+        _check_schema(path)
+    return str(path)
+
+
+def _check_schema(path) -> None:
     from perfkit.store import check_schema
 
     check_schema(path)        # a table without a column of the schema: named here, not a KeyError in a kernel
-    return str(path)
 
 
 def _check_formats(formats, preset) -> tuple[str, ...]:
@@ -181,6 +187,7 @@ def _cmd_batch(args) -> int:
     from perfkit.reports import get_job
     from perfkit.reports.registry import BATCH_FILTERS
     from perfkit.reports.warm import ENGINE as WARM
+    from perfkit.reports.warm import prestart, shutdown_all
 
     job = get_job(args.job)
     if args.scheduler and not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s/]+", args.scheduler):
@@ -200,21 +207,26 @@ def _cmd_batch(args) -> int:
         raise UsageError(f"perfkit batch {job.name}: choose the subjects ({chosen})")
     formats = _check_formats(args.formats, args.preset)
     ids = _read_ids(args.ids) if args.ids else None
-    _existing_store(args.store)
-    if not (args.fresh_kernels or args.scheduler):
+    store = _existing_store(args.store, schema=False)
+    warm = not (args.fresh_kernels or args.scheduler)
+    if warm:
         # the arguments are good: the kernels start now, and import the job's modules, while this process
-        # imports papermill and nbconvert and selects the subjects (their start-up was 2 s before the first
-        # report began)
-        from perfkit.reports.warm import prestart
-
+        # imports pandas, papermill and nbconvert, checks the store's tables and selects the subjects (their
+        # start-up was 2 s before the first report began)
         workers = args.jobs or os.cpu_count() or 1
         prestart([job.name], n=min(workers, len(ids)) if ids else workers, pdf="pdf" in formats)
-    from perfkit.reports.batch import batch
+    try:
+        _check_schema(store)
+        from perfkit.reports.batch import batch
 
-    outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field, unit_level=args.unit_level,
-                     where=args.where, as_of=args.as_of, preset=args.preset, output_dir=args.output_dir,
-                     lang=args.lang, formats=args.formats, jobs=args.jobs, resume=args.resume,
-                     timeout=args.timeout, engine=None if args.fresh_kernels else WARM, scheduler=args.scheduler)
+        outcomes = batch(args.job, args.store, ids=ids, year=args.year, field=args.field,
+                         unit_level=args.unit_level, where=args.where, as_of=args.as_of, preset=args.preset,
+                         output_dir=args.output_dir, lang=args.lang, formats=args.formats, jobs=args.jobs,
+                         resume=args.resume, timeout=args.timeout, engine=None if args.fresh_kernels else WARM,
+                         scheduler=args.scheduler)
+    finally:
+        if warm:
+            shutdown_all()      # kernels that a refused store or an empty selection left untaken
     counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
     print(f"{len(outcomes)} reports: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
           f"(manifest: {Path(args.output_dir).resolve() / 'manifest.csv'})")

@@ -13,29 +13,12 @@ import pandas as pd
 
 from perfkit.errors import DataError, Problem, reason
 from perfkit.io import check_references, find_table_files, read_table, validate_frame
+from perfkit.paths import DEFAULT_STORE, STORE_ENV, default_store_path  # noqa: F401 - perfkit.store's names too
 from perfkit.schema import BOOLEAN, DATE, FLOAT, INTEGER, TABLES, spec
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORE = Path("data") / "perfkit.duckdb"
-STORE_ENV = "PERFKIT_STORE"
 _SQL_TYPES = {"string": "VARCHAR", INTEGER: "BIGINT", FLOAT: "DOUBLE", DATE: "DATE", BOOLEAN: "BOOLEAN"}
-
-
-def default_store_path() -> Path:
-    """Where the store is when the caller names none.
-
-    ``$PERFKIT_STORE`` if set; else ``data/perfkit.duckdb`` in the current
-    directory or the nearest parent that has one (so a notebook run from
-    ``notebooks/`` finds the project's store); else ``./data/perfkit.duckdb``.
-    """
-    if os.environ.get(STORE_ENV):
-        return Path(os.environ[STORE_ENV])
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / DEFAULT_STORE).exists():
-            return folder / DEFAULT_STORE
-    return here / DEFAULT_STORE
 
 
 def _ddl(table: str) -> str:

@@ -334,7 +334,8 @@ _PRESTART_PROBE = """
 import json, os, sys
 import perfkit.reports.warm as warm
 def prestart(jobs_=(), n=None, kernel_name="python3", *, pdf=False):
-    heavy = sorted(m for m in ("papermill", "nbconvert", "nbformat", "nbclient") if m in sys.modules)
+    heavy = sorted(m for m in ("pandas", "papermill", "nbconvert", "nbformat", "nbclient")
+                   if m in sys.modules and type(sys.modules[m]).__name__ != "_LazyModule")   # imported, not only named
     print(json.dumps({"jobs": list(jobs_), "n": n, "pdf": pdf, "imported": heavy}), flush=True)
     os._exit(0)        # the probe stops the batch here: no kernel, no report
 warm.prestart = prestart
@@ -345,8 +346,8 @@ print(json.dumps({"exit": main(sys.argv[1:])}), flush=True)
 
 def test_a_batch_starts_its_kernels_once_its_arguments_are_checked_and_before_the_heavy_imports(
         demo_store_path, tmp_path):
-    """The kernels' start-up (2 s) overlaps this process's imports of papermill and nbconvert: the batch command
-    prestarts them as soon as its arguments are good, and never for a refused command."""
+    """The kernels' start-up (2 s) overlaps this process's imports of pandas, papermill and nbconvert: the batch
+    command prestarts them as soon as its arguments are good, and never for a refused command."""
     def batch(*arguments):
         run = subprocess.run([sys.executable, "-c", _PRESTART_PROBE, "batch", "key-evaluation", "--store",
                               str(demo_store_path), "--output-dir", str(tmp_path), *arguments],

@@ -344,6 +344,12 @@ def test_a_store_that_is_not_perfkits_is_refused_naming_it_and_never_created(tmp
                  "--output-dir", str(tmp_path / "r")]) == 3
     said = capsys.readouterr().err
     assert "projects" in said and "category" in said and not (tmp_path / "r").exists()
+    # a batch starts its kernels while it checks the store's tables: refused, it leaves none running
+    from perfkit.reports import warm
+    assert main(["batch", "key-evaluation", "--all", "--store", str(old), "--output-dir", str(tmp_path / "b"),
+                 "--format", "html"]) == 3
+    said = capsys.readouterr().err
+    assert "projects" in said and "category" in said and not warm._spare and not warm._all
 
 
 # -- the loader never stores a guess ---------------------------------------------------------------------
