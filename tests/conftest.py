@@ -72,10 +72,27 @@ def demo_dir(tmp_path_factory, demo_frames) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_store_path(tmp_path_factory, demo_dir) -> Path:
-    """A file store holding the demo city, loaded through the CSV path a user takes."""
+    """A file store holding the demo city, loaded through the CSV path a user takes, with its quota standards
+    (as `perfkit demo` writes them). Shared by the session's tests: read only from here on (a test that writes
+    copies it, :func:`writable_store`), since a report names its store's snapshot and the reports of
+    :func:`job_reports` are compared with every worker's own copy of this store."""
+    from perfkit.quota import build_all_standards
+
     path = tmp_path_factory.mktemp("store") / "perfkit.duckdb"
     with perfkit.Store(path) as store:
         store.load(demo_dir)
+        build_all_standards(store).to_store(store)
+    return path
+
+
+@pytest.fixture
+def writable_store(demo_store_path, tmp_path) -> Path:
+    """A copy of the demo store for a test that writes to it."""
+    import shutil
+
+    path = tmp_path / "writable" / "perfkit.duckdb"
+    path.parent.mkdir()
+    shutil.copyfile(demo_store_path, path)
     return path
 
 
@@ -104,16 +121,23 @@ def pick_subjects(store) -> dict[str, dict]:
     }
 
 
-def _make_job_reports(store_path, out: Path) -> dict:
+class JobReports(dict):
+    """The reports of :func:`job_reports` by (job, lang), and the store they were made from (``store``): under
+    xdist, another worker's copy of the demo city, whose file is not byte for byte this worker's."""
+
+    store: Path
+
+
+def _make_job_reports(store_path, out: Path) -> JobReports:
     """One report of each job: in Chinese as HTML, PDF and Word, in English as HTML; run as two batches."""
     from perfkit.cli import main
     from perfkit.reports import run_batch
     out.mkdir(parents=True, exist_ok=True)
-    assert main(["standards", "--store", str(store_path), "--output", str(out / "s.xlsx")]) == 0
     with perfkit.Store(store_path, read_only=True) as store:
         subjects = pick_subjects(store)
     batch = [(job, {**parameters, "store": str(store_path)}) for job, parameters in subjects.items()]
-    reports = {}
+    reports = JobReports()
+    reports.store = Path(store_path)
     for lang, formats in (("zh", "html,pdf,docx"), ("en", "html")):
         outcomes = run_batch(batch, output_dir=out / lang, lang=lang, max_workers=2, formats=formats)
         for (job, _), outcome in zip(batch, outcomes):

@@ -297,13 +297,13 @@ def test_every_numeric_column_of_a_workbook_is_a_formatted_number(tmp_path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("job", JOBS)
-def test_provenance_names_the_store_and_its_snapshot_never_a_folder_of_this_machine(job_reports, demo_store_path,
-                                                                                     job):
+def test_provenance_names_the_store_and_its_snapshot_never_a_folder_of_this_machine(job_reports, job):
     from perfkit.reports.export import data_snapshot
+    store = job_reports.store                       # the store these reports read (a worker's copy of the city)
     for lang in ("zh", "en"):
         html = job_reports[job, lang].html.read_text(encoding="utf-8")
-        assert str(demo_store_path.parent) not in html and str(Path(__file__).resolve().parents[1]) not in html
-        assert f"{demo_store_path.name} · {data_snapshot(demo_store_path)}" in visible_text(html)
+        assert str(store.parent) not in html and str(Path(__file__).resolve().parents[1]) not in html
+        assert f"{store.name} · {data_snapshot(store)}" in visible_text(html)
 
 
 @pytest.mark.notebook

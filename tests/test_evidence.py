@@ -125,10 +125,10 @@ def test_self_evaluation_drafts_and_a_total_of_exactly_90():
 
 
 # -- ex-ante: the request against itself and against the standard ------------------------------------------
-def test_exante_targets_checked_against_quantity_and_standard(demo_store_path, tmp_path):
+def test_exante_targets_checked_against_quantity_and_standard(writable_store, tmp_path):
     from perfkit.cli import main
-    assert main(["standards", "--store", str(demo_store_path), "--output", str(tmp_path / "s.xlsx")]) == 0
-    with perfkit.Store(demo_store_path, read_only=True) as store:
+    assert main(["standards", "--store", str(writable_store), "--output", str(tmp_path / "s.xlsx")]) == 0
+    with perfkit.Store(writable_store, read_only=True) as store:
         view = exante_assessment(store, "R2027018")
     r = view.result
     assert r.request["quantity"] == 342.6

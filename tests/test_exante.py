@@ -111,9 +111,10 @@ def test_bad_requests(standards):
 
 
 @pytest.mark.notebook
-def test_demo_portfolio(demo_store_path, tmp_path):
+def test_demo_portfolio(writable_store, tmp_path):
     import perfkit
     from perfkit.cli import main
+    demo_store_path = writable_store                 # `perfkit standards` writes the standards into it again
     assert main(["standards", "--store", str(demo_store_path), "--output", str(tmp_path / "s.xlsx")]) == 0
     with perfkit.Store(demo_store_path, read_only=True) as store:
         assessed = exante_portfolio(store)
@@ -139,10 +140,8 @@ def test_demo_portfolio(demo_store_path, tmp_path):
 @pytest.mark.notebook
 def test_request_file_through_the_notebook(demo_store_path, tmp_path):
     import perfkit
-    with perfkit.Store(demo_store_path) as store:
-        if "quota_standards" not in store.tables():
-            from perfkit.quota import build_all_standards
-            build_all_standards(store).to_store(store)
+    store_path = demo_store_path                     # it has its quota standards (conftest)
+    with perfkit.Store(store_path, read_only=True) as store:
         road = store.query("SELECT direction_id FROM directions WHERE name = '道路养护'")["direction_id"].iloc[0]
     path = tmp_path / "道路申报.yaml"
     path.write_text(f"""
@@ -158,7 +157,7 @@ targets:
      measure_unit: 公里, library_unit: 公里}}
 answers: {{necessity: [80, 85, 90], feasibility: 75, financing: {{资金来源合规: true}}}}
 """, encoding="utf-8")
-    report = run_report("ex-ante", {"request_id": None, "request_file": str(path), "store": str(demo_store_path)},
+    report = run_report("ex-ante", {"request_id": None, "request_file": str(path), "store": str(store_path)},
                         output_dir=tmp_path, name="from_file")
     html = report.html.read_text(encoding="utf-8")
     assert "道路养护增量项目事前绩效评估报告" in html and "按定额标准测算的标准成本" in html

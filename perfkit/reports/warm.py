@@ -35,7 +35,6 @@ ENGINE = "perfkit-warm"
 #: of the notebook it runs is imported with it (:func:`kernel`), another job's when that job first comes.
 PRELOAD = """
 import warnings as _perfkit_warnings, matplotlib as _perfkit_matplotlib
-import matplotlib.pyplot as _perfkit_plt
 import perfkit, perfkit.store, perfkit.io, perfkit.datasets, perfkit.reports.display, perfkit.reports.registry
 import IPython.display, pandas.io.formats.style     # every report shows tables through them
 _perfkit_state = (dict(_perfkit_matplotlib.rcParams), list(_perfkit_warnings.filters))
@@ -47,13 +46,14 @@ _perfkit_gc.collect(); _perfkit_gc.freeze()   # the preloaded modules: never sca
 #: Run before every notebook: a namespace and module state as a fresh kernel has them.
 RESET = """
 %reset -f
-import builtins as _b, warnings as _w, matplotlib as _m, matplotlib.pyplot as _p
-_p.close("all")
+import builtins as _b, warnings as _w, matplotlib as _m, sys as _s
+if "matplotlib.pyplot" in _s.modules:   # a notebook drew with pyplot (the reports' charts do not use it)
+    _s.modules["matplotlib.pyplot"].close("all")
 _m.rcParams.update({k: v for k, v in _b._perfkit_state[0].items() if k not in ("backend", "interactive")})
 _w.filters[:] = _b._perfkit_state[1]
 import perfkit.reports.display as _d
 _d.use_cjk_font.cache_clear()
-del _b, _w, _m, _p, _d
+del _b, _w, _m, _s, _d
 """
 RECYCLE = 50
 #: The kernel keeps its own notes (TCP transport, the interrupt at shutdown) to itself: a report's
