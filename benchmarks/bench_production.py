@@ -32,7 +32,11 @@ JOBS = ("department-evaluation", "self-evaluation", "key-evaluation")
 def tree_rss(process: psutil.Process) -> int:
     """Resident memory of a process and its children (the batch and its kernels), bytes."""
     total = 0
-    for p in [process, *process.children(recursive=True)]:
+    try:
+        family = [process, *process.children(recursive=True)]
+    except psutil.Error:       # a kernel ended while its parent's children were listed: the next sample has it
+        family = [process]
+    for p in family:
         try:
             total += p.memory_info().rss
         except psutil.Error:
