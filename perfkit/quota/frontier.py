@@ -511,7 +511,7 @@ class StochasticFrontier(GenericLikelihoodModel):
         """
         if self._screens():
             sub = self._on_rows(screen_rows(len(self.endog)))
-            pairs = screened_starts(starts, sub._screening_fit, self.loglike, lambda found: found.curvature)
+            pairs = screened_starts(starts, sub._screening_fit, self.loglike)
         else:
             pairs = [(start, None) for start in starts]
         best = best_fit([lambda start=start, curvature=curvature: self._fit(
@@ -534,7 +534,7 @@ class StochasticFrontier(GenericLikelihoodModel):
             abs(mu) > EDGE_SIGMAS * float(results.sigma_u)
         if 1e-6 < float(results.gamma) < 0.999:
             warn_if_flat(results, list(self.exog_names), stacklevel=4, explained="mu" if at_mu_edge else None)
-        if self.dist == "truncated-normal" and np.ndim(mu) == 0 and mu > EDGE_SIGMAS * float(results.sigma_u):
+        if at_mu_edge and mu > 0:
             warnings.warn(f"mu = {mu:.4g} is {mu / float(results.sigma_u):.0f} times sigma_u: the likelihood keeps "
                           f"rising as mu → +∞, where u tends to a normal variable and only the intercept minus "
                           f"mu is known (the limit model is the frontier with normal errors, i.e. OLS); there is "
@@ -819,11 +819,12 @@ def subsample_curvature(results, scale: np.ndarray | None = None) -> np.ndarray 
     return inverse
 
 
-def screened_starts(starts, fit_on_subsample, loglike, curvature) -> list[tuple[np.ndarray, np.ndarray | None]]:
+def screened_starts(starts, fit_on_subsample, loglike) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """The starts worth following on all the data, each with its curvature: every start fitted on the subsample
-    (``fit_on_subsample``), the optima ranked by ``loglike`` of all the data, the best kept with any other
-    within SCREEN_LLF of it at a point of its own (starts that met at one optimum are followed once); each
-    optimum with ``curvature`` of its fit. Every start, without curvature, when none could be fitted there."""
+    (``fit_on_subsample``, returning a :class:`ScreeningFit`), the optima ranked by ``loglike`` of all the data,
+    the best kept with any other within SCREEN_LLF of it at a point of its own (starts that met at one optimum
+    are followed once); each optimum with its fit's curvature. Every start, without curvature, when none could
+    be fitted there."""
     ends = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")           # a discarded start's edges are not the fit's
@@ -835,7 +836,7 @@ def screened_starts(starts, fit_on_subsample, loglike, curvature) -> list[tuple[
             point = np.asarray(found.params, dtype=float)
             value = loglike(point)
             if np.isfinite(value):
-                ends.append((value, point, curvature(found)))
+                ends.append((value, point, found.curvature))
     if not ends:
         return [(start, None) for start in starts]
     top, kept = max(end[0] for end in ends), []

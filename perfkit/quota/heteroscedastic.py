@@ -282,8 +282,7 @@ class HeteroscedasticFrontier(GenericLikelihoodModel):
             starts.insert(0, np.asarray(start_params, dtype=float))
         if len(self.endog) > frontier.SCREEN_ROWS and len(starts) > 1:
             sub = self._on_rows(screen_rows(len(self.endog)))
-            pairs = screened_starts(starts, lambda start: sub._screening_fit(start, maxiter), self.loglike,
-                                    lambda found: found.curvature)
+            pairs = screened_starts(starts, lambda start: sub._screening_fit(start, maxiter), self.loglike)
         else:
             pairs = [(start, None) for start in starts]
         best = best_fit([lambda start=start, curvature=curvature: self._fit_from(start, maxiter, disp, curvature,

@@ -103,8 +103,7 @@ class PanelFrontier(StochasticFrontier):
         if sub is not None:
             # as a cross-section's: both starts screened on a subsample (of whole units), the better optimum
             # (and any other as good at a point of its own) followed on all the data from its curvature there
-            pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike,
-                                    lambda found: found.curvature)
+            pairs = screened_starts([self._default_start(), from_pitt_lee], sub._screening_fit, self.loglike)
         best = best_fit([lambda start=start, curvature=curvature: super(PanelFrontier, self).fit(
             start, method=method, maxiter=maxiter, disp=disp,
             **({"hess_inv0": curvature} if curvature is not None else {}), **kwargs)
