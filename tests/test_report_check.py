@@ -181,12 +181,11 @@ def test_the_index_words_each_result(job, record, worded):
 def test_a_chart_without_a_description_in_the_reports_language_is_refused():
     image = '<h2>三、执行偏离分布</h2><img src="data:image/png;base64,AAAA" alt="No description has been provided for this image">'
     assert any("chart without a description" in p for p in check_report(page(image)))
-    from bs4 import BeautifulSoup
-
+    from perfkit.reports import page as pages
     from perfkit.reports.export import _chart_descriptions
-    soup = BeautifulSoup(page(image), "html.parser")
-    assert _chart_descriptions(soup, "zh")
-    described = str(soup)
+    tree = pages.parse(page(image))
+    assert _chart_descriptions(tree, "zh")
+    described = pages.serialise(tree)
     assert 'alt="图 1：三、执行偏离分布"' in described and check_report(described) == []
 
 
@@ -246,3 +245,20 @@ def test_findings_are_charged_what_the_table_took_off(demo_store):
 def test_dates_in_prose_are_written_in_words():
     from perfkit.reports.display import long_date
     assert long_date("2026-08-31") == "2026年8月31日" and long_date("2026-08-31", "en") == "31 August 2026"
+
+
+def test_a_pages_text_is_what_a_reader_sees_and_a_moved_block_leaves_the_text_around_it():
+    """The page tree the export changes and the check reads (lxml): text without styles, scripts, head or
+    comments, joined as a reader reads it; a block taken out keeps the text that followed it in place."""
+    from perfkit.reports import page as pages
+
+    tree = pages.parse("<!DOCTYPE html><html><head><title>题</title><style>p{color:red}</style></head><body><main>"
+                       "前<p>甲 <b>乙</b></p>中<!-- 注 --><script>x = 1</script><p>丙&amp;丁&lt;</p>尾</main></body></html>")
+    assert pages.text(tree) == "前 甲 乙 中 丙&丁< 尾"
+    main = pages.first(tree, "main")
+    moved = pages.detach(main.find("p"))
+    assert moved.tail is None and pages.text(main) == "前中 丙&丁< 尾"
+    written = pages.serialise(tree)
+    assert written.startswith("<!DOCTYPE html>") and "前中<!-- 注 -->" in written and "丙&amp;丁&lt;" in written
+    assert [e.tag for e in pages.with_class(pages.parse('<div class="a b"><p class="b"></p><p class="bb"></p></div>'),
+                                            "b")] == ["div", "p"]

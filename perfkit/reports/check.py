@@ -14,6 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from perfkit.errors import ReportError
+from perfkit.reports import page
 from perfkit.reports.display import YEAR_COLUMN
 from perfkit.reports.export import NBCONVERT_ALT
 
@@ -41,7 +42,7 @@ def _number(cell: str) -> Decimal | None:
 
 
 def _rows(table) -> list[list[str]]:
-    return [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in table.find_all("tr")]
+    return [[page.text(cell) for cell in row.iterdescendants("th", "td")] for row in table.iterdescendants("tr")]
 
 
 def _unlabelled_index(rows: list[list[str]]) -> bool:
@@ -123,32 +124,28 @@ def check_report(html, *, draft: bool = False, document_number: str = "") -> lis
 
     Parameters
     ----------
-    html : str or bs4.BeautifulSoup
+    html : str or lxml.html.HtmlElement
         The report as exported (title page, content, provenance), or its page as
-        :func:`perfkit.reports.export.render_html` parsed it (read, then emptied of its styles and scripts:
-        serialise the page before checking it).
+        :func:`perfkit.reports.export.render_html` parsed it (:func:`perfkit.reports.page.parse`; only read).
     draft : bool
         Whether the report's result is a draft: its cover must say so.
     document_number : str
         The 文号 the report was given (or the bureau's rule made): the title page may print no other.
     """
-    from bs4 import BeautifulSoup
-
-    soup = html if isinstance(html, BeautifulSoup) else BeautifulSoup(html, "html.parser")
-    for hidden in soup(["script", "style", "head"]):
-        hidden.decompose()
+    tree = page.parse(html) if isinstance(html, str) else html
     problems = []
-    content = soup.find("main") or soup
-    words = content.get_text(" ", strip=True)
+    content = page.first(tree, "main")
+    content = tree if content is None else content
+    words = page.text(content)
     for match in LEFTOVER.finditer(words):
         problems.append(f"a value left from the data: …{words[max(0, match.start() - 30):match.end() + 30]}…")
     for match in MARKUP.finditer(words):
         problems.append(f"Markdown shown as text: …{words[max(0, match.start() - 30):match.end() + 30]}…")
-    for image in content.find_all("img"):
+    for image in content.iter("img"):
         if image.get("alt") in (None, "", NBCONVERT_ALT):
             problems.append("a chart without a description in the report's language")
     rounding_said = any(note in words for note in ROUNDING_NOTES)
-    tables = [_rows(table) for table in content.find_all("table")]
+    tables = [_rows(table) for table in content.iter("table")]
     problems += _stated(words, tables)
     for number, rows in enumerate(tables, start=1):
         if _unlabelled_index(rows):
@@ -160,14 +157,14 @@ def check_report(html, *, draft: bool = False, document_number: str = "") -> lis
                 problems.append(f"table {number}: the years of “{name}” are printed as amounts (2,025)")
         if not rounding_said:
             problems += [f"table {number}: parts do not add up to the total: {p}" for p in _sums(rows)]
-    cover = soup.find(class_="perfkit-cover")
+    cover = next(iter(page.with_class(tree, "perfkit-cover")), None)
     if cover is not None:
-        mark = cover.find(class_="perfkit-draft-mark")
+        mark = next(iter(page.with_class(cover, "perfkit-draft-mark")), None)
         if draft and mark is None:
             problems.append("a draft without its 草稿（待补充） mark on the title page")
         if not draft and mark is not None:
             problems.append("a final report marked as a draft")
-        facts = [_rows(t) for t in cover.find_all("table")]
+        facts = [_rows(t) for t in cover.iter("table")]
         printed = {row[0]: row[1] for table in facts for row in table if len(row) == 2}
         number = printed.get("文号", printed.get("Document number", ""))
         if number and number != document_number:

@@ -32,6 +32,7 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
 import perfkit
+from perfkit.reports import page
 from perfkit.reports.display import long_date
 from perfkit.reports.registry import templates_dir
 from perfkit.text import text
@@ -214,55 +215,72 @@ def export_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> str:
 
 
 def render_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> tuple[str, Any]:
-    """The report's HTML (as :func:`export_html`) and its parsed page, for the report check to read without
-    parsing the page again (:func:`perfkit.reports.check.check_report` takes either)."""
+    """The report's HTML (as :func:`export_html`) and its parsed page (:mod:`perfkit.reports.page`), for the
+    report check to read without parsing the page again (:func:`perfkit.reports.check.check_report` takes
+    either)."""
     exporter = _html_exporter(LANGUAGE_CODES.get(meta.lang, meta.lang))
     resources = {"metadata": {"name": meta.title}, "perfkit": meta.resources(), "perfkit_css": _stylesheet()}
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(body, "html.parser")     # the one parse of the page: every pass below reads it
-    _chart_descriptions(soup, meta.lang)
-    _keep_headings_with_next(soup)                # (after: an alt text names its section's heading)
-    _focusable(soup)
-    return str(soup), soup
+    tree = page.parse(body)              # the one parse of the page: every pass below reads it
+    _chart_descriptions(tree, meta.lang)
+    _keep_headings_with_next(tree)       # (after: an alt text names its section's heading)
+    _focusable(tree)
+    return page.serialise(tree), tree
 
 
-def _focusable(soup) -> None:
+def _focusable(tree) -> None:
     """What nbconvert's HTML exporter does to every page, done in perfkit's parse (:class:`ReportExporter`):
     a cell's input and output can take the keyboard's focus."""
-    notebook = soup.find(class_="jp-Notebook")
+    notebook = next(iter(page.with_class(tree, "jp-Notebook")), None)
     if notebook is None:
         return
-    for block in notebook.find_all("div", class_=("jp-Cell-inputWrapper", "jp-OutputArea-output")):
-        block["tabindex"] = "0"
+    for block in page.with_class(notebook, "jp-Cell-inputWrapper", "jp-OutputArea-output"):
+        if block.tag == "div":
+            block.set("tabindex", "0")
 
 
 #: The class of a heading kept together with the table or chart it introduces (never stranded at a page foot).
 KEEP_TOGETHER = "perfkit-keep-together"
 _BLOCKS = ("h1", "h2", "h3", "h4", "p", "ul", "ol", "pre", "table", "img")
+_IS_BLOCK = " or ".join(f"self::{tag}" for tag in _BLOCKS)
+#: The first block after a heading's start: inside it, else after it (document order)
+_NEXT_BLOCK = (f"descendant::*[{_IS_BLOCK}][1]", f"following::*[{_IS_BLOCK}][1]")
+_PREVIOUS_HEADING = "preceding::*[self::h1 or self::h2 or self::h3 or self::h4][1]"
 
 
-def _keep_headings_with_next(soup) -> bool:
+def _next_block(heading):
+    for path in _NEXT_BLOCK:
+        found = heading.xpath(path)
+        if found:
+            return found[0]
+    return None
+
+
+def _keep_headings_with_next(tree) -> bool:
     """Keep each heading on the page of the table or chart it introduces: heading and table (or chart) in one
     block that does not break inside. (They are different cells' outputs, and WeasyPrint does not carry a
     heading's ``break-after: avoid`` past its cell.) A wide table's block prints on its landscape page.
-    Changes ``soup`` in place; True when it moved a heading."""
-    content = soup.find("main") or soup
+    Changes ``tree`` in place; True when it moved a heading."""
+    content = page.first(tree, "main")
+    content = tree if content is None else content
     moved = False
-    for heading in content.find_all(["h2", "h3", "h4"]):
-        following = heading.find_next(_BLOCKS)
-        if following is None or following.name not in ("table", "img") or following.find_parent("table"):
+    for heading in list(content.iterdescendants("h2", "h3", "h4")):
+        following = _next_block(heading)
+        if following is None or following.tag not in ("table", "img") or \
+                next(following.iterancestors("table"), None) is not None:
             continue
         # the chart's output block, or the table itself (with the styler's <style> before it)
-        target = following.find_parent(class_="jp-OutputArea-output") if following.name == "img" else following
-        if target is None or heading in target.parents:
+        if following.tag == "img":
+            target = next((a for a in following.iterancestors() if page.has_class(a, "jp-OutputArea-output")), None)
+        else:
+            target = following
+        if target is None or heading in target.iterancestors():
             continue
-        classes = [KEEP_TOGETHER] + (["perfkit-wide"] if "wide" in (following.get("class") or []) else [])
-        block = soup.new_tag("div", attrs={"class": " ".join(classes)})
-        target.insert_before(block)
-        block.append(heading.extract())
-        block.append(target.extract())
+        classes = [KEEP_TOGETHER] + (["perfkit-wide"] if page.has_class(following, "wide") else [])
+        block = tree.makeelement("div", {"class": " ".join(classes)})
+        target.addprevious(block)
+        block.append(page.detach(heading))
+        block.append(page.detach(target))
         moved = True
     return moved
 
@@ -271,14 +289,14 @@ def _keep_headings_with_next(soup) -> bool:
 NBCONVERT_ALT = "No description has been provided for this image"
 
 
-def _chart_descriptions(soup, lang: str) -> bool:
+def _chart_descriptions(tree, lang: str) -> bool:
     """Give every chart a description in the report's language: 图 N：<the section it illustrates>.
-    Changes ``soup`` in place; True when a chart had none."""
-    images = [img for img in soup.find_all("img") if img.get("alt") in (None, "", NBCONVERT_ALT)]
+    Changes ``tree`` in place; True when a chart had none."""
+    images = [img for img in tree.iter("img") if img.get("alt") in (None, "", NBCONVERT_ALT)]
     for number, img in enumerate(images, start=1):
-        heading = img.find_previous(["h1", "h2", "h3", "h4"])
-        section = heading.get_text(" ", strip=True).rstrip("¶").strip() if heading is not None else ""
-        img["alt"] = text("figures.alt", lang, number=number, section=section or text("figures.untitled", lang))
+        heading = img.xpath(_PREVIOUS_HEADING)
+        section = page.text(heading[0]).rstrip("¶").strip() if heading else ""
+        img.set("alt", text("figures.alt", lang, number=number, section=section or text("figures.untitled", lang)))
     return bool(images)
 
 
