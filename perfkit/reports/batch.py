@@ -201,18 +201,24 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
             outcome.status, outcome.outputs = "skipped", dict(before["outputs"])
         outcomes.append(outcome)
 
+    pending = [o for o in outcomes if o.status == "pending"]
+    # every report's parameters checked before the first runs, each store opened once (not once per report);
+    # a report they refuse fails as it would have in run_report. (A cluster's workers check their own.)
+    refusals = dict(zip(map(id, pending), _preflight(pending, lang))) if scheduler is None else {}
+
     def one(outcome: Outcome) -> Outcome:
         start = time.perf_counter()
         try:
+            if refusals.get(id(outcome)) is not None:
+                raise refusals[id(outcome)]
             report = run_report(outcome.job, outcome.parameters, output_dir=output_dir, lang=lang,
-                                formats=formats, timeout=timeout, engine=engine)
+                                formats=formats, timeout=timeout, engine=engine, checked=True)
             outcome.status, outcome.outputs = "done", dict(report.outputs)
         except Exception as exc:  # noqa: BLE001 - one report's failure, whatever it is, never stops the batch
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
         outcome.seconds = time.perf_counter() - start
         return outcome
 
-    pending = [o for o in outcomes if o.status == "pending"]
     bar = None
     if progress and pending:
         from tqdm.auto import tqdm
@@ -233,6 +239,17 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
             shutdown_all()                     # the batch is done: its kernels go
         write_manifest(output_dir, outcomes)
     return outcomes
+
+
+def _preflight(pending: list[Outcome], lang: str) -> list[Exception | None]:
+    """What :func:`perfkit.reports.preflight.check_many` refuses of each pending report (None: nothing; a
+    notebook given by path has no registry entry to check against)."""
+    from perfkit.reports.preflight import check_many
+    from perfkit.reports.registry import find_job
+
+    specs = [find_job(str(o.job)) for o in pending]
+    checked = iter(check_many([(spec, o.parameters) for spec, o in zip(specs, pending) if spec is not None], lang))
+    return [next(checked) if spec is not None else None for spec in specs]
 
 
 def _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout):

@@ -125,7 +125,7 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
                name: str | None = None, lang: str = "zh", formats: str | list[str] | None = "html",
                evaluating_body: str | None = None, document_number: str | None = None,
                kernel_name: str = "python3", index: bool = True, timeout: float | None = None,
-               engine: str | None = None) -> Report:
+               engine: str | None = None, checked: bool = False) -> Report:
     """Run a job's notebook with ``parameters`` and export it to ``output_dir/name.{html,pdf,docx}``.
 
     Parameters
@@ -149,6 +149,9 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
     engine : str, optional
         A papermill engine: ``"perfkit-warm"`` runs on this thread's warm kernel
         (:mod:`perfkit.reports.warm`); by default a fresh kernel per report.
+    checked : bool, default False
+        The parameters were checked against the store already (:func:`perfkit.reports.preflight.check_many`,
+        as a batch checks all its reports before the first runs): not checked again here.
 
     Returns
     -------
@@ -173,7 +176,7 @@ def run_report(job: str | PathLike, parameters: dict[str, Any], *, output_dir: s
         wanted = parse_formats(formats, parameters.get("preset"))
     except ValueError as exc:
         raise ReportError(str(exc)) from exc
-    if spec is not None:   # a missing subject or a bad date fails before a kernel starts or a folder is made
+    if spec is not None and not checked:   # a missing subject or a bad date fails before a kernel starts
         check_parameters(spec, parameters, lang)
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
