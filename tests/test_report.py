@@ -98,8 +98,8 @@ def test_chart_renders_chinese_with_the_bundled_font(demo_store):
 def test_a_chart_cell_draws_its_chart_once_and_leaves_no_figure_behind():
     """pyplot's post-execute hook redrew every figure it knew before the inline backend drew it again as the
     cell's PNG; a report's chart is unknown to pyplot and drawn only for the PNG. Counted with matplotlib's
-    draw events in a real kernel with the inline backend active, as a warm kernel has it (a PNG with a tight
-    bounding box is two passes: the layout, then the picture)."""
+    draw events in a real kernel with the inline backend active (whose figure printer would draw a tight
+    bounding box in two passes: the layout, then the picture; ReportFigure.png draws once)."""
     from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
@@ -114,7 +114,7 @@ def test_a_chart_cell_draws_its_chart_once_and_leaves_no_figure_behind():
     NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
     chart, counted = notebook.cells[0].outputs, notebook.cells[1].outputs
     assert [o["output_type"] for o in chart] == ["execute_result"] and "image/png" in chart[0]["data"]
-    assert counted[0]["text"].strip() == "2 []"       # drawn for its PNG only; pyplot holds no figure
+    assert counted[0]["text"].strip() == "1 []"       # drawn once, for its PNG; pyplot holds no figure
 
 
 def test_a_saved_chart_keeps_its_longest_label_whole():
@@ -130,6 +130,39 @@ def test_a_saved_chart_keeps_its_longest_label_whole():
     label = ax.get_yticklabels()[0].get_window_extent(fig.canvas.get_renderer())
     assert label.x0 < 0                                  # the label starts left of the figure's own edge
     assert Image.open(buffer).size[0] >= label.width + ax.bbox.width   # the saved picture holds it and the axes
+
+
+def test_a_shown_chart_is_the_picture_a_tight_print_makes_drawn_once():
+    """ReportFigure.png draws once and cuts the tight box out of the drawing: the picture IPython's
+    print_figure makes in two passes, to the pixel in size and within a sub-pixel shift in content; a
+    label reaching past the drawn margin is printed print_figure's way, whole."""
+    import numpy as np
+    from IPython.core.pylabtools import print_figure
+    from PIL import Image
+
+    from perfkit.reports.display import figure
+
+    def chart(label: str):
+        fig, ax = figure(figsize=(4, 3))
+        ax.barh([label, "乙"], [1, 2])
+        ax.set_title("得分")
+        draws = []
+        fig.canvas.mpl_connect("draw_event", draws.append)
+        return fig, draws
+
+    def picture(data: bytes):
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+    fig, draws = chart("一个较长的三级指标名称")          # reaches past the figure's edge, not past the margin
+    shown = fig._repr_mimebundle_()["image/png"]
+    assert len(draws) == 1
+    printed = print_figure(chart("一个较长的三级指标名称")[0], "png")
+    ours, theirs = picture(shown), picture(printed)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).mean() < 8 and (ours < 128).sum() == pytest.approx((theirs < 128).sum(), rel=0.05)
+    far = "一个名称" + "非常" * 30 + "长的指标"                # wider than the drawn margin: printed the usual way
+    fig, draws = chart(far)
+    assert fig.png() == print_figure(chart(far)[0], "png") and len(draws) == 3   # measured, laid out, drawn
 
 
 class _no_missing_glyph_warning:
