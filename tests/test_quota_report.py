@@ -115,7 +115,10 @@ def test_every_demo_direction_has_a_panel_section_that_can_be_shown(demo_store):
         table = study.panel_table()
         assert ("γ 趋于 0" in note) == (table is None), direction
         if table is not None:
-            assert study.plot_panel() is not None
+            fig = study.plot_panel()
+            shown = [label.get_text() for label in fig.axes[0].get_xticklabels()]
+            # every year of the panel, in order (an unbalanced panel once put a missing year last)
+            assert shown == [str(y) for y in sorted(study.unit_years()["year"].unique())], direction
         assert (study.ranking_table() is None) == (table is None), direction
 
 

@@ -362,11 +362,15 @@ class QuotaStudy:
             return None
         totals = self.unit_years().assign(efficiency=res.efficiency())
         fig, ax = figure(figsize=(8, 3.5))
-        for _, unit in totals.groupby("entity"):
-            ax.plot(unit["year"].astype(str), unit["efficiency"], color="#bbbbbb", linewidth=0.7)
-        mean = totals.groupby("year")["efficiency"].mean()
-        ax.plot(mean.index.astype(str), mean.to_numpy(), color="#4c72b0", linewidth=2.5, marker="o",
+        # years on a numeric axis: as text they were categories in the order first met, and a panel whose
+        # first unit lacks a year put that year last (2021, 2022, 2023, 2025, 2024)
+        for _, unit in totals.sort_values("year").groupby("entity"):
+            ax.plot(unit["year"].astype(int), unit["efficiency"], color="#bbbbbb", linewidth=0.7)
+        mean = totals.groupby("year")["efficiency"].mean().sort_index()
+        ax.plot(mean.index.astype(int), mean.to_numpy(), color="#4c72b0", linewidth=2.5, marker="o",
                 label=self._text("panel.mean_series"))
+        years = [int(year) for year in mean.index]
+        ax.set_xticks(years, [str(year) for year in years])
         ax.set_ylabel(self._text("panel.axis"))
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
