@@ -76,7 +76,7 @@ class ReportFigure(Figure):
                                facecolor=self.get_facecolor(), edgecolor=self.get_edgecolor())
             finally:
                 self.canvas.mpl_disconnect(listener)
-            box, columns, rows = drawn[-1]
+            box, columns, rows = drawn[-1] if drawn else (None, 0, 0)
             if box is not None and box.width > 0 and box.height > 0:
                 box = box.padded(pad)
                 # print_figure's picture: int(size * dpi) pixels, from the box's corner (here to the nearest pixel)

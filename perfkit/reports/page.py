@@ -12,7 +12,8 @@ import lxml.html
 
 #: What a reader does not see as text: the page's styles, scripts and head.
 _HIDDEN = ("script", "style", "head")
-_VISIBLE_TEXT = lxml.etree.XPath("descendant::text()[not(ancestor::script or ancestor::style or ancestor::head)]")
+_VISIBLE_TEXT = lxml.etree.XPath(
+    f"descendant::text()[not({' or '.join(f'ancestor::{tag}' for tag in _HIDDEN)})]")
 #: huge_tree: a page with many charts has long data: URIs, beyond libxml2's default text limit
 _PARSER = lxml.html.HTMLParser(huge_tree=True)
 
@@ -22,9 +23,9 @@ def parse(html: str) -> lxml.html.HtmlElement:
     return lxml.html.document_fromstring(html, parser=_PARSER)
 
 
-def serialise(page: lxml.html.HtmlElement) -> str:
+def serialise(tree: lxml.html.HtmlElement) -> str:
     """The page as HTML again, with its doctype."""
-    return lxml.etree.tostring(page.getroottree(), method="html", encoding="unicode")
+    return lxml.etree.tostring(tree.getroottree(), method="html", encoding="unicode")
 
 
 def text(element) -> str:
