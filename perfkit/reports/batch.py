@@ -27,7 +27,8 @@ from typing import Any
 import perfkit
 from perfkit import queries
 from perfkit.reports.export import data_snapshot, write_atomically
-from perfkit.reports.registry import get_job
+from perfkit.reports.preflight import check_many
+from perfkit.reports.registry import find_job, get_job
 from perfkit.reports.warm import ENGINE as WARM
 from perfkit.rules import load_preset
 
@@ -205,12 +206,15 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
     pending = [o for o in outcomes if o.status == "pending"]
     # every report's parameters checked before the first runs, each store opened once (not once per report);
     # a report they refuse fails as it would have in run_report. (A cluster's workers check their own.)
-    refusals = dict(zip(map(id, pending), _preflight(pending, lang))) if scheduler is None else {}
+    refusals = {}
+    if scheduler is None:
+        checked = check_many([(find_job(str(o.job)), o.parameters) for o in pending], lang)
+        refusals = {id(o): refused for o, refused in zip(pending, checked) if refused is not None}
 
     def one(outcome: Outcome) -> Outcome:
         start = time.perf_counter()
         try:
-            if refusals.get(id(outcome)) is not None:
+            if id(outcome) in refusals:
                 raise refusals[id(outcome)]
             report = run_report(outcome.job, outcome.parameters, output_dir=output_dir, lang=lang,
                                 formats=formats, timeout=timeout, engine=engine, checked=True)
@@ -240,17 +244,6 @@ def run_many(tasks: Iterable[tuple[str, dict[str, Any]]], *, output_dir: str | o
             shutdown_all()                     # the batch is done: its kernels go
         write_manifest(output_dir, outcomes)
     return outcomes
-
-
-def _preflight(pending: list[Outcome], lang: str) -> list[Exception | None]:
-    """What :func:`perfkit.reports.preflight.check_many` refuses of each pending report (None: nothing; a
-    notebook given by path has no registry entry to check against)."""
-    from perfkit.reports.preflight import check_many
-    from perfkit.reports.registry import find_job
-
-    specs = [find_job(str(o.job)) for o in pending]
-    checked = iter(check_many([(spec, o.parameters) for spec, o in zip(specs, pending) if spec is not None], lang))
-    return [next(checked) if spec is not None else None for spec in specs]
 
 
 def _finished(pending, one, jobs, scheduler, output_dir, lang, formats, timeout):

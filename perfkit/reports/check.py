@@ -134,8 +134,7 @@ def check_report(html, *, draft: bool = False, document_number: str = "") -> lis
     """
     tree = page.parse(html) if isinstance(html, str) else html
     problems = []
-    content = page.first(tree, "main")
-    content = tree if content is None else content
+    content = page.content(tree)
     words = page.text(content)
     for match in LEFTOVER.finditer(words):
         problems.append(f"a value left from the data: …{words[max(0, match.start() - 30):match.end() + 30]}…")
@@ -157,9 +156,9 @@ def check_report(html, *, draft: bool = False, document_number: str = "") -> lis
                 problems.append(f"table {number}: the years of “{name}” are printed as amounts (2,025)")
         if not rounding_said:
             problems += [f"table {number}: parts do not add up to the total: {p}" for p in _sums(rows)]
-    cover = next(iter(page.with_class(tree, "perfkit-cover")), None)
+    cover = page.first_with_class(tree, "perfkit-cover")
     if cover is not None:
-        mark = next(iter(page.with_class(cover, "perfkit-draft-mark")), None)
+        mark = page.first_with_class(cover, "perfkit-draft-mark")
         if draft and mark is None:
             problems.append("a draft without its 草稿（待补充） mark on the title page")
         if not draft and mark is not None:

@@ -231,7 +231,7 @@ def render_html(notebook: nbformat.NotebookNode, meta: ReportMeta) -> tuple[str,
 def _focusable(tree) -> None:
     """What nbconvert's HTML exporter does to every page, done in perfkit's parse (:class:`ReportExporter`):
     a cell's input and output can take the keyboard's focus."""
-    notebook = next(iter(page.with_class(tree, "jp-Notebook")), None)
+    notebook = page.first_with_class(tree, "jp-Notebook")
     if notebook is None:
         return
     for block in page.with_class(notebook, "jp-Cell-inputWrapper", "jp-OutputArea-output"):
@@ -261,10 +261,8 @@ def _keep_headings_with_next(tree) -> bool:
     block that does not break inside. (They are different cells' outputs, and WeasyPrint does not carry a
     heading's ``break-after: avoid`` past its cell.) A wide table's block prints on its landscape page.
     Changes ``tree`` in place; True when it moved a heading."""
-    content = page.first(tree, "main")
-    content = tree if content is None else content
     moved = False
-    for heading in list(content.iterdescendants("h2", "h3", "h4")):
+    for heading in list(page.content(tree).iterdescendants("h2", "h3", "h4")):
         following = _next_block(heading)
         if following is None or following.tag not in ("table", "img") or \
                 next(following.iterancestors("table"), None) is not None:

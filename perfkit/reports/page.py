@@ -45,9 +45,21 @@ def with_class(element, *names: str) -> list:
     return element.xpath(f"descendant-or-self::*[{condition}]")
 
 
+def first_with_class(element, name: str):
+    """The first of ``element`` and its descendants with the class ``name`` (document order), or None."""
+    found = with_class(element, name)
+    return found[0] if found else None
+
+
 def first(element, *tags: str):
     """The first descendant of ``element`` with one of the ``tags`` (document order), or None."""
     return next(element.iterdescendants(*tags), None)
+
+
+def content(tree):
+    """What a report says: the page's ``<main>``, or the whole page when it has none."""
+    main = first(tree, "main")
+    return tree if main is None else main
 
 
 def detach(element):
@@ -64,4 +76,5 @@ def detach(element):
     return element
 
 
-__all__ = ["detach", "first", "has_class", "parse", "serialise", "text", "with_class"]
+__all__ = ["content", "detach", "first", "first_with_class", "has_class", "parse", "serialise", "text",
+           "with_class"]

@@ -42,14 +42,8 @@ def year_range(value, lang: str = "zh", name: str = "years") -> list[int]:
     return list(range(first, last + 1))
 
 
-def check_parameters(job: Job, parameters: dict, lang: str = "zh", *, stores: dict | None = None) -> None:
+def check_parameters(job: Job, parameters: dict, lang: str = "zh") -> None:
     """Refuse, before any kernel starts, what the report could not run with.
-
-    Parameters
-    ----------
-    stores : dict, optional
-        Stores already opened (read-only), by path, which this check uses and adds to; the caller closes
-        them (:func:`check_many`). By default the store is opened for this check and closed after it.
 
     Raises
     ------
@@ -58,6 +52,38 @@ def check_parameters(job: Job, parameters: dict, lang: str = "zh", *, stores: di
     perfkit.DataError
         No store at the path, or a subject (or the year of a date) that is not in it.
     """
+    stores: dict = {}
+    try:
+        _check(job, parameters, lang, stores)
+    finally:
+        _close(stores)
+
+
+def check_many(tasks: list[tuple[Job | None, dict]], lang: str = "zh") -> list[Exception | None]:
+    """:func:`check_parameters` for each (job, parameters), each store opened once for all of them: what each
+    task's check refused (a UsageError, a DataError, a store that cannot be opened), or None (also for a
+    task without a job: a notebook given by path has no registry entry to check against).
+
+    A batch checks all its reports this way before the first one runs: opening a store starts a DuckDB
+    instance (12 ms), which every report of a batch otherwise paid once more in the batch's process.
+    """
+    stores: dict = {}
+    refusals: list[Exception | None] = []
+    try:
+        for job, parameters in tasks:
+            try:
+                if job is not None:
+                    _check(job, parameters, lang, stores)
+                refusals.append(None)
+            except Exception as exc:  # noqa: BLE001 - as in run_report: whatever refuses a report fails that report
+                refusals.append(exc)
+    finally:
+        _close(stores)
+    return refusals
+
+
+def _check(job: Job, parameters: dict, lang: str, stores: dict) -> None:
+    """:func:`check_parameters` in the stores already opened (read-only, by path), opening the one it needs."""
     from perfkit.store import Store, default_store_path
 
     dates = {name: iso_date(parameters[name], lang, name) for name in job.dates if parameters.get(name) is not None}
@@ -70,16 +96,9 @@ def check_parameters(job: Job, parameters: dict, lang: str = "zh", *, stores: di
     store = str(parameters.get("store") or default_store_path())
     if store != ":memory:" and not Path(store).exists():
         raise DataError(Problem(store, text("cli.no_store", lang, path=store)))
-    if stores is None:
-        with Store(store, read_only=True) as opened:
-            return _check_in_store(opened, store, parameters, lang, lookups, dates, years)
     if store not in stores:
         stores[store] = Store(store, read_only=True)
-    return _check_in_store(stores[store], store, parameters, lang, lookups, dates, years)
-
-
-def _check_in_store(opened, store: str, parameters: dict, lang: str, lookups: dict, dates: dict,
-                    years: dict) -> None:
+    opened = stores[store]
     tables = set(opened.tables())
     for name, (table, column) in lookups.items():
         value = parameters[name]
@@ -97,23 +116,6 @@ def _check_in_store(opened, store: str, parameters: dict, lang: str, lookups: di
             raise DataError(Problem(Path(store).name, text("cli.no_year", lang, year=year), column=name))
 
 
-def check_many(tasks: list[tuple[Job, dict]], lang: str = "zh") -> list[Exception | None]:
-    """:func:`check_parameters` for each (job, parameters), each store opened once for all of them: what each
-    task's check refused (a UsageError, a DataError, a store that cannot be opened), or None.
-
-    A batch checks all its reports this way before the first one runs: opening a store starts a DuckDB
-    instance (12 ms), which every report of a batch otherwise paid once more in the batch's process.
-    """
-    stores: dict = {}
-    refusals: list[Exception | None] = []
-    try:
-        for job, parameters in tasks:
-            try:
-                check_parameters(job, parameters, lang, stores=stores)
-                refusals.append(None)
-            except Exception as exc:  # noqa: BLE001 - as in run_report: whatever refuses a report fails that report
-                refusals.append(exc)
-    finally:
-        for opened in stores.values():
-            opened.close()
-    return refusals
+def _close(stores: dict) -> None:
+    for opened in stores.values():
+        opened.close()
